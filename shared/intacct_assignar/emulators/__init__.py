@@ -1,0 +1,1 @@
+"""Stateful loopback emulators of Sage Intacct and Assignar that speak the real protocols, for tests and the demo."""

@@ -1,0 +1,29 @@
+"""A stateful Sage Intacct XML gateway (DTD 3.0) for tests and the demo: same protocol, no credentials needed.
+Fill an `IntacctStore` (by hand or with `generate_company`) and serve it with `IntacctEmulator`.
+"""
+
+from ..http import FaultPlan
+from .company import generate_company
+from .errors import ErrorDetail, IntacctError
+from .gateway import EmulatorCredentials, EmulatorStats
+from .schema import OBJECTS, DataType, FieldDef, ObjectDef
+from .server import FAULT_KINDS, GATEWAY_PATH, IntacctEmulator
+from .store import IntacctStore, audit_object_key
+
+__all__ = [
+    "FAULT_KINDS",
+    "GATEWAY_PATH",
+    "OBJECTS",
+    "DataType",
+    "EmulatorCredentials",
+    "EmulatorStats",
+    "ErrorDetail",
+    "FaultPlan",
+    "FieldDef",
+    "IntacctEmulator",
+    "IntacctError",
+    "IntacctStore",
+    "ObjectDef",
+    "audit_object_key",
+    "generate_company",
+]

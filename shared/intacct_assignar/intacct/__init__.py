@@ -1,0 +1,42 @@
+"""Sage Intacct XML gateway: the client, its error taxonomy, value formats and change pulls."""
+
+from .client import IntacctClient, IntacctCounters, MemorySessionCache, RetryPolicy, Session, SessionCache, WriteResult
+from .errors import (
+    IntacctAuthenticationError,
+    IntacctBusinessError,
+    IntacctConfigurationError,
+    IntacctDuplicateControlIdError,
+    IntacctError,
+    IntacctErrorDetail,
+    IntacctOutcomeUnknownError,
+    IntacctQueryExpiredError,
+    IntacctRateLimitError,
+    IntacctTransientError,
+)
+from .pull import ChangePull, Cursor, Deletion, Page, Window, deletions
+
+__all__ = [
+    "ChangePull",
+    "Cursor",
+    "Deletion",
+    "IntacctAuthenticationError",
+    "IntacctBusinessError",
+    "IntacctClient",
+    "IntacctConfigurationError",
+    "IntacctCounters",
+    "IntacctDuplicateControlIdError",
+    "IntacctError",
+    "IntacctErrorDetail",
+    "IntacctOutcomeUnknownError",
+    "IntacctQueryExpiredError",
+    "IntacctRateLimitError",
+    "IntacctTransientError",
+    "MemorySessionCache",
+    "Page",
+    "RetryPolicy",
+    "Session",
+    "SessionCache",
+    "Window",
+    "WriteResult",
+    "deletions",
+]

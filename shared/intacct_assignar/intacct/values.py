@@ -1,0 +1,76 @@
+"""Intacct's value formats both ways: MM/DD/YYYY dates, zone-less timestamps in the company's zone, plain numbers.
+
+Intacct timestamps carry no zone (reference §3.3); WHENMODIFIED is in the company's local time. Everything
+inside the product is a timezone-aware datetime; conversion happens only here, with the configured zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+DATE_FORMAT = "%m/%d/%Y"
+TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
+
+
+class IntacctValueError(ValueError):
+    """A value from Intacct is not in the format Intacct documents."""
+
+
+def parse_date(text: str | None) -> date | None:
+    """`04/01/2012` -> date; empty -> None."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return datetime.strptime(text.strip(), DATE_FORMAT).date()
+    except ValueError as exc:
+        raise IntacctValueError(f"expected an Intacct date MM/DD/YYYY, got {text!r}") from exc
+
+
+def parse_timestamp(text: str | None, zone: ZoneInfo) -> datetime | None:
+    """`09/16/2013 15:50:21` in the company's zone -> aware datetime; empty -> None."""
+    if text is None or not text.strip():
+        return None
+    try:
+        naive = datetime.strptime(text.strip(), TIMESTAMP_FORMAT)
+    except ValueError as exc:
+        raise IntacctValueError(f"expected an Intacct timestamp MM/DD/YYYY HH:MM:SS, got {text!r}") from exc
+    return naive.replace(tzinfo=zone)
+
+
+def format_timestamp(moment: datetime, zone: ZoneInfo) -> str:
+    """An aware datetime as Intacct filters want it, in the company's zone (naive ones are refused)."""
+    if moment.tzinfo is None:
+        raise ValueError("refusing a naive datetime: its zone would be guessed")
+    return moment.astimezone(zone).strftime(TIMESTAMP_FORMAT)
+
+
+def format_date(day: date) -> str:
+    return day.strftime(DATE_FORMAT)
+
+
+def format_number(number: Decimal | int | float) -> str:
+    """Plain digits: no thousands separators, no exponent, no trailing zeros (reference §3.4)."""
+    if isinstance(number, bool):
+        raise TypeError("a boolean is not a number here")
+    value = number if isinstance(number, Decimal) else Decimal(str(number))
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def to_text(value: object, zone: ZoneInfo) -> str | None:
+    """Any outgoing field value as the text Intacct expects; None stays None (an empty element)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_timestamp(value, zone)
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, (Decimal, int, float)):
+        return format_number(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"cannot send a {type(value).__name__} to Intacct")

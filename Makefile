@@ -33,6 +33,7 @@ integration: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/intacct_pull.py
+	$(BIN)/python benchmarks/assignar_index.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

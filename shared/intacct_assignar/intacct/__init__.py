@@ -1,6 +1,7 @@
 """Sage Intacct XML gateway: the client, its error taxonomy, value formats and change pulls."""
 
-from .client import IntacctClient, IntacctCounters, MemorySessionCache, RetryPolicy, Session, SessionCache, WriteResult
+from ..retry import RetryPolicy
+from .client import IntacctClient, IntacctCounters, MemorySessionCache, Session, SessionCache, WriteResult
 from .errors import (
     IntacctAuthenticationError,
     IntacctBusinessError,

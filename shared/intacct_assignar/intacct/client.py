@@ -9,7 +9,6 @@ never re-sent by this client.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from ..retry import RetryPolicy, parse_retry_after
 from ..settings import IntacctSettings
 from . import protocol
 from .errors import (
@@ -67,16 +67,8 @@ class IntacctCounters:
         }
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter for rate limits and transient failures of reads."""
-
-    max_attempts: int = 5
-    base_delay_s: float = 1.0
-    max_delay_s: float = 60.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
+# Intacct asks for backoff on 429s and Cloudflare pages (reference §2.3): start at a second, cap at a minute.
+INTACCT_RETRY = RetryPolicy(max_attempts=5, base_delay_s=1.0, max_delay_s=60.0)
 
 
 @dataclass(frozen=True)
@@ -148,7 +140,6 @@ class IntacctClient:
         timeout_s: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
-        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
@@ -156,10 +147,9 @@ class IntacctClient:
         self._http = http or httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0))
         self._owns_http = http is None
         self._sessions = sessions or _DEFAULT_SESSIONS
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or INTACCT_RETRY
         self._sleep = sleep
         self._clock = clock
-        self._rng = rng or random.Random()
         self._lock = _company_lock(settings.company_id)
         self._function_seq = 0
         self.counters = IntacctCounters()
@@ -289,7 +279,7 @@ class IntacctClient:
                 relogged = True
                 continue
             except (IntacctRateLimitError, IntacctTransientError) as exc:
-                if attempt >= self._retry.max_attempts:
+                if not self._retry.should_retry(attempt):
                     raise
                 self._back_off(attempt, exc)
                 continue
@@ -314,7 +304,9 @@ class IntacctClient:
         status = reply.status_code
         if status == 429:
             raise IntacctRateLimitError(
-                "Intacct rate limit (HTTP 429, GW-0010)", http_status=429, retry_after_s=_retry_after(reply)
+                "Intacct rate limit (HTTP 429, GW-0010)",
+                http_status=429,
+                retry_after_s=parse_retry_after(reply.headers.get("Retry-After")),
             )
         if status == 524:
             # The CDN cut the connection while Intacct went on processing (reference §2.3).
@@ -335,9 +327,8 @@ class IntacctClient:
         return IntacctTransientError(message, http_status=status)
 
     def _back_off(self, attempt: int, exc: IntacctError) -> None:
-        delay = self._retry.delay(attempt, self._rng)
-        if isinstance(exc, IntacctRateLimitError) and exc.retry_after_s is not None:
-            delay = max(delay, exc.retry_after_s)
+        retry_after = exc.retry_after_s if isinstance(exc, IntacctRateLimitError) else None
+        delay = self._retry.delay_s(attempt, retry_after)
         self.counters.retries += 1
         logger.warning("Intacct call failed (%s); retrying in %.1fs", type(exc).__name__, delay)
         self._sleep(delay)
@@ -373,7 +364,7 @@ class IntacctClient:
                 response = self._post(str(s.endpoint_url), body, [function], writes=False)
                 break
             except (IntacctRateLimitError, IntacctTransientError) as exc:
-                if attempt >= self._retry.max_attempts:
+                if not self._retry.should_retry(attempt):
                     raise
                 self._back_off(attempt, exc)
         result = response.results[0] if response.results else None
@@ -442,11 +433,3 @@ def _write_result(result: Result) -> WriteResult:
     record = result.records[0] if result.records else {}
     recordno = record.get("RECORDNO")
     return WriteResult(str(recordno) if recordno is not None else result.key, record, result.key)
-
-
-def _retry_after(reply: httpx.Response) -> float | None:
-    value = reply.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

@@ -31,7 +31,6 @@ def make_client(fake: FakeGateway, **kwargs: object) -> tuple[IntacctClient, lis
         http=fake.client(),
         sessions=MemorySessionCache(),
         sleep=slept.append,
-        rng=random.Random(1),
         **kwargs,  # type: ignore[arg-type]
     )
     return client, slept
@@ -319,7 +318,7 @@ def test_rate_limit_backs_off_with_jitter_then_succeeds() -> None:
         "</errormessage></response>",
     )
     fake = FakeGateway([limited, limited, g.ok(projects_page)])
-    client, slept = make_client(fake, retry=RetryPolicy(max_attempts=5, base_delay_s=1.0))
+    client, slept = make_client(fake, retry=RetryPolicy(max_attempts=5, base_delay_s=1.0, rng=random.Random(1)))
 
     # When
     result = client.query("PROJECT", ["RECORDNO"])

@@ -1,0 +1,66 @@
+"""Assignar public API v2: client, typed records and errors."""
+
+from intacct_assignar.assignar.auth import ASSIGNAR_SCOPE, TokenProvider
+from intacct_assignar.assignar.client import RESOURCES, AssignarClient, Resource, Timesheets
+from intacct_assignar.assignar.errors import (
+    AssignarError,
+    AuthenticationError,
+    ForeignKeyConstraintError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UniqueConstraintError,
+    ValidationError,
+)
+from intacct_assignar.assignar.models import (
+    APPROVED_STATUSES,
+    Activity,
+    Asset,
+    Client,
+    EmploymentType,
+    Project,
+    Role,
+    Timesheet,
+    UserType,
+    Worker,
+    WorkOrder,
+)
+from intacct_assignar.assignar.resilience import CallCounter, RateLimiter, RetryPolicy
+from intacct_assignar.assignar.webhooks import TIMESHEET_APPROVED, TimesheetEvent
+
+__all__ = [
+    "APPROVED_STATUSES",
+    "ASSIGNAR_SCOPE",
+    "RESOURCES",
+    "TIMESHEET_APPROVED",
+    "Activity",
+    "Asset",
+    "AssignarClient",
+    "AssignarError",
+    "AuthenticationError",
+    "CallCounter",
+    "Client",
+    "EmploymentType",
+    "ForeignKeyConstraintError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "Project",
+    "RateLimitedError",
+    "RateLimiter",
+    "Resource",
+    "RetryPolicy",
+    "Role",
+    "ServerError",
+    "Timesheet",
+    "TimesheetEvent",
+    "Timesheets",
+    "TokenProvider",
+    "TransportError",
+    "UniqueConstraintError",
+    "UserType",
+    "ValidationError",
+    "WorkOrder",
+    "Worker",
+]

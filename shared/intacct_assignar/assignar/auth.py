@@ -1,0 +1,113 @@
+"""OAuth2 client-credentials tokens for the Assignar API, cached until shortly before they expire."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from intacct_assignar.assignar.errors import AuthenticationError, TransportError, assignar_message
+from intacct_assignar.assignar.resilience import CallCounter, Clock
+
+# Assignar's documentation says to copy this scope exactly; it is the same for every tenant.
+ASSIGNAR_SCOPE = "target-entity:b816a5d3-40c3-477f-a551-1d066d7211cc:api_access"
+# Assignar documents tokens as lasting one hour; used only when the answer omits expires_in.
+DEFAULT_TOKEN_LIFETIME_S = 3600.0
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: SecretStr
+    expires_at: float  # on the provider's clock
+
+    def __repr__(self) -> str:
+        return f"AccessToken(value=**********, expires_at={self.expires_at})"
+
+
+class TokenProvider:
+    """Fetches a bearer token with HTTP Basic client credentials and reuses it until `refresh_margin_s` before expiry.
+
+    `invalidate()` drops the cached token, e.g. after Assignar answers 401 to it.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        scope: str = ASSIGNAR_SCOPE,
+        refresh_margin_s: float = 60.0,
+        clock: Clock = time.monotonic,
+        counter: CallCounter | None = None,
+    ) -> None:
+        self._http = http
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._scope = scope
+        self._refresh_margin_s = refresh_margin_s
+        self._clock = clock
+        self._counter = counter
+        self._token: AccessToken | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TokenProvider(token_url={self._token_url!r}, client_id={self._client_id!r})"
+
+    def bearer(self) -> str:
+        """The current access token, fetching a new one when none is cached or it is about to expire."""
+        with self._lock:
+            token = self._token
+            if token is None or self._clock() >= token.expires_at - self._refresh_margin_s:
+                token = self._token = self._fetch()
+            return token.value.get_secret_value()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def _fetch(self) -> AccessToken:
+        if self._counter is not None:
+            self._counter.record("POST", "oauth2/token")
+        started = self._clock()
+        try:
+            response = self._http.post(
+                self._token_url,
+                auth=httpx.BasicAuth(self._client_id, self._client_secret.get_secret_value()),
+                data={"grant_type": "client_credentials", "scope": self._scope},
+                headers={"Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            # The httpx message names the URL only; the credentials travel in a header it does not print.
+            raise TransportError(
+                f"could not reach the Assignar token endpoint: {type(exc).__name__}",
+                method="POST",
+                path=self._token_url,
+                may_have_landed=False,
+            ) from None
+        if response.status_code != 200:
+            raise AuthenticationError(
+                "Assignar refused the client credentials; check ASSIGNAR_CLIENT_ID, ASSIGNAR_CLIENT_SECRET "
+                "(Assignar dashboard, Settings > API Access) and ASSIGNAR_TOKEN_URL",
+                method="POST",
+                path=self._token_url,
+                status=response.status_code,
+                assignar_message=assignar_message(response.content),
+            )
+        try:
+            body = response.json()
+            value = str(body["access_token"])
+            lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME_S)
+        except (ValueError, KeyError, TypeError):
+            raise AuthenticationError(
+                "the Assignar token endpoint answered without an access_token",
+                method="POST",
+                path=self._token_url,
+                status=response.status_code,
+            ) from None
+        return AccessToken(value=SecretStr(value), expires_at=started + lifetime)

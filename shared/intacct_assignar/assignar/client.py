@@ -1,0 +1,490 @@
+"""The Assignar public API v2 client: authenticated, paced, retried and counted calls, one typed resource per entity.
+
+Entities in the users' words: `workers`, `clients`, `projects`, `work_orders`, `activities`, `roles`, `assets`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, cast
+
+import httpx
+
+from intacct_assignar.assignar.auth import TokenProvider
+from intacct_assignar.assignar.envelope import Envelope, parse_envelope
+from intacct_assignar.assignar.errors import (
+    AssignarError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    ValidationError,
+    error_for_response,
+)
+from intacct_assignar.assignar.models import (
+    APPROVED_STATUSES,
+    Activity,
+    ActivityFields,
+    AssetFields,
+    AssignarRecord,
+    Client,
+    ClientFields,
+    EmploymentType,
+    EmploymentTypeFields,
+    Project,
+    ProjectFields,
+    Role,
+    RoleFields,
+    Timesheet,
+    UserType,
+    Worker,
+    WorkerFields,
+    WorkOrder,
+    WorkOrderFields,
+)
+from intacct_assignar.assignar.models import Asset as AssetModel
+from intacct_assignar.assignar.resilience import CallCounter, Clock, RateLimiter, RetryPolicy, Sleep, parse_retry_after
+from intacct_assignar.settings import AssignarSettings
+
+logger = logging.getLogger(__name__)
+
+# The filter operators Assignar documents ("Advanced Filtering" in the API description): `field__op=value`.
+FILTER_OPERATORS = frozenset(
+    {
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "ne",
+        "is",
+        "not",
+        "in",
+        "not_in",
+        "substring",
+        "starts_with",
+        "ends_with",
+        "between",
+        "not_between",
+        "col",
+        "ne_col",
+        "gt_col",
+        "lt_col",
+        "gte_col",
+        "lte_col",
+    }
+)
+FilterValue = str | int | float | bool | None | Sequence[str | int]
+
+T = TypeVar("T", bound=AssignarRecord)
+P = TypeVar("P", bound=Mapping[str, object])
+
+
+def query_value(value: FilterValue) -> str:
+    """A filter value as Assignar's query string spells it: lists comma-separated, booleans and null in lowercase."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return ",".join(str(item) for item in value)
+
+
+class AssignarClient:
+    """Talks to one Assignar tenant. Thread-safe; reuse one per process and close it (or use `with`).
+
+    `client.workers.index_by("employee_id", ids)`, `client.clients.create({...})`, `client.timesheets.get(id)`.
+
+    `requests_per_second` paces every call (Assignar publishes no limit; stay polite). `page_size` must not
+    exceed what the server allows. `transport` or `http` inject a test double; `clock`/`sleep` make backoff
+    testable without waiting.
+    """
+
+    def __init__(
+        self,
+        settings: AssignarSettings,
+        *,
+        http: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float | None = 8.0,
+        page_size: int = 500,
+        in_filter_size: int = 200,
+        token_refresh_margin_s: float = 60.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        counter: CallCounter | None = None,
+    ) -> None:
+        if page_size < 1 or in_filter_size < 1:
+            raise ValueError("page_size and in_filter_size must be positive")
+        self._owns_http = http is None
+        self._http = http or httpx.Client(transport=transport, timeout=timeout_s)
+        self._api_url = str(settings.api_url).rstrip("/")
+        self._retry = retry or RetryPolicy()
+        self._limiter = RateLimiter(requests_per_second, clock=clock, sleep=sleep)
+        self._sleep = sleep
+        self.page_size = page_size
+        self.in_filter_size = in_filter_size
+        self.calls = counter or CallCounter()
+        self._tokens = TokenProvider(
+            self._http,
+            token_url=str(settings.token_url),
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            refresh_margin_s=token_refresh_margin_s,
+            clock=clock,
+            counter=self.calls,
+        )
+        self.workers = Resource[Worker, WorkerFields](self, RESOURCES["workers"])
+        self.user_types = Resource[UserType, Mapping[str, object]](self, RESOURCES["user_types"])
+        self.employment_types = Resource[EmploymentType, EmploymentTypeFields](self, RESOURCES["employment_types"])
+        self.clients = Resource[Client, ClientFields](self, RESOURCES["clients"])
+        self.projects = Resource[Project, ProjectFields](self, RESOURCES["projects"])
+        self.work_orders = Resource[WorkOrder, WorkOrderFields](self, RESOURCES["work_orders"])
+        self.activities = Resource[Activity, ActivityFields](self, RESOURCES["activities"])
+        self.roles = Resource[Role, RoleFields](self, RESOURCES["roles"])
+        self.assets = Resource[AssetModel, AssetFields](self, RESOURCES["assets"])
+        self.timesheets = Timesheets(self)
+
+    def __repr__(self) -> str:
+        return f"AssignarClient(api_url={self._api_url!r}, tokens={self._tokens!r})"
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Mapping[str, object] | None = None,
+        landed: Callable[[], Envelope | None] | None = None,
+    ) -> Envelope:
+        """One API call with pacing, one token refresh on 401, and backoff on 429/5xx/lost connections.
+
+        GET and PUT are retried. A POST is retried only when Assignar cannot have acted on it (429, connection
+        refused); when it may have landed (5xx, timeout, dropped connection) `landed()` is asked first and its
+        answer returned if it finds the record; without `landed` the POST is never repeated.
+        """
+        method = method.upper()
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            try:
+                response = self._send(method, path, params, json)
+            except httpx.TransportError as exc:
+                error: AssignarError = _transport_error(exc, method, path)
+                retry_after: float | None = None
+            else:
+                if response.status_code == 401 and not refreshed:
+                    # Tokens can be revoked or expire early; one fresh token is worth one more try.
+                    refreshed = True
+                    attempt -= 1
+                    self._tokens.invalidate()
+                    continue
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if response.is_success:
+                    return parse_envelope(response.status_code, response.content, method=method, path=path)
+                error = error_for_response(
+                    response.status_code, response.content, method=method, path=path, retry_after_s=retry_after
+                )
+            if not _is_transient(error) or not self._retry.should_retry(attempt):
+                raise error
+            if method == "POST" and landed is None and _may_have_landed(error):
+                raise OutcomeUnknownError(
+                    "the create may have reached Assignar and the payload has no key to check it by, "
+                    "so it was not sent again",
+                    method=method,
+                    path=path,
+                    status=error.status,
+                ) from error
+            delay = self._retry.delay_s(attempt, retry_after)
+            logger.warning(
+                "Assignar call failed, retrying",
+                extra={"method": method, "path": path, "attempt": attempt, "delay_s": round(delay, 3)}
+                | {"error": str(error)},
+            )
+            self._sleep(delay)
+            if method == "POST" and landed is not None and _may_have_landed(error):
+                # Look before resending: the wait above also gives Assignar time to finish the write.
+                found = landed()
+                if found is not None:
+                    logger.info("Assignar had created the record before failing", extra={"path": path})
+                    return found
+
+    def _send(
+        self, method: str, path: str, params: Mapping[str, str] | None, json: Mapping[str, object] | None
+    ) -> httpx.Response:
+        self._limiter.acquire()
+        bearer = self._tokens.bearer()
+        self.calls.record(method, path.strip("/").split("/", 1)[0])
+        return self._http.request(
+            method,
+            f"{self._api_url}/{path.lstrip('/')}",
+            params=dict(params) if params else None,
+            json=dict(json) if json is not None else None,
+            # Assignar's documentation asks for the JSON content type on every request, bodies or not.
+            headers={
+                "Authorization": f"Bearer {bearer}",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+        )
+
+
+def _transport_error(exc: httpx.TransportError, method: str, path: str) -> TransportError:
+    # Only a refused or timed-out connection proves the request never left; anything later may have landed.
+    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return TransportError(
+        f"no answer from Assignar: {type(exc).__name__}", method=method, path=path, may_have_landed=not never_sent
+    )
+
+
+def _is_transient(error: AssignarError) -> bool:
+    return isinstance(error, RateLimitedError | ServerError | TransportError)
+
+
+def _may_have_landed(error: AssignarError) -> bool:
+    if isinstance(error, TransportError):
+        return error.may_have_landed
+    return isinstance(error, ServerError)
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """Where an entity lives in the API and which of its fields identify a record we created."""
+
+    name: str
+    path: str
+    model: type[AssignarRecord]
+    # Tried in order to find a create whose answer was lost; each is unique in Assignar or in our data.
+    lookup_keys: tuple[str, ...] = ()
+    # The published operation paths end in "/" for some collections (`/clients/`, `/projects/`).
+    collection_slash: bool = False
+    # Fields the published PUT body schema marks required. Assignar applies a PUT partially, but to stay
+    # within the published schema an update always carries them (read from the record when not given).
+    update_requires: tuple[str, ...] = ()
+
+    @property
+    def collection(self) -> str:
+        return self.path + ("/" if self.collection_slash else "")
+
+    @property
+    def filterable(self) -> frozenset[str]:
+        """Top-level fields of the record: the only fields Assignar documents as filters."""
+        return frozenset(self.model.model_fields)
+
+
+RESOURCES: dict[str, ResourceInfo] = {
+    info.name: info
+    for info in (
+        ResourceInfo("workers", "users", Worker, ("integration_id", "employee_id")),
+        ResourceInfo("user_types", "user-types", UserType),
+        ResourceInfo("employment_types", "employment-types", EmploymentType, ("name",), update_requires=("name",)),
+        ResourceInfo(
+            "clients",
+            "clients",
+            Client,
+            ("integration_id", "external_id"),
+            collection_slash=True,
+            update_requires=("name", "company_name"),
+        ),
+        ResourceInfo("projects", "projects", Project, ("integration_id", "external_id"), collection_slash=True),
+        ResourceInfo(
+            "work_orders",
+            "orders",
+            WorkOrder,
+            ("integration_id",),
+            update_requires=("client_id", "order_owner", "start_date", "end_date"),
+        ),
+        ResourceInfo(
+            "activities", "activities", Activity, ("integration_id", "external_id"), update_requires=("name",)
+        ),
+        ResourceInfo("roles", "tasks", Role, ("integration_id", "external_id"), update_requires=("name",)),
+        ResourceInfo("assets", "assets", AssetModel, ("integration_id", "external_id"), update_requires=("name",)),
+    )
+}
+
+
+class Resource(Generic[T, P]):
+    """List (all pages), filter, index, read, create and partially update one kind of Assignar record."""
+
+    def __init__(self, client: AssignarClient, info: ResourceInfo) -> None:
+        self._client = client
+        self.info = info
+
+    def __repr__(self) -> str:
+        return f"Resource({self.info.name!r}, path={self.info.collection!r})"
+
+    def pages(
+        self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id", page_size: int | None = None
+    ) -> Iterator[list[T]]:
+        """Every page of records matching `filters` (`{"active": True, "external_id__in": [...]}`), in `sort` order.
+
+        Paging needs a stable sort (Assignar's advice); the default is the record id.
+        """
+        size = page_size or self._client.page_size
+        params = self._filter_params(filters or {})
+        self._check_sort(sort)
+        page = 1
+        previous: list[int] = []
+        while True:
+            envelope = self._client.call(
+                "GET",
+                self.info.collection,
+                params={**params, "page": str(page), "page_size": str(size), "sort": sort},
+            )
+            rows = [self._parse(row) for row in envelope.rows]
+            ids = [row.id for row in rows]
+            if rows and ids == previous:
+                # A server that ignores `page` would otherwise be read forever.
+                raise ServerError(f"Assignar answered page {page} of {self.info.name} with the previous page again")
+            if rows:
+                yield rows
+            # A short page is the last one; `count` is not used because Assignar does not define it.
+            if len(rows) < size:
+                return
+            previous = ids
+            page += 1
+
+    def list(self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id") -> list[T]:
+        return [record for page in self.pages(filters, sort=sort) for record in page]
+
+    def index_by(self, key: str, values: Iterable[str] | None = None) -> dict[str, T]:
+        """Records by `key` (integration_id, external_id, employee_id...), for the given values or for all.
+
+        With values, they go `in_filter_size` at a time as `key__in` filters: a few list calls instead of one
+        GET per record. Records without the key are left out; when two share a value the lowest id is kept.
+        """
+        if values is None:
+            return self._index(key, self.list())
+        wanted = sorted({value for value in values if value})
+        found: list[T] = []
+        size = self._client.in_filter_size
+        for start in range(0, len(wanted), size):
+            found.extend(self.list({f"{key}__in": wanted[start : start + size]}))
+        return self._index(key, found)
+
+    def find_by(self, key: str, value: str) -> T | None:
+        """The record whose `key` equals `value`, or None."""
+        matches = self.list({key: value})
+        return min(matches, key=lambda record: record.id) if matches else None
+
+    def get(self, record_id: int) -> T:
+        return self._parse(self._client.call("GET", f"{self.info.path}/{record_id}").record)
+
+    def create(self, payload: P) -> T:
+        """Create a record. If the answer is lost, Assignar is searched by the payload's keys before any resend."""
+        body = dict(payload)
+        envelope = self._client.call("POST", self.info.collection, json=body, landed=self._lookup_for(body))
+        return self._parse(envelope.record)
+
+    def update(self, record_id: int, payload: P) -> None:
+        """Change only the fields in `payload` (Assignar's PUT leaves the others as they are).
+
+        Fields the published schema requires on PUT are added from the current record when missing, at the
+        cost of one GET; callers that have them (a full mapped record) should send them.
+        """
+        body = dict(payload)
+        missing = [name for name in self.info.update_requires if name not in body]
+        if missing:
+            current = self._client.call("GET", f"{self.info.path}/{record_id}").record
+            body = {name: current[name] for name in missing if current.get(name) is not None} | body
+        self._client.call("PUT", f"{self.info.path}/{record_id}", json=body)
+
+    def _lookup_for(self, body: Mapping[str, object]) -> Callable[[], Envelope | None] | None:
+        for key in self.info.lookup_keys:
+            value = body.get(key)
+            if isinstance(value, str) and value:
+
+                def landed(key: str = key, value: str = value) -> Envelope | None:
+                    found = self.find_by(key, value)
+                    return None if found is None else Envelope(status=201, data=found.model_dump(exclude_unset=True))
+
+                return landed
+        return None
+
+    def _parse(self, row: Mapping[str, Any]) -> T:
+        # info.model is the class T stands for; ResourceInfo is not generic so the registry can hold them all.
+        return cast(T, self.info.model.model_validate(row))
+
+    def _filter_params(self, filters: Mapping[str, FilterValue]) -> dict[str, str]:
+        params: dict[str, str] = {}
+        for name, value in filters.items():
+            field, _, operator = name.partition("__")
+            if field not in self.info.filterable:
+                raise ValueError(f"{self.info.name} cannot be filtered by {field!r}: not a top-level field")
+            if operator and operator not in FILTER_OPERATORS:
+                raise ValueError(f"{operator!r} is not an Assignar filter operator (in {name!r})")
+            params[name] = query_value(value)
+        return params
+
+    def _check_sort(self, sort: str) -> None:
+        for field in sort.split(","):
+            if field.lstrip("-") not in self.info.filterable:
+                raise ValueError(f"{self.info.name} cannot be sorted by {field!r}: not a top-level field")
+
+    def _index(self, key: str, records: Iterable[T]) -> dict[str, T]:
+        index: dict[str, T] = {}
+        for record in sorted(records, key=lambda r: r.id):
+            value = getattr(record, key, None)
+            if value is None or value == "":
+                continue
+            kept = index.setdefault(str(value), record)
+            if kept is not record:
+                logger.warning(
+                    "two Assignar records share a key; keeping the older",
+                    extra={"resource": self.info.name, "key": key, "kept_id": kept.id, "ignored_id": record.id},
+                )
+        return index
+
+
+TIMESHEETS = ResourceInfo("timesheets", "timesheets-expanded", Timesheet)
+
+
+class Timesheets:
+    """Read timesheets with their labor and equipment entries, and mark them processed once posted."""
+
+    def __init__(self, client: AssignarClient) -> None:
+        self._client = client
+        self._expanded = Resource[Timesheet, Mapping[str, object]](client, TIMESHEETS)
+
+    def list(self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id") -> list[Timesheet]:
+        return self._expanded.list(filters, sort=sort)
+
+    def approved_unprocessed(self, *, modified_since: str | None = None) -> builtins.list[Timesheet]:
+        """Approved timesheets not yet marked processed, optionally only those modified since an ISO time."""
+        filters: dict[str, FilterValue] = {"status__in": list(APPROVED_STATUSES), "processed_at__is": None}
+        if modified_since:
+            filters["modified_time__gte"] = modified_since
+        return self.list(filters)
+
+    def get(self, timesheet_id: int) -> Timesheet:
+        return self._expanded.get(timesheet_id)
+
+    def mark_processed(self, timesheet_id: int) -> bool:
+        """Mark the timesheet processed in Assignar. False when it already was (so a repeat is harmless)."""
+        try:
+            self._client.call("PUT", f"timesheets/{timesheet_id}/process")
+        except ValidationError as exc:
+            if exc.assignar_message and "already processed" in exc.assignar_message.lower():
+                return False
+            raise
+        return True

@@ -1,0 +1,22 @@
+"""An Assignar public API v2 emulator on loopback, faithful to the published spec, with an admin API for tests."""
+
+from intacct_assignar.emulators.assignar.emulator import (
+    FAULT_KINDS,
+    AssignarEmulator,
+    RequestLogEntry,
+    WebhookConfig,
+    WebhookDelivery,
+)
+from intacct_assignar.emulators.assignar.store import APPROVED, TIMESHEET_STATUSES, EquipmentEntry, LaborEntry
+
+__all__ = [
+    "APPROVED",
+    "FAULT_KINDS",
+    "TIMESHEET_STATUSES",
+    "AssignarEmulator",
+    "EquipmentEntry",
+    "LaborEntry",
+    "RequestLogEntry",
+    "WebhookConfig",
+    "WebhookDelivery",
+]

@@ -1,0 +1,87 @@
+"""Signing and verifying Assignar webhook deliveries: HMAC-SHA256 over the raw body with the shared secret.
+
+The emulator signs with `sign`; the webhook receiver checks with `verify`. The format is ours (Assignar publishes
+none) and is described for admins in docs/assignar-webhook.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from pydantic import SecretStr
+
+SIGNATURE_HEADER = "X-Assignar-Signature"
+TIMESTAMP_HEADER = "X-Assignar-Timestamp"
+SIGNATURE_SCHEME = "sha256"
+# A signed timestamp older or newer than this is refused, so a captured delivery cannot be replayed later.
+DEFAULT_TOLERANCE_S = 300
+
+
+def signed_message(body: bytes, timestamp: str | int | None = None) -> bytes:
+    """The bytes the HMAC covers: the raw body, or `{timestamp}.{raw body}` when a timestamp is sent."""
+    if timestamp is None:
+        return body
+    return f"{timestamp}.".encode() + body
+
+
+def sign(body: bytes, secret: SecretStr | str, *, timestamp: str | int | None = None) -> str:
+    """The signature header value for `body`: `sha256=<hex HMAC-SHA256>`."""
+    digest = hmac.new(_key(secret), signed_message(body, timestamp), hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_SCHEME}={digest}"
+
+
+def signature_headers(
+    body: bytes,
+    secret: SecretStr | str,
+    *,
+    timestamp: int | None = None,
+    with_timestamp: bool = True,
+    signature_header: str = SIGNATURE_HEADER,
+    timestamp_header: str = TIMESTAMP_HEADER,
+) -> dict[str, str]:
+    """The headers a sender adds to a delivery of `body` (timestamped by default, now if not given)."""
+    if not with_timestamp:
+        return {signature_header: sign(body, secret)}
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {signature_header: sign(body, secret, timestamp=stamp), timestamp_header: stamp}
+
+
+def verify(
+    body: bytes,
+    secret: SecretStr | str,
+    signature: str | None,
+    *,
+    timestamp: str | None = None,
+    require_timestamp: bool = False,
+    tolerance_s: int | None = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
+    """True when `signature` (the header value) is the HMAC of `body` (and `timestamp`, when sent) under `secret`.
+
+    Compared in constant time. A timestamp outside `tolerance_s` of `now` fails, as does a missing one when
+    `require_timestamp` is set.
+    """
+    if not signature or not signature.startswith(f"{SIGNATURE_SCHEME}="):
+        return False
+    if timestamp is None:
+        if require_timestamp:
+            return False
+    else:
+        try:
+            stamp = int(timestamp)
+        except ValueError:
+            return False
+        current = time.time() if now is None else now
+        if tolerance_s is not None and abs(current - stamp) > tolerance_s:
+            return False
+    expected = sign(body, secret, timestamp=timestamp)
+    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+
+
+def _key(secret: SecretStr | str) -> bytes:
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if not value:
+        raise ValueError("the webhook secret is empty; set ASSIGNAR_WEBHOOK_SECRET")
+    return value.encode()

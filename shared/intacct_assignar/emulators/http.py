@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -69,11 +68,6 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def simulate_latency(self) -> None:
-        latency = self.server.latency_s
-        if latency > 0:
-            time.sleep(latency)
-
 
 class LoopbackServer(ThreadingHTTPServer):
     """A ThreadingHTTPServer on 127.0.0.1 (port 0 = any free port) running in a daemon thread.
@@ -85,11 +79,9 @@ class LoopbackServer(ThreadingHTTPServer):
     # Keep-alive clients and many short requests: do not let the listen backlog drop connections.
     request_queue_size = 128
 
-    def __init__(self, handler: type[EmulatorHandler], *, port: int = 0, latency_s: float = 0.0) -> None:
+    def __init__(self, handler: type[EmulatorHandler], *, port: int = 0) -> None:
         super().__init__(("127.0.0.1", port), handler)
-        self.latency_s = latency_s
         self._thread: threading.Thread | None = None
-        self.after_request: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:

@@ -36,7 +36,6 @@ from .errors import (
 from .filters import Filter
 from .protocol import Function, Login, Record, Result, SessionAuth
 from .values import to_text
-from .xmlcodec import XmlRefusedError
 
 logger = logging.getLogger(__name__)
 
@@ -127,13 +126,17 @@ class WriteResult:
 
 
 class IntacctClient:
-    """One Intacct company (and entity) as seen through the XML gateway."""
+    """One Intacct company (and entity) as seen through the XML gateway.
+
+    `timezone` is the company's zone (the tenant's `timezone` setting) and has no default on purpose:
+    Intacct timestamps carry no zone, and a wrong guess would shift every change window by hours.
+    """
 
     def __init__(
         self,
         settings: IntacctSettings,
         *,
-        timezone: str | ZoneInfo = "UTC",
+        timezone: str | ZoneInfo,
         http: httpx.Client | None = None,
         sessions: SessionCache | None = None,
         retry: RetryPolicy | None = None,
@@ -254,9 +257,7 @@ class IntacctClient:
         """
         writes = any(f.writes for f in functions)
         relogged = False
-        attempt = 0
         while True:
-            attempt += 1
             session = self._session()
             body = protocol.build_request(
                 sender_id=self.settings.sender_id,
@@ -268,7 +269,7 @@ class IntacctClient:
                 transaction=transaction,
             )
             try:
-                response = self._post(session.endpoint, body, functions, writes=writes)
+                response = self._send(session.endpoint, body, functions, writes=writes)
             except IntacctAuthenticationError as exc:
                 # Sessions can die early (password change, admin logout): log in again once, then give up.
                 # Safe for writes too: a refused session means nothing in the request ran.
@@ -278,14 +279,20 @@ class IntacctClient:
                 self._sessions.forget(self._session_key)
                 relogged = True
                 continue
+            self._renew(session, response.authentication)
+            return response.results
+
+    def _send(self, url: str, body: bytes, functions: Sequence[Function], *, writes: bool) -> protocol.Response:
+        """One request, retried with backoff while Intacct says nothing ran (rate limit) or a read failed."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._post(url, body, functions, writes=writes)
             except (IntacctRateLimitError, IntacctTransientError) as exc:
                 if not self._retry.should_retry(attempt):
                     raise
                 self._back_off(attempt, exc)
-                continue
-            self._renew(session, response.authentication)
-            protocol.check_results(response.results, functions)
-            return response.results
 
     def _post(self, url: str, body: bytes, functions: Sequence[Function], *, writes: bool) -> protocol.Response:
         names = ",".join(f.name for f in functions)
@@ -298,9 +305,6 @@ class IntacctClient:
             except httpx.TransportError as exc:
                 raise self._lost_answer(f"no answer from Intacct: {type(exc).__name__}", writes, None) from exc
         self.counters.http_requests += 1
-        for function in functions:
-            self.counters.by_function[function.name] += 1
-            self.counters.api_transactions += function.transactions
         status = reply.status_code
         if status == 429:
             raise IntacctRateLimitError(
@@ -314,9 +318,17 @@ class IntacctClient:
         if status >= 500:
             raise self._lost_answer(f"Intacct server error on {names}", writes, status)
         try:
-            return protocol.parse_response(reply.content, http_status=status)
-        except XmlRefusedError as exc:
-            raise self._lost_answer(f"Intacct answered with a body that is not XML ({exc})", writes, status) from exc
+            response = protocol.parse_response(reply.content, http_status=status)
+            protocol.check_results(response.results, functions)
+        except protocol.UnreadableAnswerError as exc:
+            # An HTML error page, a cut-off body, or results that do not pair with what we sent: we cannot
+            # tell what ran.
+            raise self._lost_answer(f"Intacct answered with {exc}", writes, status) from exc
+        # Only functions Intacct answered ran, and only those are billed (reference §6.1).
+        for function in functions:
+            self.counters.by_function[function.name] += 1
+            self.counters.api_transactions += function.transactions
+        return response
 
     @staticmethod
     def _lost_answer(message: str, writes: bool, status: int | None) -> IntacctError:
@@ -357,16 +369,7 @@ class IntacctClient:
             auth=Login(s.user_id, s.company_id, s.user_password.get_secret_value(), s.entity_id),
             functions=[function],
         )
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._post(str(s.endpoint_url), body, [function], writes=False)
-                break
-            except (IntacctRateLimitError, IntacctTransientError) as exc:
-                if not self._retry.should_retry(attempt):
-                    raise
-                self._back_off(attempt, exc)
+        response = self._send(str(s.endpoint_url), body, [function], writes=False)
         result = response.results[0] if response.results else None
         if result is None:
             raise IntacctConfigurationError("getAPISession answered without a result")
@@ -400,7 +403,10 @@ class IntacctClient:
     def _expiry(self, auth: protocol.Authentication) -> float:
         if auth.session_timeout:
             try:
-                return datetime.fromisoformat(auth.session_timeout).timestamp()
+                timeout = datetime.fromisoformat(auth.session_timeout)
+                if timeout.tzinfo is None:
+                    timeout = timeout.replace(tzinfo=self.zone)  # Intacct's own times are company-local
+                return timeout.timestamp()
             except ValueError:
                 logger.warning("unreadable sessiontimeout %r; assuming a short session", auth.session_timeout)
         return self._clock() + ASSUMED_SESSION_LIFETIME_S

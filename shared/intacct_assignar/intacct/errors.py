@@ -38,8 +38,6 @@ def clean_description(text: str | None) -> str | None:
 class IntacctError(Exception):
     """Base of every Intacct failure. `details` are the gateway's errors, most specific first."""
 
-    retryable = False
-
     def __init__(
         self,
         message: str,
@@ -123,8 +121,6 @@ class IntacctQueryExpiredError(IntacctBusinessError):
 class IntacctRateLimitError(IntacctError):
     """HTTP 429 / GW-0010: too many requests for the company's level of service. Nothing was executed."""
 
-    retryable = True
-
     def __init__(
         self,
         message: str,
@@ -140,10 +136,8 @@ class IntacctRateLimitError(IntacctError):
 class IntacctTransientError(IntacctError):
     """The gateway failed before answering (5xx, an HTML error page, a broken body, a timeout) on a read.
 
-    Safe to retry because reads change nothing.
+    Safe to retry because reads change nothing (and writes that never reached Intacct).
     """
-
-    retryable = True
 
 
 class IntacctOutcomeUnknownError(IntacctError):

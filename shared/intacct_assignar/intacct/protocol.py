@@ -15,21 +15,29 @@ from .errors import (
     IntacctBusinessError,
     IntacctConfigurationError,
     IntacctDuplicateControlIdError,
-    IntacctError,
     IntacctErrorDetail,
     IntacctQueryExpiredError,
     IntacctRateLimitError,
+    IntacctTransientError,
     clean_description,
     is_duplicate_control_id,
     is_expired_result_id,
 )
 from .filters import Filter
-from .xmlcodec import parse_xml, to_xml
+from .xmlcodec import XmlRefusedError, parse_xml, to_xml
 
 MAX_QUERY_PAGESIZE = 2000
 MAX_READBYQUERY_PAGESIZE = 1000
 RATE_LIMIT_ERRORNO = "GW-0010"
 AUTHENTICATION_ERRORNO = "XL03000006"
+
+# Wording other clients retry on (reference §2.3): the gateway was briefly unable to take the request at all.
+_TEMPORARY_WORDS = ("temporarily off-line", "temporarily offline", "try again later")
+
+
+class UnreadableAnswerError(ValueError):
+    """The gateway's answer cannot be trusted to say what ran: not XML, not a <response>, or unpaired results."""
+
 
 Record = dict[str, Any]
 """One Intacct record: field integration names (upper case) to text, None for empty, dicts for nested parts."""
@@ -76,6 +84,8 @@ def query(
     if offset < 0:
         raise ValueError("query offset must not be negative")
     body: dict[str, Any] = {"object": object_name, "select": {"field": list(select)}}
+    if docparid is not None:
+        body["docparid"] = docparid
     if filter is not None:
         body["filter"] = filter.to_xml()
     if orderby:
@@ -85,8 +95,6 @@ def query(
     options: dict[str, Any] = {}
     if case_insensitive:
         options["caseinsensitive"] = "true"
-    if docparid is not None:
-        body["docparid"] = docparid
     if options:
         body["options"] = options
     body["pagesize"] = str(pagesize)
@@ -356,13 +364,19 @@ def parse_response(body: bytes, *, http_status: int = 200) -> Response:
     must not hide the nine that worked). Raises `XmlRefusedError` for bodies that are not XML.
     """
     # Lists are normalized where they are read (`as_list`): cheaper than a force_list rule on every element.
-    document = parse_xml(body)
+    try:
+        document = parse_xml(body)
+    except XmlRefusedError as exc:
+        raise UnreadableAnswerError(f"a body that is not XML ({exc})") from exc
     response = child(document, "response")
-    if response is None:
-        raise IntacctConfigurationError("the gateway answered with XML that is not an Intacct <response>")
+    if not isinstance(response, Mapping):
+        raise UnreadableAnswerError(f"XML that is not an Intacct <response> (root <{next(iter(document), '')}>)")
     control = child(response, "control")
     if (text(control, "status") or "").lower() != "success":
         details = read_errors(child(response, "errormessage"))
+        if _temporary(details):
+            # Refused before anything ran, so a retry is safe even for a write.
+            raise IntacctTransientError("Intacct is temporarily unavailable", details, http_status=http_status)
         if http_status == 429 or any(d.errorno == RATE_LIMIT_ERRORNO for d in details):
             raise IntacctRateLimitError("Intacct rate limit (GW-0010)", details, http_status=http_status)
         if any(d.errorno == AUTHENTICATION_ERRORNO for d in details) or http_status == 401:
@@ -393,4 +407,12 @@ def check_results(results: Sequence[Result], functions: Sequence[Function]) -> N
     sent = [f.controlid for f in functions]
     got = [r.controlid for r in results]
     if len(sent) != len(got) or any(g and g != s for s, g in zip(sent, got, strict=True)):
-        raise IntacctError(f"Intacct answered control IDs {got} for functions {sent}")
+        raise UnreadableAnswerError(f"results for control IDs {got} to functions {sent}")
+
+
+def _temporary(details: Sequence[IntacctErrorDetail]) -> bool:
+    for detail in details:
+        words = " ".join(p for p in (detail.description, detail.description2, detail.correction) if p).lower()
+        if any(w in words for w in _TEMPORARY_WORDS):
+            return True
+    return False

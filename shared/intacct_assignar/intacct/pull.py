@@ -4,7 +4,10 @@ Incremental pulls page by keyset on (WHENMODIFIED, RECORDNO) inside a window [si
 `until` is fixed when the pull starts, so a record edited while we page moves past it and arrives in the
 next pull instead of twice in this one; the lookback re-reads late commits. Full pulls page by RECORDNO.
 Offsets are never used: Intacct treats every offset as a new query, and records can be missed (§3.1).
-A `Cursor` is plain data, so a pull can stop at a page boundary and continue in another Lambda invocation.
+A `Cursor` is plain data, so a pull can stop at a page boundary and continue in another Lambda invocation
+(which must keep the same `Window`). Within one `ChangePull`, a record is handed out once even if Intacct's
+clock lags ours and an edit made while paging lands inside the window; across a resumed pull that guard is
+not carried, so such a record can arrive twice, which the content hash downstream absorbs.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class ChangePull:
         # The keyset needs both fields back, whatever the caller selected.
         self.select = list(dict.fromkeys([*select, RECORDNO, WHENMODIFIED]))
         self._seen: set[int] = set()
+        self.duplicates_dropped = 0
 
     @property
     def full(self) -> bool:
@@ -96,11 +100,14 @@ class ChangePull:
         fresh = []
         for record in records:
             # If Intacct's clock runs behind ours, an edit made while paging can land inside the window and
-            # come round again; the first copy was already handed out and the next pull brings the new one.
+            # come round again; the first copy was already handed out, and the edit's WHENMODIFIED lies within
+            # the next pull's lookback, so that pull brings the new version.
             recordno = int(record[RECORDNO])
-            if recordno not in self._seen:
-                self._seen.add(recordno)
-                fresh.append(record)
+            if recordno in self._seen:
+                self.duplicates_dropped += 1
+                continue
+            self._seen.add(recordno)
+            fresh.append(record)
         # numremaining is authoritative; without it, only a short page proves the end.
         more = result.numremaining > 0 if result.numremaining is not None else len(records) >= self.pagesize
         return Page(fresh, cursor if more else None)

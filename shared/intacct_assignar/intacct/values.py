@@ -6,12 +6,17 @@ inside the product is a timezone-aware datetime; conversion happens only here, w
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 DATE_FORMAT = "%m/%d/%Y"
 TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
+
+
+# Characters XML 1.0 cannot carry at all: one in free text (a pasted comment) would fail the whole request.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class IntacctValueError(ValueError):
@@ -72,5 +77,5 @@ def to_text(value: object, zone: ZoneInfo) -> str | None:
     if isinstance(value, (Decimal, int, float)):
         return format_number(value)
     if isinstance(value, str):
-        return value
+        return _NOT_XML.sub(" ", value)
     raise TypeError(f"cannot send a {type(value).__name__} to Intacct")

@@ -88,7 +88,7 @@ def test_an_expired_session_is_replaced_without_the_caller_noticing(emulator: In
 def test_wrong_user_password_is_an_authentication_error_naming_intacct_reason(emulator: IntacctEmulator) -> None:
     # Given
     env = emulator.settings_env() | {"INTACCT_USER_PASSWORD": "not-the-password"}
-    client = IntacctClient(IntacctSettings.model_validate(env), sessions=MemorySessionCache())
+    client = IntacctClient(IntacctSettings.model_validate(env), timezone=ZONE, sessions=MemorySessionCache())
 
     # When / Then
     with pytest.raises(IntacctAuthenticationError) as caught:

@@ -10,6 +10,7 @@ from intacct_assignar.intacct.xmlcodec import parse_xml
 from intacct_assignar.settings import IntacctSettings
 
 ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
+ZONE = "America/Denver"
 SESSION_ENDPOINT = "https://na12.intacct.com/ia/xml/xmlgw.phtml"
 
 

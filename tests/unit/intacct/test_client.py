@@ -26,12 +26,13 @@ from .gateway import FakeGateway, Sent
 
 def make_client(fake: FakeGateway, **kwargs: object) -> tuple[IntacctClient, list[float]]:
     slept: list[float] = []
+    kwargs.setdefault("timezone", g.ZONE)
     client = IntacctClient(
         g.settings(),
         http=fake.client(),
         sessions=MemorySessionCache(),
         sleep=slept.append,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
     return client, slept
 
@@ -94,7 +95,9 @@ def test_request_envelope_is_in_schema_order_with_credentials_in_login_only() ->
 def test_entity_id_selects_the_entity_at_login() -> None:
     # Given a multi-entity company and INTACCT_ENTITY_ID set
     fake = FakeGateway([g.ok(projects_page)])
-    client = IntacctClient(g.settings(INTACCT_ENTITY_ID="DENVER"), http=fake.client(), sessions=MemorySessionCache())
+    client = IntacctClient(
+        g.settings(INTACCT_ENTITY_ID="DENVER"), timezone=g.ZONE, http=fake.client(), sessions=MemorySessionCache()
+    )
 
     # When
     client.query("PROJECT", ["RECORDNO"])
@@ -122,7 +125,7 @@ def test_authentication_failure_at_login_is_a_configuration_error_with_intacct_w
         )
         return httpx.Response(200, content=body.encode())
 
-    client = IntacctClient(g.settings(), http=httpx.Client(transport=httpx.MockTransport(refuse)))
+    client = IntacctClient(g.settings(), timezone=g.ZONE, http=httpx.Client(transport=httpx.MockTransport(refuse)))
 
     # When / Then
     with pytest.raises(IntacctAuthenticationError) as caught:
@@ -173,7 +176,9 @@ def test_session_is_refreshed_before_its_timeout() -> None:
     # Given a session that times out at a known instant
     now = [0.0]
     fake = FakeGateway([g.ok(projects_page), g.ok(projects_page)])
-    client = IntacctClient(g.settings(), http=fake.client(), sessions=MemorySessionCache(), clock=lambda: now[0])
+    client = IntacctClient(
+        g.settings(), timezone=g.ZONE, http=fake.client(), sessions=MemorySessionCache(), clock=lambda: now[0]
+    )
     client.query("PROJECT", ["RECORDNO"])  # session timeout in the response: 2030-01-01T12:00:00-07:00
 
     # When the clock passes the timeout minus the refresh margin
@@ -389,11 +394,14 @@ def test_a_write_timeout_after_sending_is_outcome_unknown() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request)
         if len(calls) == 1:
-            return httpx.Response(200, content=g.response(g.session_result("getAPISession-1")))
+            return httpx.Response(200, content=g.response(g.session_result(parse_controlid(request))))
         raise httpx.ReadTimeout("read timed out", request=request)
 
     client = IntacctClient(
-        g.settings(), http=httpx.Client(transport=httpx.MockTransport(handler)), sessions=MemorySessionCache()
+        g.settings(),
+        timezone=g.ZONE,
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        sessions=MemorySessionCache(),
     )
 
     # When / Then
@@ -409,7 +417,7 @@ def test_a_write_that_could_not_connect_is_retried_because_nothing_was_sent() ->
     def handler(request: httpx.Request) -> httpx.Response:
         attempts.append(request)
         if len(attempts) == 1:
-            return httpx.Response(200, content=g.response(g.session_result("getAPISession-1")))
+            return httpx.Response(200, content=g.response(g.session_result(parse_controlid(request))))
         if len(attempts) == 2:
             raise httpx.ConnectError("connection refused", request=request)
         sent = parse_controlid(request)
@@ -426,6 +434,7 @@ def test_a_write_that_could_not_connect_is_retried_because_nothing_was_sent() ->
 
     client = IntacctClient(
         g.settings(),
+        timezone=g.ZONE,
         http=httpx.Client(transport=httpx.MockTransport(handler)),
         sessions=MemorySessionCache(),
         sleep=lambda _s: None,
@@ -504,11 +513,14 @@ def test_session_endpoint_outside_intacct_is_refused() -> None:
     # Given a getAPISession answer pointing somewhere else
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
-            200, content=g.response(g.session_result("getAPISession-1", endpoint="https://evil.example.com/x"))
+            200, content=g.response(g.session_result(parse_controlid(request), endpoint="https://evil.example.com/x"))
         )
 
     client = IntacctClient(
-        g.settings(), http=httpx.Client(transport=httpx.MockTransport(handler)), sessions=MemorySessionCache()
+        g.settings(),
+        timezone=g.ZONE,
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        sessions=MemorySessionCache(),
     )
 
     # When / Then
@@ -531,13 +543,104 @@ def test_responses_with_entities_are_refused() -> None:
 
 
 def test_results_must_pair_with_the_functions_sent() -> None:
-    # Given an answer for a different control ID
+    # Given answers for a different control ID
     def wrong(_sent: Sent) -> str:
-        return g.result("query", "someone-else", '<data listtype="PROJECT" count="0" numremaining="0"/>')
+        return g.result("create", "someone-else", '<data listtype="objects" count="0"/>')
 
-    fake = FakeGateway([g.ok(wrong)])
-    client, _ = make_client(fake)
+    fake = FakeGateway([g.ok(wrong), g.ok(wrong)])
+    client, _ = make_client(fake, retry=RetryPolicy(max_attempts=1))
+
+    # When / Then: a read cannot trust it (and would retry); a write's outcome is unknown
+    with pytest.raises(IntacctTransientError, match="control IDs"):
+        client.query("PROJECT", ["RECORDNO"])
+    with pytest.raises(IntacctOutcomeUnknownError, match="control IDs"):
+        client.create("PROJECT", {"PROJECTID": "P-9"}, controlid="p-9")
+
+
+def test_html_error_pages_are_lost_answers_not_configuration_errors() -> None:
+    # Given a Cloudflare page served with HTTP 200 (no DOCTYPE: well-formed XML that is not a <response>)
+    page = '<html><head><title>502</title></head><body><div class="cf-error-details">Bad gateway</div></body></html>'
+    fake = FakeGateway([g.raw(200, page), g.ok(projects_page), g.raw(403, page)])
+    client, slept = make_client(fake)
+
+    # When / Then: a read retries through it; a write is reported as outcome unknown, never "fix settings"
+    assert client.query("PROJECT", ["RECORDNO"]).ok and len(slept) == 1
+    with pytest.raises(IntacctOutcomeUnknownError, match="not an Intacct <response>"):
+        client.create("PROJECT", {"PROJECTID": "P-10"}, controlid="p-10")
+
+
+def test_temporarily_off_line_is_transient() -> None:
+    # Given the gateway's "temporarily off-line" refusal, then the answer
+    offline = g.raw(
+        200,
+        f"<response>{g.control('failure')}<errormessage>"
+        + g.error("XL03000001", "The Service is Temporarily Off-line", "", "Please Try Again Later")
+        + "</errormessage></response>",
+    )
+    fake = FakeGateway([offline, g.ok(projects_page)])
+    client, slept = make_client(fake)
 
     # When / Then
-    with pytest.raises(Exception, match="control IDs"):
-        client.query("PROJECT", ["RECORDNO"])
+    assert client.query("PROJECT", ["RECORDNO"]).ok and len(slept) == 1
+
+
+def test_characters_xml_cannot_carry_are_replaced_in_outgoing_text() -> None:
+    # Given free text with a control character (pasted from a phone note)
+    def created(sent: Sent) -> str:
+        return g.result(
+            "create",
+            sent.controlids[0],
+            '<data listtype="objects" count="1"><customer><RECORDNO>3</RECORDNO></customer></data>',
+        )
+
+    fake = FakeGateway([g.ok(created)])
+    client, _ = make_client(fake)
+
+    # When
+    client.create("CUSTOMER", {"CUSTOMERID": "C-1", "NAME": "Bell\x07 & Sons"}, controlid="c-1")
+
+    # Then the request was well-formed XML and kept the rest of the text
+    assert fake.calls()[0].functions[0]["create"]["CUSTOMER"]["NAME"] == "Bell  & Sons"
+
+
+def test_failed_requests_are_not_counted_as_billed_transactions() -> None:
+    # Given a 429 before the answer
+    limited = g.raw(429, "<html>Too Many Requests</html>")
+    fake = FakeGateway([limited, g.ok(projects_page)])
+    client, _ = make_client(fake)
+
+    # When
+    client.query("PROJECT", ["RECORDNO"])
+
+    # Then only the session and the answered query count
+    assert client.counters.api_transactions == 2
+    assert client.counters.http_requests == 3
+
+
+def test_one_create_of_several_records_can_fail_after_creating_some() -> None:
+    # Given one create function with two projects, where Intacct created the first and refused the second:
+    # the result is a failure whose data still lists the record that was created (reference §2.2)
+    def partly(sent: Sent) -> str:
+        return g.result(
+            "create",
+            sent.controlids[0],
+            '<data listtype="objects" count="1"><project><RECORDNO>51</RECORDNO><PROJECTID>P-51</PROJECTID>'
+            "</project></data>",
+            status="failure",
+            errors=g.error("BL34000061", "Another Project with the given value(s) P-52  already exists"),
+        )
+
+    fake = FakeGateway([g.ok(partly)])
+    client, _ = make_client(fake)
+    from intacct_assignar.intacct import protocol
+
+    function = protocol.create("PROJECT", [{"PROJECTID": "P-51"}, {"PROJECTID": "P-52"}], controlid="pp-1")
+
+    # When
+    (result,) = client.execute([function], uniqueid=True)
+
+    # Then the caller sees both what was created and why the rest was refused
+    assert not result.ok
+    assert result.records == [{"RECORDNO": "51", "PROJECTID": "P-51"}]
+    assert result.error().errorno == "BL34000061"
+    assert client.counters.api_transactions == 1 + 2

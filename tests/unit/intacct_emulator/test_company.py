@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 
 from intacct_assignar.emulators.intacct import IntacctStore, generate_company
@@ -32,13 +31,10 @@ def test_summary_counts_scale_with_employees() -> None:
     # Given a large company
     store = IntacctStore(clock=FakeClock())
 
-    # When 5,000 employees are generated
-    started = time.perf_counter()
+    # When 5,000 employees are generated (speed is measured in benchmarks/, never asserted in a test)
     summary = generate_company(store, employees=5000, seed=7)
-    elapsed = time.perf_counter() - started
 
-    # Then sizes are those of a real mid-size contractor, built quickly
-    assert elapsed < 3.0
+    # Then sizes are those of a real mid-size contractor
     assert summary["EMPLOYEE"] == 5000
     assert 200 <= summary["PROJECT"] <= 500
     assert 1000 <= summary["TASK"] <= 3500

@@ -252,9 +252,8 @@ def test_bad_queries_fail_with_query_failed(gateway: Gateway, inner: str, messag
     assert message in error["description2"]
 
 
-def test_query_over_five_thousand_employees_takes_milliseconds() -> None:
+def test_query_over_five_thousand_employees_filters_and_orders_exactly() -> None:
     # Given a generated company of 5,000 employees
-    import time
 
     from intacct_assignar.emulators.intacct import generate_company
     from intacct_assignar.emulators.intacct.functions import Call, Cursors
@@ -278,10 +277,16 @@ def test_query_over_five_thousand_employees_takes_milliseconds() -> None:
     }
 
     # When filtered and ordered
-    started = time.perf_counter()
     outcome = run_query(Call(store, Cursors(), "u", "o"), body)
-    elapsed = time.perf_counter() - started
 
-    # Then it is fast (generous bound: this is a smoke check, not a benchmark)
+    # Then it answers with exactly the matching employees, newest first then by RECORDNO
+    # (its speed is measured in benchmarks/, never asserted in a test)
     assert outcome.errors == ()
-    assert elapsed < 0.5
+    expected = sorted(
+        (r for r in store.records("EMPLOYEE") if r["STATUS"] == "active" and r["DEPARTMENTID"] in ("FIELD", "SHOP")),
+        key=lambda r: (-r["WHENMODIFIED"].timestamp(), r["RECORDNO"]),
+    )
+    data = outcome.payload["data"]
+    assert data["@totalcount"] == str(len(expected))
+    got = [int(r["RECORDNO"]) for r in data["EMPLOYEE"]]
+    assert got == [r["RECORDNO"] for r in expected][:2000]

@@ -4,6 +4,7 @@ each from a parsed function element to an `Outcome`; the envelope, sessions and 
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -161,7 +162,12 @@ def query(call: Call, body: Any) -> Outcome:
         columns = columns + [
             FieldDef(f"{kind.upper()}.{spec.name}", _aggregate_type(kind, spec)) for kind, spec in aggregates
         ]
-    rows = sort_records(rows, orders, case_insensitive=case_insensitive)
+    if orders:
+        rows = sort_records(rows, orders, case_insensitive=case_insensitive)
+    else:
+        # Without orderby Intacct's order is undefined (§3.1) and may differ between calls: shuffle, so a client
+        # that pages without orderby fails here as it would against the real gateway.
+        random.Random(call.store.now().timestamp()).shuffle(rows)
     page = rows[offset : offset + pagesize]
     data: dict[str, Any] = {
         "@listtype": obj.name,
@@ -177,7 +183,7 @@ def query(call: Call, body: Any) -> Outcome:
 
 def _orders(obj: ObjectDef, node: Any) -> list[Order]:
     if node is None:
-        return [Order(field_of(obj, "RECORDNO"))]
+        return []
     orders = []
     for order in _element(node, "order") or []:
         if not isinstance(order, Mapping) or isinstance(order.get("field"), list):

@@ -164,7 +164,7 @@ class IntacctEmulator:
     def start(self) -> Self:
         if self._server is None:
             self.stopping.clear()
-            server = _Server(_Handler, port=self.port, latency_s=self.latency_s)
+            server = _Server(_Handler, port=self.port)
             server.emulator = self
             self._server = server.start()
         return self

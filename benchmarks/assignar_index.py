@@ -36,6 +36,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--page-size", type=int, default=500, help="client page size (default 500)")
     parser.add_argument("--max-page-size", type=int, default=1000, help="largest page the server allows")
+    parser.add_argument(
+        "--page-size-cap", type=int, default=None, help="serve at most this many a page, silently (default: no cap)"
+    )
     parser.add_argument("--in-size", type=int, default=200, help="keys per employee_id__in filter (default 200)")
     parser.add_argument("--client-rps", type=float, default=8.0, help="client pacing, requests/second")
     parser.add_argument("--server-rps", type=float, default=10.0, help="server rate limit answering 429")
@@ -66,7 +69,11 @@ def main() -> None:
     low, high = (ms / 1000 for ms in args.latency_ms)
     mean_latency = (low + high) / 2
     with AssignarEmulator(
-        latency_s=(low, high), rate_limit_per_s=args.server_rps, max_page_size=args.max_page_size, seed=1
+        latency_s=(low, high),
+        rate_limit_per_s=args.server_rps,
+        max_page_size=args.max_page_size,
+        page_size_cap=args.page_size_cap,
+        seed=1,
     ) as emulator:
         for n in range(1, args.workers + 1):
             emulator.seed(
@@ -108,7 +115,8 @@ def main() -> None:
         )
         refused = sum(1 for entry in emulator.request_log if entry.status == 429)
 
-    floor_calls = math.ceil(args.workers / args.max_page_size)
+    largest_page = min(args.max_page_size, args.page_size_cap or args.max_page_size)
+    floor_calls = math.ceil(args.workers / largest_page)
     pace = 1 / min(args.client_rps, args.server_rps) if args.client_rps or args.server_rps else 0.0
     floor_seconds = max(floor_calls * mean_latency, (floor_calls - 1) * pace + mean_latency)
 
@@ -116,7 +124,7 @@ def main() -> None:
     print(
         f"latency {args.latency_ms[0]:.0f}-{args.latency_ms[1]:.0f} ms/request, server limit {args.server_rps:g} req/s "
         f"(429 above), client pacing {args.client_rps:g} req/s, page size {args.page_size} (server max "
-        f"{args.max_page_size})"
+        f"{args.max_page_size}{f', silently capped at {args.page_size_cap}' if args.page_size_cap else ''})"
     )
     print()
     print(f"{'strategy':<40} {'Assignar calls':>15} {'time':>10}  note")
@@ -126,7 +134,7 @@ def main() -> None:
         assert outcome.indexed == args.workers, f"{outcome.strategy} indexed {outcome.indexed}"
     floor = f"{floor_calls} + 1 token"
     print(
-        f"{'floor: full pages of ' + str(args.max_page_size):<40} {floor:>15} {floor_seconds:>9.1f}s  "
+        f"{'floor: full pages of ' + str(largest_page):<40} {floor:>15} {floor_seconds:>9.1f}s  "
         f"ceil(N / max page) calls at mean latency {mean_latency * 1000:.0f} ms, paced"
     )
     print()

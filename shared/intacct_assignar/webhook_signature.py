@@ -1,7 +1,8 @@
-"""Signing and verifying Assignar webhook deliveries: HMAC-SHA256 over the raw body with the shared secret.
+"""Signing and verifying Assignar webhook deliveries: HMAC-SHA256 of `{timestamp}.{raw body}` with the shared secret.
 
-The emulator signs with `sign`; the webhook receiver checks with `verify`. The format is ours (Assignar publishes
-none) and is described for admins in docs/assignar-webhook.md.
+The emulator signs with `sign`; the webhook receiver (to come with the outbound-time work) checks with `verify`,
+which requires the timestamp unless told otherwise. The format is ours (Assignar publishes none) and is described
+for admins in docs/assignar-webhook.md.
 """
 
 from __future__ import annotations
@@ -54,19 +55,20 @@ def verify(
     signature: str | None,
     *,
     timestamp: str | None = None,
-    require_timestamp: bool = False,
+    allow_missing_timestamp: bool = False,
     tolerance_s: int | None = DEFAULT_TOLERANCE_S,
     now: float | None = None,
 ) -> bool:
-    """True when `signature` (the header value) is the HMAC of `body` (and `timestamp`, when sent) under `secret`.
+    """True when `signature` (the header value) is the HMAC of `timestamp` and `body` under `secret`.
 
-    Compared in constant time. A timestamp outside `tolerance_s` of `now` fails, as does a missing one when
-    `require_timestamp` is set.
+    Compared in constant time. A timestamp outside `tolerance_s` of `now` fails. A missing timestamp fails too,
+    since without one a captured delivery could be replayed forever; `allow_missing_timestamp=True` accepts a
+    signature over the body alone, for a sender that cannot timestamp and is explicitly allowed by configuration.
     """
     if not signature or not signature.startswith(f"{SIGNATURE_SCHEME}="):
         return False
     if timestamp is None:
-        if require_timestamp:
+        if not allow_missing_timestamp:
             return False
     else:
         try:

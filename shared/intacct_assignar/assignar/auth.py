@@ -5,12 +5,19 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from intacct_assignar.assignar.errors import AuthenticationError, TransportError, assignar_message
-from intacct_assignar.assignar.resilience import CallCounter, Clock
+from intacct_assignar.assignar.errors import (
+    AuthenticationError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    assignar_message,
+)
+from intacct_assignar.assignar.resilience import CallCounter, Clock, parse_retry_after
 
 # Assignar's documentation says to copy this scope exactly; it is the same for every tenant.
 ASSIGNAR_SCOPE = "target-entity:b816a5d3-40c3-477f-a551-1d066d7211cc:api_access"
@@ -30,7 +37,9 @@ class AccessToken:
 class TokenProvider:
     """Fetches a bearer token with HTTP Basic client credentials and reuses it until `refresh_margin_s` before expiry.
 
-    `invalidate()` drops the cached token, e.g. after Assignar answers 401 to it.
+    `invalidate()` drops the cached token, e.g. after Assignar answers 401 to it. Failures are typed as the API's
+    are: 429 is `RateLimitedError`, 5xx `ServerError`, no answer `TransportError` (all retried by the client's
+    loop); refused credentials or scope (400/401) are `AuthenticationError`.
     """
 
     def __init__(
@@ -83,6 +92,7 @@ class TokenProvider:
                 headers={"Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
+            # Asking for a token changes nothing at Assignar, so every failure to get an answer is retryable.
             # The httpx message names the URL only; the credentials travel in a header it does not print.
             raise TransportError(
                 f"could not reach the Assignar token endpoint: {type(exc).__name__}",
@@ -90,14 +100,25 @@ class TokenProvider:
                 path=self._token_url,
                 may_have_landed=False,
             ) from None
+        context: dict[str, Any] = {
+            "method": "POST",
+            "path": self._token_url,
+            "status": response.status_code,
+            "assignar_message": assignar_message(response.content),
+        }
+        if response.status_code == 429:
+            raise RateLimitedError(
+                "the Assignar token endpoint is rate limiting",
+                retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+                **context,
+            )
+        if response.status_code >= 500:
+            raise ServerError("the Assignar token endpoint failed", **context)
         if response.status_code != 200:
             raise AuthenticationError(
                 "Assignar refused the client credentials; check ASSIGNAR_CLIENT_ID, ASSIGNAR_CLIENT_SECRET "
                 "(Assignar dashboard, Settings > API Access) and ASSIGNAR_TOKEN_URL",
-                method="POST",
-                path=self._token_url,
-                status=response.status_code,
-                assignar_message=assignar_message(response.content),
+                **context,
             )
         try:
             body = response.json()

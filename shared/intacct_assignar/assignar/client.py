@@ -22,6 +22,7 @@ from intacct_assignar.assignar.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
+    TimesheetNotApprovedError,
     TransportError,
     ValidationError,
     error_for_response,
@@ -85,14 +86,29 @@ P = TypeVar("P", bound=Mapping[str, object])
 
 
 def query_value(value: FilterValue) -> str:
-    """A filter value as Assignar's query string spells it: lists comma-separated, booleans and null in lowercase."""
+    """A filter value as Assignar's query string spells it: lists comma-separated, booleans and null in lowercase.
+
+    A list item containing a comma is refused: Assignar would read it as two values.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):
         return str(value)
-    return ",".join(str(item) for item in value)
+    items = [str(item) for item in value]
+    for item in items:
+        if "," in item:
+            raise ValueError(
+                f"the list filter value {item!r} contains a comma, which Assignar reads as a separator between "
+                "values; look it up on its own (field=value)"
+            )
+    return ",".join(items)
+
+
+def _encoded_length(value: str) -> int:
+    """How many characters `value` takes in a query string once percent-encoded (as httpx sends it)."""
+    return len(str(httpx.QueryParams({"": value}))) - 1
 
 
 class AssignarClient:
@@ -100,9 +116,10 @@ class AssignarClient:
 
     `client.workers.index_by("employee_id", ids)`, `client.clients.create({...})`, `client.timesheets.get(id)`.
 
-    `requests_per_second` paces every call (Assignar publishes no limit; stay polite). `page_size` must not
-    exceed what the server allows. `transport` or `http` inject a test double; `clock`/`sleep` make backoff
-    testable without waiting.
+    `requests_per_second` paces every call (Assignar publishes no limit; stay polite). `page_size` is what
+    each list call asks for; a server that returns fewer is still read to the end. `in_filter_size` and
+    `max_url_length` bound each `__in` lookup (Assignar publishes no URL limit; 4,000 characters passes common
+    gateways). `transport` or `http` inject a test double; `clock`/`sleep` make backoff testable without waiting.
     """
 
     def __init__(
@@ -116,6 +133,7 @@ class AssignarClient:
         requests_per_second: float | None = 8.0,
         page_size: int = 500,
         in_filter_size: int = 200,
+        max_url_length: int = 4000,
         token_refresh_margin_s: float = 60.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
@@ -125,12 +143,13 @@ class AssignarClient:
             raise ValueError("page_size and in_filter_size must be positive")
         self._owns_http = http is None
         self._http = http or httpx.Client(transport=transport, timeout=timeout_s)
-        self._api_url = str(settings.api_url).rstrip("/")
+        self.api_url = str(settings.api_url).rstrip("/")
         self._retry = retry or RetryPolicy()
         self._limiter = RateLimiter(requests_per_second, clock=clock, sleep=sleep)
         self._sleep = sleep
         self.page_size = page_size
         self.in_filter_size = in_filter_size
+        self.max_url_length = max_url_length
         self.calls = counter or CallCounter()
         self._tokens = TokenProvider(
             self._http,
@@ -153,7 +172,7 @@ class AssignarClient:
         self.timesheets = Timesheets(self)
 
     def __repr__(self) -> str:
-        return f"AssignarClient(api_url={self._api_url!r}, tokens={self._tokens!r})"
+        return f"AssignarClient(api_url={self.api_url!r}, tokens={self._tokens!r})"
 
     def close(self) -> None:
         if self._owns_http:
@@ -174,47 +193,67 @@ class AssignarClient:
         *,
         params: Mapping[str, str] | None = None,
         json: Mapping[str, object] | None = None,
-        landed: Callable[[], Envelope | None] | None = None,
+        landed: LandedLookup | None = None,
     ) -> Envelope:
         """One API call with pacing, one token refresh on 401, and backoff on 429/5xx/lost connections.
 
-        GET and PUT are retried. A POST is retried only when Assignar cannot have acted on it (429, connection
-        refused); when it may have landed (5xx, timeout, dropped connection) `landed()` is asked first and its
-        answer returned if it finds the record; without `landed` the POST is never repeated.
+        GET and PUT are retried, and so is fetching the token they need. A POST is retried only when Assignar
+        cannot have acted on it (429, connection refused, no token yet); when it may have landed (5xx, timeout,
+        dropped connection) `landed` is searched first and its record returned if found. A POST that may have
+        landed never ends in a retryable error: when retries run out, or a resend hits a unique-constraint error
+        on the key we sent, `landed` is searched once more and the record returned, else `OutcomeUnknownError`.
+        Without `landed` such a POST is never repeated.
         """
         method = method.upper()
         attempt = 0
         refreshed = False
+        may_have_landed = False  # whether any attempt of this POST may have been stored
         while True:
             attempt += 1
+            retry_after: float | None = None
             try:
-                response = self._send(method, path, params, json)
-            except httpx.TransportError as exc:
-                error: AssignarError = _transport_error(exc, method, path)
-                retry_after: float | None = None
+                bearer = self._tokens.bearer()
+            except (RateLimitedError, ServerError, TransportError) as token_error:
+                # The token endpoint failed: the API request was never sent, and asking again is harmless.
+                error: AssignarError = token_error
+                retry_after = token_error.retry_after_s if isinstance(token_error, RateLimitedError) else None
+                sent = False
             else:
-                if response.status_code == 401 and not refreshed:
-                    # Tokens can be revoked or expire early; one fresh token is worth one more try.
-                    refreshed = True
-                    attempt -= 1
-                    self._tokens.invalidate()
-                    continue
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if response.is_success:
-                    return parse_envelope(response.status_code, response.content, method=method, path=path)
-                error = error_for_response(
-                    response.status_code, response.content, method=method, path=path, retry_after_s=retry_after
-                )
-            if not _is_transient(error) or not self._retry.should_retry(attempt):
+                sent = True
+                try:
+                    response = self._send(method, path, params, json, bearer)
+                except httpx.TransportError as exc:
+                    error = _transport_error(exc, method, path)
+                else:
+                    if response.status_code == 401 and not refreshed:
+                        # Tokens can be revoked or expire early; one fresh token is worth one more try.
+                        refreshed = True
+                        attempt -= 1
+                        self._tokens.invalidate()
+                        continue
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    if response.is_success:
+                        return parse_envelope(response.status_code, response.content, method=method, path=path)
+                    error = error_for_response(
+                        response.status_code, response.content, method=method, path=path, retry_after_s=retry_after
+                    )
+            landed_now = method == "POST" and sent and _may_have_landed(error)
+            may_have_landed = may_have_landed or landed_now
+            if method == "POST" and may_have_landed:
+                if landed is None:
+                    raise OutcomeUnknownError(
+                        "the create may have reached Assignar and the payload has no key to check it by, "
+                        "so it was not sent again",
+                        method=method,
+                        path=path,
+                        status=error.status,
+                    ) from error
+                if not _is_transient(error) or not self._retry.should_retry(attempt):
+                    # Out of retries, or refused (a unique-constraint error on our own key means an earlier
+                    # attempt is stored): the record is there or we cannot know; never a retryable error.
+                    return self._find_landed(landed, error, method, path)
+            elif not _is_transient(error) or not self._retry.should_retry(attempt):
                 raise error
-            if method == "POST" and landed is None and _may_have_landed(error):
-                raise OutcomeUnknownError(
-                    "the create may have reached Assignar and the payload has no key to check it by, "
-                    "so it was not sent again",
-                    method=method,
-                    path=path,
-                    status=error.status,
-                ) from error
             delay = self._retry.delay_s(attempt, retry_after)
             logger.warning(
                 "Assignar call failed, retrying",
@@ -222,22 +261,48 @@ class AssignarClient:
                 | {"error": str(error)},
             )
             self._sleep(delay)
-            if method == "POST" and landed is not None and _may_have_landed(error):
+            if landed is not None and landed_now:
                 # Look before resending: the wait above also gives Assignar time to finish the write.
-                found = landed()
+                found = self._look(landed, error, method, path)
                 if found is not None:
                     logger.info("Assignar had created the record before failing", extra={"path": path})
                     return found
 
+    def _find_landed(self, landed: LandedLookup, error: AssignarError, method: str, path: str) -> Envelope:
+        """The record an earlier attempt of this create stored, or OutcomeUnknownError."""
+        found = self._look(landed, error, method, path)
+        if found is not None:
+            logger.info("Assignar had created the record before failing", extra={"path": path})
+            return found
+        raise OutcomeUnknownError(
+            f"the create may have reached Assignar, but no record with {landed.description} was found after: {error}",
+            method=method,
+            path=path,
+            status=error.status,
+            assignar_message=error.assignar_message,
+        ) from error
+
+    def _look(self, landed: LandedLookup, error: AssignarError, method: str, path: str) -> Envelope | None:
+        try:
+            return landed.find()
+        except AssignarError as lookup_error:
+            # The lookup has its own retries; if it still fails we cannot tell whether the create landed.
+            raise OutcomeUnknownError(
+                f"the create may have reached Assignar and looking for {landed.description} failed "
+                f"({lookup_error}), so it was not sent again",
+                method=method,
+                path=path,
+                status=error.status,
+            ) from lookup_error
+
     def _send(
-        self, method: str, path: str, params: Mapping[str, str] | None, json: Mapping[str, object] | None
+        self, method: str, path: str, params: Mapping[str, str] | None, json: Mapping[str, object] | None, bearer: str
     ) -> httpx.Response:
         self._limiter.acquire()
-        bearer = self._tokens.bearer()
         self.calls.record(method, path.strip("/").split("/", 1)[0])
         return self._http.request(
             method,
-            f"{self._api_url}/{path.lstrip('/')}",
+            f"{self.api_url}/{path.lstrip('/')}",
             params=dict(params) if params else None,
             json=dict(json) if json is not None else None,
             # Assignar's documentation asks for the JSON content type on every request, bodies or not.
@@ -247,6 +312,19 @@ class AssignarClient:
                 "Content-Type": "application/json",
             },
         )
+
+
+@dataclass(frozen=True)
+class LandedLookup:
+    """How to find a create whose answer was lost: by the first lookup key its payload carries."""
+
+    key: str
+    value: str
+    find: Callable[[], Envelope | None]
+
+    @property
+    def description(self) -> str:
+        return f"{self.key}={self.value!r}"
 
 
 def _transport_error(exc: httpx.TransportError, method: str, path: str) -> TransportError:
@@ -338,11 +416,44 @@ class Resource(Generic[T, P]):
     ) -> Iterator[list[T]]:
         """Every page of records matching `filters` (`{"active": True, "external_id__in": [...]}`), in `sort` order.
 
-        Paging needs a stable sort (Assignar's advice); the default is the record id.
+        Sorted by id (the default), pages are read by keyset: each asks for ids above the last one seen
+        (`id__gt`, a documented operator on a top-level field), until a page comes back empty. Nothing is
+        inferred from a short page, so a server that quietly caps `page_size` cannot truncate the list, and
+        records leaving the filter meanwhile (a timesheet another run marks processed) cannot shift later
+        records out of reach. Any other sort is read by page number, also until an empty page.
         """
         size = page_size or self._client.page_size
         params = self._filter_params(filters or {})
         self._check_sort(sort)
+        if sort == "id":
+            return self._keyset_pages(params, size)
+        return self._numbered_pages(params, size, sort)
+
+    def _keyset_pages(self, params: dict[str, str], size: int) -> Iterator[list[T]]:
+        floor = params.pop("id__gt", None)
+        last = int(floor) if floor is not None else None
+        while True:
+            query = {**params, "page": "1", "page_size": str(size), "sort": "id"}
+            if last is not None:
+                query["id__gt"] = str(last)
+            rows = [self._parse(row) for row in self._client.call("GET", self.info.collection, params=query).rows]
+            if not rows:
+                return
+            ids = [row.id for row in rows]
+            if ids != sorted(ids) or (last is not None and ids[0] <= last):
+                # Keyset paging relies on both; a server honouring neither would be read forever or skip records.
+                raise ServerError(
+                    f"Assignar answered a page of {self.info.name} after id {last} with ids {ids[:5]}...: "
+                    "it ignored the id sort or the id__gt filter",
+                    method="GET",
+                    path=self.info.collection,
+                )
+            yield rows
+            last = ids[-1]
+
+    def _numbered_pages(self, params: dict[str, str], size: int, sort: str) -> Iterator[list[T]]:
+        # `count` is not used to stop: Assignar does not define it, and the spec's own examples contradict it
+        # (a list of one asset with `count: 0`). A short page is not the end either: the server may cap sizes.
         page = 1
         previous: list[int] = []
         while True:
@@ -352,15 +463,17 @@ class Resource(Generic[T, P]):
                 params={**params, "page": str(page), "page_size": str(size), "sort": sort},
             )
             rows = [self._parse(row) for row in envelope.rows]
-            ids = [row.id for row in rows]
-            if rows and ids == previous:
-                # A server that ignores `page` would otherwise be read forever.
-                raise ServerError(f"Assignar answered page {page} of {self.info.name} with the previous page again")
-            if rows:
-                yield rows
-            # A short page is the last one; `count` is not used because Assignar does not define it.
-            if len(rows) < size:
+            if not rows:
                 return
+            ids = [row.id for row in rows]
+            if ids == previous:
+                # A server that ignores `page` would otherwise be read forever.
+                raise ServerError(
+                    f"Assignar answered page {page} of {self.info.name} with the previous page again",
+                    method="GET",
+                    path=self.info.collection,
+                )
+            yield rows
             previous = ids
             page += 1
 
@@ -370,22 +483,58 @@ class Resource(Generic[T, P]):
     def index_by(self, key: str, values: Iterable[str] | None = None) -> dict[str, T]:
         """Records by `key` (integration_id, external_id, employee_id...), for the given values or for all.
 
-        With values, they go `in_filter_size` at a time as `key__in` filters: a few list calls instead of one
-        GET per record. Records without the key are left out; when two share a value the lowest id is kept.
+        With values, they go as `key__in` filters, at most `in_filter_size` a call and few enough that the
+        request URL stays under `max_url_length`: a few list calls instead of one GET per record. A value
+        containing a comma (the `__in` separator) is looked up on its own as `key=value`. Records without the
+        key are left out; when two share a value the lowest id is kept.
         """
         if values is None:
             return self._index(key, self.list())
         wanted = sorted({value for value in values if value})
         found: list[T] = []
-        size = self._client.in_filter_size
-        for start in range(0, len(wanted), size):
-            found.extend(self.list({f"{key}__in": wanted[start : start + size]}))
+        for chunk in self._in_chunks(key, [value for value in wanted if "," not in value]):
+            missing = set(chunk)
+            for page in self.pages({f"{key}__in": chunk}):
+                found.extend(page)
+                missing.difference_update(str(getattr(record, key, "")) for record in page)
+                if not missing:
+                    # Every value is found, and pages come in id order: further pages could only hold newer
+                    # records sharing a value, which the index ignores anyway. Saves the closing empty page.
+                    break
+        for value in (value for value in wanted if "," in value):
+            found.extend(self.list({key: value}))
         return self._index(key, found)
 
+    def _in_chunks(self, key: str, values: Sequence[str]) -> Iterator[builtins.list[str]]:
+        """`values` in runs of at most `in_filter_size` whose request URL, paging included, fits `max_url_length`."""
+        client = self._client
+        # The longest URL a page of this filter can have without the values: paging and keyset parameters at
+        # their widest.
+        widest = {f"{key}__in": "", "id__gt": "9" * 19, "page": "9" * 9, "page_size": str(client.page_size)}
+        fixed = len(str(httpx.URL(f"{client.api_url}/{self.info.collection}", params={**widest, "sort": "id"})))
+        budget = client.max_url_length - fixed
+        separator = _encoded_length(",")
+        chunk: list[str] = []
+        used = 0
+        for value in values:
+            cost = _encoded_length(value) + (separator if chunk else 0)
+            if chunk and (len(chunk) >= client.in_filter_size or used + cost > budget):
+                yield chunk
+                chunk, used, cost = [], 0, _encoded_length(value)
+            if cost > budget:
+                raise ValueError(
+                    f"{key} value {value[:60]!r}... is too long for one request URL "
+                    f"({client.max_url_length} characters at most)"
+                )
+            chunk.append(value)
+            used += cost
+        if chunk:
+            yield chunk
+
     def find_by(self, key: str, value: str) -> T | None:
-        """The record whose `key` equals `value`, or None."""
-        matches = self.list({key: value})
-        return min(matches, key=lambda record: record.id) if matches else None
+        """The record whose `key` equals `value` (the oldest, if several share it), or None. One list call."""
+        first_page = next(self.pages({key: value}, page_size=1), [])
+        return first_page[0] if first_page else None
 
     def get(self, record_id: int) -> T:
         return self._parse(self._client.call("GET", f"{self.info.path}/{record_id}").record)
@@ -409,16 +558,16 @@ class Resource(Generic[T, P]):
             body = {name: current[name] for name in missing if current.get(name) is not None} | body
         self._client.call("PUT", f"{self.info.path}/{record_id}", json=body)
 
-    def _lookup_for(self, body: Mapping[str, object]) -> Callable[[], Envelope | None] | None:
+    def _lookup_for(self, body: Mapping[str, object]) -> LandedLookup | None:
         for key in self.info.lookup_keys:
             value = body.get(key)
             if isinstance(value, str) and value:
 
-                def landed(key: str = key, value: str = value) -> Envelope | None:
+                def find(key: str = key, value: str = value) -> Envelope | None:
                     found = self.find_by(key, value)
                     return None if found is None else Envelope(status=201, data=found.model_dump(exclude_unset=True))
 
-                return landed
+                return LandedLookup(key, value, find)
         return None
 
     def _parse(self, row: Mapping[str, Any]) -> T:
@@ -466,7 +615,13 @@ class Timesheets:
         self._client = client
         self._expanded = Resource[Timesheet, Mapping[str, object]](client, TIMESHEETS)
 
-    def list(self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id") -> list[Timesheet]:
+    def pages(
+        self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id", page_size: int | None = None
+    ) -> Iterator[builtins.list[Timesheet]]:
+        """Timesheets page by page (see `Resource.pages`): process each page before the next is read."""
+        return self._expanded.pages(filters, sort=sort, page_size=page_size)
+
+    def list(self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id") -> builtins.list[Timesheet]:
         return self._expanded.list(filters, sort=sort)
 
     def approved_unprocessed(self, *, modified_since: str | None = None) -> builtins.list[Timesheet]:
@@ -480,11 +635,28 @@ class Timesheets:
         return self._expanded.get(timesheet_id)
 
     def mark_processed(self, timesheet_id: int) -> bool:
-        """Mark the timesheet processed in Assignar. False when it already was (so a repeat is harmless)."""
+        """Mark the timesheet processed in Assignar. False when it already was (so a repeat is harmless).
+
+        Assignar answers 400 both when the timesheet is already processed and when it is not approved, in words
+        it does not publish; so on a 400 the timesheet is read and its own `processed_at` and `status` decide.
+        Raises `TimesheetNotApprovedError` (naming the status) when it is not approved.
+        """
         try:
             self._client.call("PUT", f"timesheets/{timesheet_id}/process")
-        except ValidationError as exc:
-            if exc.assignar_message and "already processed" in exc.assignar_message.lower():
+        except ValidationError as refused:
+            timesheet = self.get(timesheet_id)
+            if timesheet.is_processed:
                 return False
+            if not timesheet.is_approved:
+                raise TimesheetNotApprovedError(
+                    f"timesheet {timesheet_id} cannot be marked processed: its status is {timesheet.status!r}, "
+                    f"not one of {', '.join(APPROVED_STATUSES)}",
+                    timesheet_id=timesheet_id,
+                    timesheet_status=timesheet.status,
+                    method=refused.method,
+                    path=refused.path,
+                    status=refused.status,
+                    assignar_message=refused.assignar_message,
+                ) from refused
             raise
         return True

@@ -70,6 +70,18 @@ class ForeignKeyConstraintError(ValidationError):
         self.field = field
 
 
+class TimesheetNotApprovedError(ValidationError):
+    """Assignar refused to mark a timesheet processed because it is not approved; `timesheet_status` says what it is.
+
+    Fix: approve the timesheet in Assignar first (only approved time is posted).
+    """
+
+    def __init__(self, message: str, *, timesheet_id: int, timesheet_status: str | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.timesheet_id = timesheet_id
+        self.timesheet_status = timesheet_status
+
+
 class RateLimitedError(AssignarError):
     """Assignar answered 429 and the retries ran out. `retry_after_s` is Assignar's hint, when it sent one."""
 

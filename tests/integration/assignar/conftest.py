@@ -10,10 +10,10 @@ from intacct_assignar.assignar import AssignarClient, RetryPolicy
 from intacct_assignar.emulators.assignar import AssignarEmulator
 
 from tests.unit.assignar.published_spec import (
-    SPEC_PATH,
     declares_status,
     request_errors,
     response_errors,
+    spec_present,
     undocumented_query_params,
 )
 
@@ -25,10 +25,12 @@ class SpecCheckingTransport(httpx.BaseTransport):
         self._inner = httpx.HTTPTransport()
         self.problems: list[str] = []
         self.checked = 0
+        # Without the spec the exchanges still run unchecked locally; on CI a missing spec fails the test here.
+        self.enabled = spec_present()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
-        if "/v2/" not in request.url.path or not SPEC_PATH.is_file():
+        if "/v2/" not in request.url.path or not self.enabled:
             return response
         response.read()
         self.checked += 1

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from intacct_assignar.assignar import AssignarClient, OutcomeUnknownError, RetryPolicy, ValidationError
+from intacct_assignar.assignar import AssignarClient, OutcomeUnknownError, RetryPolicy, TimesheetNotApprovedError
 from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from intacct_assignar.emulators.http import FaultPlan
 
@@ -57,7 +57,7 @@ def test_a_token_revoked_by_assignar_is_replaced_after_one_401(
 
     # Then the read got one 401, fetched one new token and succeeded
     assert [r.external_id for r in roles] == ["LAB"]
-    assert statuses(emulator, "/v2/tasks") == [201, 401, 200]
+    assert statuses(emulator, "/v2/tasks") == [201, 401, 200, 200]
     assert emulator.calls("POST", "/oauth2/token") == 2
 
 
@@ -91,11 +91,29 @@ def test_a_long_list_is_read_page_by_page_completely(emulator: AssignarEmulator,
     # When all are listed
     workers = client.workers.list()
 
-    # Then 11 pages delivered every worker once, in order
+    # Then 11 pages and a final empty one delivered every worker once, in order
     assert len(workers) == 1050
     assert len({w.id for w in workers}) == 1050
     assert [w.id for w in workers] == sorted(w.id for w in workers)
-    assert client.calls.count("GET", "users") == 11
+    assert client.calls.count("GET", "users") == 12
+
+
+@pytest.mark.parametrize("sort", ["id", "-employee_id"])
+def test_a_server_capping_page_size_silently_still_yields_every_record(
+    spec_transport: SpecCheckingTransport, sort: str
+) -> None:
+    # Given an Assignar that serves at most 30 records a page whatever page_size asks, and a client asking 100
+    with AssignarEmulator(page_size_cap=30) as emulator:
+        seed_workers(emulator, 250)
+        with AssignarClient(
+            emulator.settings(), transport=spec_transport, requests_per_second=None, page_size=100
+        ) as client:
+            # When all workers are listed (by keyset on id, or by page number on another sort)
+            workers = client.workers.list(sort=sort)
+
+    # Then none was lost to the short pages: 9 pages of at most 30, then an empty one
+    assert sorted(w.employee_id or "" for w in workers) == [f"E{n:05d}" for n in range(1, 251)]
+    assert client.calls.count("GET", "users") == 10
 
 
 @pytest.mark.parametrize(
@@ -126,10 +144,11 @@ def test_records_are_indexed_by_their_keys_in_a_few_list_calls(
     client.in_filter_size = 50
     index = getattr(client, resource).index_by(key, wanted)
 
-    # Then it found exactly those, with one list call per 50 keys
+    # Then it found exactly those, with one filter per 50 keys: a batch whose keys all turned up ends there,
+    # the last one (holding the missing key) is read on to its empty page
     assert sorted(index) == sorted(wanted[:-1])
     assert all(str(getattr(record, key)) == value for value, record in index.items())
-    assert client.calls.count("GET") == 3
+    assert client.calls.count("GET") == 4
 
 
 def test_filters_and_sort_reach_assignar_as_documented(emulator: AssignarEmulator, client: AssignarClient) -> None:
@@ -188,13 +207,13 @@ def test_gets_survive_5xx(emulator: AssignarEmulator, client: AssignarClient, sl
 
     # Then the list arrived on the third attempt
     assert [r.external_id for r in roles] == ["LAB"]
-    assert statuses(emulator, "/v2/tasks") == [502, 503, 200]
+    assert statuses(emulator, "/v2/tasks") == [502, 503, 200, 200]
     assert len(sleeps.delays) == 2
 
 
 def test_a_flaky_assignar_still_yields_every_record(spec_transport: SpecCheckingTransport) -> None:
-    # Given an Assignar failing a third of requests with seeded 429/5xx faults
-    faults = FaultPlan(rate=0.3, kinds=("429", "500", "502", "503"), seed=11)
+    # Given an Assignar failing a third of requests, its token endpoint included, with seeded 429/5xx/drop faults
+    faults = FaultPlan(rate=0.3, kinds=("429", "500", "502", "503", "disconnect"), seed=11)
     with AssignarEmulator(faults=faults, retry_after_s=0) as emulator:
         seed_workers(emulator, 450)
         with AssignarClient(
@@ -210,6 +229,45 @@ def test_a_flaky_assignar_still_yields_every_record(spec_transport: SpecChecking
         # Then all arrived despite the faults
         assert len({w.employee_id for w in workers}) == 450
         assert any(status and status >= 429 for status in statuses(emulator))
+
+
+def test_a_failing_token_endpoint_is_retried_like_the_api(
+    emulator: AssignarEmulator, client: AssignarClient, sleeps: Sleeps
+) -> None:
+    # Given the token endpoint answers 503, then 429, then drops the connection
+    for kind in ("503", "429", "disconnect"):
+        emulator.fail_next(kind, path="/oauth2/token")
+    emulator.seed("tasks", {"name": "Labourer", "external_id": "LAB"})
+
+    # When roles are listed (the first call needs a token)
+    roles = client.roles.list()
+
+    # Then the token came on the fourth try and the list on its first
+    assert [r.external_id for r in roles] == ["LAB"]
+    assert statuses(emulator, "/oauth2/token") == [503, 429, None, 200]
+    assert statuses(emulator, "/v2/tasks") == [200, 200]
+    assert len(sleeps.delays) == 3
+
+
+def test_random_faults_reach_the_token_endpoint(spec_transport: SpecCheckingTransport) -> None:
+    # Given every request fails at random half the time, and tokens last one second of a frozen-then-moved clock
+    clock = Clock()
+    faults = FaultPlan(rate=0.5, kinds=("500", "429"), seed=3)
+    with AssignarEmulator(faults=faults, retry_after_s=0, token_lifetime_s=61, clock=clock) as emulator:
+        with AssignarClient(
+            emulator.settings(),
+            transport=spec_transport,
+            requests_per_second=None,
+            clock=clock,
+            retry=RetryPolicy(max_attempts=12, base_delay_s=0.001, max_delay_s=0.01),
+        ) as client:
+            # When the client reads repeatedly, needing a fresh token each time
+            for _ in range(8):
+                client.roles.list()
+                clock.now += 10
+
+        # Then the token endpoint saw faults too, and the client got through them
+        assert any(status in (429, 500) for status in statuses(emulator, "/oauth2/token"))
 
 
 @pytest.mark.parametrize("fault", ["commit_then_500", "commit_then_disconnect"])
@@ -230,6 +288,60 @@ def test_a_create_that_committed_before_failing_is_not_duplicated(
     assert created.id == stored[0]["id"]
     assert emulator.calls("POST", "/v2/clients") == 1
     assert emulator.calls("GET", "/v2/clients") == 1
+
+
+@pytest.mark.parametrize("max_attempts", [1, 4])
+def test_a_create_failing_on_every_attempt_returns_the_stored_record(
+    emulator: AssignarEmulator, spec_transport: SpecCheckingTransport, max_attempts: int
+) -> None:
+    # Given Assignar stores every POST of a worker and then answers 500, however often it is tried
+    emulator.fail_next("commit_then_500", method="POST", path="/users", times=10)
+    with AssignarClient(
+        emulator.settings(),
+        transport=spec_transport,
+        requests_per_second=None,
+        retry=RetryPolicy(max_attempts=max_attempts, base_delay_s=0.001),
+        sleep=Sleeps(),
+    ) as client:
+        # When the worker is created (employee_id is not unique in Assignar, so only the lookup protects it)
+        created = client.workers.create(
+            {"user_type_id": 2, "first_name": "Ann", "last_name": "Lee", "employee_id": "E-9"}
+        )
+
+    # Then the lookup returned the one stored worker: no ServerError, no second worker
+    assert [(r["id"], r["employee_id"]) for r in emulator.records("users")] == [(created.id, "E-9")]
+    assert emulator.calls("POST", "/v2/users") == 1
+
+
+def test_a_create_whose_lookup_lagged_ends_in_the_record_via_the_unique_key(
+    emulator: AssignarEmulator, client: AssignarClient
+) -> None:
+    # Given Assignar stores the client then answers 500, and the lookup right after reads a lagging replica
+    emulator.fail_next("commit_then_500", method="POST", path="/clients")
+    emulator.fail_next("stale_read", method="GET", path="/clients")
+
+    # When the client is created
+    created = client.clients.create({"name": "Acme", "company_name": "Acme Pty", "integration_id": "customer:1"})
+
+    # Then the resend was refused on our own integration_id, and the final lookup returned the stored record
+    stored = emulator.records("clients")
+    assert [r["integration_id"] for r in stored] == ["customer:1"]
+    assert created.id == stored[0]["id"]
+    assert statuses(emulator, "/v2/clients") == [500, 200, 400, 200]
+
+
+def test_a_create_that_may_have_landed_with_assignar_unreadable_is_outcome_unknown(
+    emulator: AssignarEmulator, client: AssignarClient
+) -> None:
+    # Given Assignar stores the role then fails, and every read fails for a while
+    emulator.fail_next("commit_then_500", method="POST", path="/tasks")
+    emulator.fail_next("503", method="GET", path="/tasks", times=10)
+
+    # When the role is created, then the outcome is unknown (not a retryable error) and it was never resent
+    with pytest.raises(OutcomeUnknownError):
+        client.roles.create({"name": "Labourer", "external_id": "LAB"})
+    assert emulator.calls("POST", "/v2/tasks") == 1
+    assert len(emulator.records("tasks")) == 1
 
 
 def test_a_create_whose_answer_timed_out_is_looked_up_by_employee_id(spec_transport: SpecCheckingTransport) -> None:
@@ -339,9 +451,9 @@ def test_approved_timesheets_are_read_then_marked_processed(emulator: AssignarEm
     day = approved_day(emulator)
     timesheet_id = day["timesheet_id"]
 
-    # Then it cannot be processed before approval
+    # Then it cannot be processed before approval, and the error says why
     assert client.timesheets.approved_unprocessed() == []
-    with pytest.raises(ValidationError, match="must be completed"):
+    with pytest.raises(TimesheetNotApprovedError, match="'SUBMITTED'"):
         client.timesheets.mark_processed(timesheet_id)
 
     # When it is approved
@@ -360,3 +472,27 @@ def test_approved_timesheets_are_read_then_marked_processed(emulator: AssignarEm
     assert client.timesheets.mark_processed(timesheet_id) is False
     assert client.timesheets.approved_unprocessed() == []
     assert client.timesheets.get(timesheet_id).is_processed
+
+
+def test_timesheets_leaving_the_filter_while_paging_do_not_hide_the_rest(
+    emulator: AssignarEmulator, client: AssignarClient
+) -> None:
+    # Given 25 approved, unprocessed timesheets
+    day = approved_day(emulator)
+    project_id = emulator.records("projects")[0]["id"]
+    ids = [day["timesheet_id"]] + [
+        emulator.create_timesheet(worker_id=day["worker"]["id"], project_id=project_id, work_date=date(2026, 11, d))
+        for d in range(1, 25)
+    ]
+    for timesheet_id in ids:
+        emulator.approve_timesheet(timesheet_id)
+
+    # When they are read 10 a page, and each page is marked processed (as another run might) before the next
+    seen: list[int] = []
+    for page in client.timesheets.pages({"processed_at__is": None}, page_size=10):
+        seen += [timesheet.id for timesheet in page]
+        for timesheet in page:
+            emulator.state.process_timesheet(timesheet.id)
+
+    # Then every timesheet was seen once: leaving the filter shifted nothing out of reach
+    assert sorted(seen) == sorted(ids)

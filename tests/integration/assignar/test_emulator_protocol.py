@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -112,6 +113,47 @@ def test_a_list_is_the_documented_envelope(emulator: AssignarEmulator, bearer: d
     assert set(body["data"][0]) == {"id", "external_id"}
 
 
+def test_a_page_size_cap_serves_smaller_pages_without_a_word() -> None:
+    # Given an emulator capping pages at 2, and five roles
+    with AssignarEmulator(page_size_cap=2) as emulator:
+        for n in range(5):
+            emulator.seed("tasks", {"name": f"Role {n}", "external_id": f"R{n}"})
+        headers = {"Authorization": "Bearer " + token(emulator).json()["access_token"]}
+
+        # When pages of 10 are asked for
+        pages = [
+            httpx.get(
+                emulator.api_url + "/tasks", params={"page": page, "page_size": 10, "sort": "id"}, headers=headers
+            ).json()
+            for page in (1, 2, 3, 4)
+        ]
+
+    # Then each page holds 2 (numbered in pages of 2), the status is 200 and nothing says it was capped
+    assert [[row["external_id"] for row in body["data"]] for body in pages] == [["R0", "R1"], ["R2", "R3"], ["R4"], []]
+    assert {body["status"] for body in pages} == {200}
+
+
+def test_a_stale_read_fault_empties_one_list_answer(emulator: AssignarEmulator, bearer: dict[str, str]) -> None:
+    emulator.seed("tasks", {"name": "Labourer", "external_id": "LAB"})
+    emulator.fail_next("stale_read", method="GET", path="/tasks")
+    first, second = (httpx.get(emulator.api_url + "/tasks", headers=bearer).json() for _ in range(2))
+    assert (first["data"], first["count"]) == ([], 0)
+    assert [row["external_id"] for row in second["data"]] == ["LAB"]
+
+
+def test_latency_is_the_emulator_s_own_not_the_shared_server_s() -> None:
+    # Given an emulator with 100 ms latency per request (its own knob; the shared LoopbackServer has none)
+    with AssignarEmulator(latency_s=0.1) as emulator:
+        started = time.monotonic()
+        # When one token is asked for
+        answer = token(emulator)
+        elapsed = time.monotonic() - started
+
+    # Then the answer took at least that long
+    assert answer.status_code == 200
+    assert elapsed >= 0.1
+
+
 def test_a_timesheet_list_uses_the_count_and_rows_shape(emulator: AssignarEmulator, bearer: dict[str, str]) -> None:
     body = httpx.get(emulator.api_url + "/timesheets-expanded", headers=bearer).json()
     assert body == {"status": 200, "data": {"count": 0, "rows": []}}
@@ -190,7 +232,8 @@ def test_webhook_header_names_and_the_timestamp_are_configurable(
         emulator.approve_timesheet(seed_timesheet(emulator))
     ((body, headers),) = received
     assert "X-Assignar-Timestamp" not in headers
-    assert verify(body, WEBHOOK_SECRET, headers["X-Hub-Signature-256"])
+    assert not verify(body, WEBHOOK_SECRET, headers["X-Hub-Signature-256"])
+    assert verify(body, WEBHOOK_SECRET, headers["X-Hub-Signature-256"], allow_missing_timestamp=True)
 
 
 def test_a_receiver_that_is_down_is_recorded_not_raised() -> None:

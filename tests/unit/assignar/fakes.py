@@ -55,6 +55,7 @@ class FakeAssignar:
         self.tokens_issued = 0
         self.handler: Responder | None = None
         self.token_refusal: httpx.Response | None = None
+        self.token_failures: deque[httpx.Response | Exception] = deque()
 
     def script(self, *answers: httpx.Response | Exception) -> None:
         self.scripted.extend(answers)
@@ -67,6 +68,11 @@ class FakeAssignar:
         if str(request.url) == TOKEN_URL:
             if self.token_refusal is not None:
                 return self.token_refusal
+            if self.token_failures:
+                failure = self.token_failures.popleft()
+                if isinstance(failure, Exception):
+                    raise failure
+                return failure
             self.tokens_issued += 1
             return httpx.Response(
                 200, json={"access_token": f"{ACCESS_TOKEN}{self.tokens_issued}", "expires_in": self.token_lifetime_s}
@@ -81,13 +87,44 @@ class FakeAssignar:
         return default_answer(request)
 
 
+def serve_list(records: list[dict[str, Any]], *, page_size_cap: int | None = None) -> Responder:
+    """Answers list calls from `records` as Assignar would: `field`, `field__in` and `id__gt` filters, sort by id,
+    `page`/`page_size` paging, and (with `page_size_cap`) a silent cap on the page size."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        rows = sorted(records, key=lambda row: int(row["id"]))
+        for name, value in request.url.params.items():
+            field, _, operator = name.partition("__")
+            if name in ("page", "page_size", "sort"):
+                continue
+            if operator == "in":
+                rows = [row for row in rows if str(row.get(field)) in value.split(",")]
+            elif operator == "gt":
+                rows = [row for row in rows if int(row[field]) > int(value)]
+            elif not operator:
+                rows = [row for row in rows if str(row.get(field)) == value]
+            else:
+                raise AssertionError(f"the fake does not filter by {name}")
+        size = int(request.url.params.get("page_size", len(rows) or 1))
+        size = min(size, page_size_cap or size)
+        start = (int(request.url.params.get("page", "1")) - 1) * size
+        return envelope(rows[start : start + size], count=len(rows))
+
+    return answer
+
+
 def default_answer(request: httpx.Request) -> httpx.Response:
     path = request.url.path.removeprefix("/v2/").rstrip("/")
     parts = path.split("/")
+    # Lists hold one record; the page after it (by number, or by keyset: ids above it) is empty.
+    after = int(request.url.params.get("id__gt", "0"))
+    first_page = request.url.params.get("page", "1") == "1"
     if request.method == "GET" and parts[0] == "timesheets-expanded" and len(parts) == 1:
-        return envelope({"count": 1, "rows": [{"id": 5000, "status": "APPROVED"}]})
+        rows = [{"id": 5000, "status": "APPROVED"}] if after < 5000 and first_page else []
+        return envelope({"count": len(rows), "rows": rows})
     if request.method == "GET" and len(parts) == 1:
-        return envelope([{"id": 1, "name": "one"}], count=1)
+        rows = [{"id": 1, "name": "one"}] if after < 1 and first_page else []
+        return envelope(rows, count=len(rows))
     if request.method == "GET":
         return envelope(
             {

@@ -1,12 +1,14 @@
 """Assignar's published OpenAPI spec for tests, read from ../shared/specs/ and patched in memory where it is broken.
 
-Each patch names the upstream error it works around and why it does not weaken the check; tests skip without it.
+Each patch names the upstream error it works around and why it does not weaken the check. Without the file the
+spec tests skip locally and fail on CI (`CI=true`).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -188,13 +190,32 @@ PATCHES: tuple[SpecPatch, ...] = (
 )
 
 
+def running_in_ci() -> bool:
+    """True on CI (`CI=true`, as CI services set it), where ../shared is checked out beside the repo."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def spec_present() -> bool:
+    """Whether the spec file is there. Missing on CI fails the test: there a skip would hide a broken checkout."""
+    if SPEC_PATH.is_file():
+        return True
+    if running_in_ci():
+        pytest.fail(_missing_spec_message(), pytrace=False)
+    return False
+
+
 def require_spec() -> Path:
-    if not SPEC_PATH.is_file():
-        pytest.skip(
-            f"Assignar OpenAPI spec not found at {SPEC_PATH} (expected beside the project in ../shared/specs/); "
-            "spec conformance is not checked"
-        )
+    """The spec's path; without the file the test skips locally and fails on CI."""
+    if not spec_present():
+        pytest.skip(_missing_spec_message())
     return SPEC_PATH
+
+
+def _missing_spec_message() -> str:
+    return (
+        f"Assignar OpenAPI spec not found at {SPEC_PATH} (expected beside the project in ../shared/specs/); "
+        "spec conformance is not checked"
+    )
 
 
 @functools.cache

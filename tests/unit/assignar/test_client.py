@@ -11,11 +11,14 @@ from intacct_assignar.assignar import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
+    TimesheetNotApprovedError,
+    TransportError,
     UniqueConstraintError,
+    ValidationError,
 )
 from intacct_assignar.assignar.client import query_value
 
-from tests.unit.assignar.fakes import FakeAssignar, FakeClock, Sleeps, envelope, make_client, message
+from tests.unit.assignar.fakes import FakeAssignar, FakeClock, Sleeps, envelope, make_client, message, serve_list
 
 
 def test_a_token_is_fetched_once_and_reused() -> None:
@@ -95,6 +98,77 @@ def test_refused_client_credentials_are_an_authentication_error_naming_the_setti
     assert "ASSIGNAR_CLIENT_SECRET" in str(raised.value)
     assert raised.value.assignar_message == "invalid_client"
     assert fake.api_requests() == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(429, json={"error": "slow_down"}, headers={"Retry-After": "2"}),
+        httpx.Response(503, text="Service Unavailable"),
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("timed out"),
+    ],
+    ids=["429", "503", "connect-error", "read-timeout"],
+)
+def test_a_token_endpoint_hiccup_is_retried_in_the_same_loop(failure: httpx.Response | Exception) -> None:
+    # Given the token endpoint fails once (rate limit, outage, lost connection)
+    fake, sleeps = FakeAssignar(), Sleeps()
+    fake.token_failures.append(failure)
+    with make_client(fake, sleeps=sleeps) as client:
+        # When a record is read
+        record = client.clients.get(7)
+
+    # Then the token was asked for again after one backoff and the read went through once
+    assert record.id == 7
+    assert fake.tokens_issued == 1
+    assert len(fake.api_requests()) == 1
+    assert len(sleeps.delays) == 1
+    if isinstance(failure, httpx.Response) and failure.status_code == 429:
+        assert sleeps.delays == [2.0]
+
+
+def test_a_create_waiting_on_a_failing_token_endpoint_is_sent_once_without_a_lookup() -> None:
+    # Given the token endpoint answers 502 twice: the POST cannot have been sent meanwhile
+    fake = FakeAssignar()
+    fake.token_failures.extend([httpx.Response(502), httpx.Response(502)])
+    with make_client(fake) as client:
+        created = client.roles.create({"name": "Labourer"})
+
+    # Then no lookup and no OutcomeUnknownError: one POST once the token came
+    assert [r.method for r in fake.api_requests()] == ["POST"]
+    assert created.id == 42
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        (httpx.Response(429, json={"error": "slow_down"}), RateLimitedError),
+        (httpx.Response(500, text="oops"), ServerError),
+        (httpx.ConnectError("refused"), TransportError),
+    ],
+)
+def test_a_token_endpoint_that_stays_down_ends_in_its_own_typed_error(
+    failure: httpx.Response | Exception, error: type[Exception]
+) -> None:
+    # Given the token endpoint fails on every attempt
+    fake = FakeAssignar()
+    fake.token_failures.extend([failure] * 4)
+    with make_client(fake, max_attempts=4) as client, pytest.raises(error) as raised:
+        client.clients.get(1)
+
+    # Then it was asked four times, never classed as refused credentials, and no API call was made
+    assert not isinstance(raised.value, AuthenticationError)
+    assert len(fake.requests) == 4
+    assert fake.api_requests() == []
+
+
+@pytest.mark.parametrize("refusal", [(400, "invalid_scope"), (401, "invalid_client")])
+def test_refused_credentials_or_scope_are_not_retried(refusal: tuple[int, str]) -> None:
+    fake = FakeAssignar()
+    fake.token_refusal = httpx.Response(refusal[0], json={"error": refusal[1]})
+    with make_client(fake) as client, pytest.raises(AuthenticationError):
+        client.clients.get(1)
+    assert len(fake.requests) == 1
 
 
 def test_a_get_is_retried_after_5xx_with_exponential_backoff() -> None:
@@ -182,6 +256,75 @@ def test_a_create_that_did_not_land_is_sent_again_after_the_lookup() -> None:
     assert created.id == 42
 
 
+def test_a_create_that_may_have_landed_on_its_last_attempt_is_looked_up_not_raised_as_retryable() -> None:
+    # Given only one attempt is allowed and the create fails with 500 after Assignar stored it
+    fake = FakeAssignar()
+    fake.script(
+        message(500, "Internal Server Error"),
+        envelope([{"id": 77, "name": "Acme", "integration_id": "customer:1"}], count=1),
+    )
+    with make_client(fake, max_attempts=1) as client:
+        created = client.clients.create({"name": "Acme", "company_name": "Acme", "integration_id": "customer:1"})
+
+    # Then the final lookup found it
+    assert [r.method for r in fake.api_requests()] == ["POST", "GET"]
+    assert created.id == 77
+
+
+def test_a_create_failing_on_every_attempt_and_not_found_is_outcome_unknown() -> None:
+    # Given every POST answers 500 and the lookups never find the record
+    fake = FakeAssignar()
+    fake.handler = lambda request: (
+        message(500, "[500] Internal Server Error") if request.method == "POST" else envelope([], count=0)
+    )
+    with make_client(fake, max_attempts=3) as client, pytest.raises(OutcomeUnknownError) as raised:
+        client.clients.create({"name": "Acme", "company_name": "Acme", "integration_id": "customer:1"})
+
+    # Then it is not a retryable ServerError: the caller must not blindly try again
+    assert not isinstance(raised.value, ServerError)
+    assert "integration_id='customer:1'" in str(raised.value)
+    assert [r.method for r in fake.api_requests()] == ["POST", "GET", "POST", "GET", "POST", "GET"]
+
+
+def test_a_resend_refused_as_a_duplicate_of_our_key_returns_the_stored_record() -> None:
+    # Given the first POST stored the record and failed, the lookup missed it (read lag), the resend hit the key
+    fake = FakeAssignar()
+    fake.script(
+        message(502, "Bad Gateway"),
+        envelope([], count=0),
+        message(400, "[400] Unique Constraint Error - integration_id"),
+        envelope([{"id": 77, "integration_id": "customer:1"}], count=1),
+    )
+    with make_client(fake) as client:
+        created = client.clients.create({"name": "Acme", "company_name": "Acme", "integration_id": "customer:1"})
+
+    # Then the final lookup returned the stored record
+    assert [r.method for r in fake.api_requests()] == ["POST", "GET", "POST", "GET"]
+    assert created.id == 77
+
+
+def test_a_resend_refused_as_a_duplicate_but_still_not_found_is_outcome_unknown() -> None:
+    fake = FakeAssignar()
+    fake.script(
+        message(502, "Bad Gateway"),
+        envelope([], count=0),
+        message(400, "[400] Unique Constraint Error - integration_id"),
+        envelope([], count=0),
+    )
+    with make_client(fake) as client, pytest.raises(OutcomeUnknownError) as raised:
+        client.clients.create({"name": "Acme", "company_name": "Acme", "integration_id": "customer:1"})
+    assert isinstance(raised.value.__cause__, UniqueConstraintError)
+
+
+def test_a_lookup_that_fails_is_outcome_unknown_not_a_resend() -> None:
+    # Given the create fails with 500 and every lookup answers 503
+    fake = FakeAssignar()
+    fake.handler = lambda request: message(500 if request.method == "POST" else 503, "down")
+    with make_client(fake, max_attempts=2) as client, pytest.raises(OutcomeUnknownError, match="looking for"):
+        client.roles.create({"name": "Labourer", "external_id": "LAB-1"})
+    assert [r.method for r in fake.api_requests()].count("POST") == 1
+
+
 def test_a_create_without_a_key_is_never_blindly_repeated() -> None:
     # Given the answer to a create is lost (read timeout after sending)
     fake = FakeAssignar()
@@ -231,44 +374,101 @@ def test_a_put_is_retried_after_a_lost_answer() -> None:
     assert [r.method for r in fake.api_requests()] == ["PUT", "PUT"]
 
 
-def test_paging_reads_until_a_short_page() -> None:
-    # Given 2 full pages of 3 and a last page of 1
+def test_paging_asks_for_ids_above_the_last_seen_until_an_empty_page() -> None:
+    # Given 7 workers and pages of 3
     fake = FakeAssignar()
-    fake.script(
-        envelope([{"id": i} for i in (1, 2, 3)], count=7),
-        envelope([{"id": i} for i in (4, 5, 6)], count=7),
-        envelope([{"id": 7}], count=7),
-    )
+    fake.handler = serve_list([{"id": i} for i in range(1, 8)])
     with make_client(fake, page_size=3) as client:
         # When all workers are listed
         workers = client.workers.list()
 
-    # Then three pages were read in id order
+    # Then each page asked for ids above the previous page's last, and the empty fourth page ended the list
     assert [w.id for w in workers] == [1, 2, 3, 4, 5, 6, 7]
     params = [dict(r.url.params) for r in fake.api_requests()]
-    assert params == [{"page": str(n), "page_size": "3", "sort": "id"} for n in (1, 2, 3)]
+    first = {"page": "1", "page_size": "3", "sort": "id"}
+    assert params == [first, first | {"id__gt": "3"}, first | {"id__gt": "6"}, first | {"id__gt": "7"}]
+
+
+def test_a_server_capping_the_page_size_silently_still_yields_every_record() -> None:
+    # Given a server that returns at most 2 records a page whatever page_size asks for
+    fake = FakeAssignar()
+    fake.handler = serve_list([{"id": i} for i in range(1, 8)], page_size_cap=2)
+    with make_client(fake, page_size=5) as client:
+        # When all workers are listed, by id and by another sort
+        by_id = client.workers.list()
+        by_number = client.workers.list(sort="-id")
+
+    # Then no short page was taken for the last: every record arrived both ways
+    assert [w.id for w in by_id] == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(w.id for w in by_number) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_caller_s_id_floor_starts_the_keyset() -> None:
+    fake = FakeAssignar()
+    fake.handler = serve_list([{"id": i} for i in range(1, 8)])
+    with make_client(fake, page_size=3) as client:
+        assert [w.id for w in client.workers.list({"id__gt": 5})] == [6, 7]
+    assert [r.url.params["id__gt"] for r in fake.api_requests()] == ["5", "7"]
 
 
 def test_index_by_sends_the_keys_in_chunks_of_in_filters() -> None:
-    # Given five employee ids and at most two per filter
+    # Given four workers, five employee ids asked for and at most two per filter
     fake = FakeAssignar()
-    fake.script(
-        envelope([{"id": 1, "employee_id": "E1"}, {"id": 2, "employee_id": "E2"}]),
-        envelope([{"id": 3, "employee_id": "E3"}]),
-        envelope([{"id": 5, "employee_id": "E5"}]),
-    )
+    fake.handler = serve_list([{"id": n, "employee_id": f"E{n}"} for n in (1, 2, 3, 5)])
     with make_client(fake, in_filter_size=2) as client:
         # When workers are indexed by employee_id
         index = client.workers.index_by("employee_id", ["E5", "E1", "E2", "E3", "E4", "E1"])
 
-    # Then three list calls found the four that exist
-    assert [r.url.params["employee_id__in"] for r in fake.api_requests()] == ["E1,E2", "E3,E4", "E5"]
+    # Then three filters (each read to its empty page) found the four that exist
+    chunks = [r.url.params["employee_id__in"] for r in fake.api_requests() if "id__gt" not in r.url.params]
+    assert chunks == ["E1,E2", "E3,E4", "E5"]
     assert sorted(index) == ["E1", "E2", "E3", "E5"]
+
+
+def test_index_by_keeps_chunk_urls_short_whatever_the_count() -> None:
+    # Given 300 GUID-like keys (36 characters each), up to 200 a filter, and URLs of at most 2,000 characters
+    guids = [f"{n:08d}-1111-2222-3333-444455556666" for n in range(300)]
+    fake = FakeAssignar()
+    fake.handler = serve_list([{"id": n + 1, "integration_id": guid} for n, guid in enumerate(guids)])
+    with make_client(fake, in_filter_size=200, max_url_length=2000) as client:
+        # When workers are indexed by integration_id
+        index = client.workers.index_by("integration_id", guids)
+
+    # Then every key was found, and every request URL stayed within the limit although 200 keys would not
+    assert sorted(index) == guids
+    requests = fake.api_requests()
+    assert max(len(str(r.url)) for r in requests) <= 2000
+    assert len(",".join(guids[:200])) > 2000
+    assert (
+        sum(len(r.url.params["integration_id__in"].split(",")) for r in requests if "id__gt" not in r.url.params) == 300
+    )
+
+
+def test_a_key_containing_a_comma_is_looked_up_on_its_own() -> None:
+    # Given a worker whose employee_id contains a comma (the __in separator)
+    fake = FakeAssignar()
+    fake.handler = serve_list([{"id": 1, "employee_id": "E1"}, {"id": 2, "employee_id": "SMITH,J"}])
+    with make_client(fake) as client:
+        # When workers are indexed by employee_id
+        index = client.workers.index_by("employee_id", ["E1", "SMITH,J"])
+
+    # Then the comma key went as a plain equality filter, never split inside an __in list
+    assert sorted(index) == ["E1", "SMITH,J"]
+    sent = [dict(r.url.params) for r in fake.api_requests() if "id__gt" not in r.url.params]
+    assert [p.get("employee_id__in") for p in sent] == ["E1", None]
+    assert sent[1]["employee_id"] == "SMITH,J"
+
+
+def test_a_list_filter_value_containing_a_comma_is_refused_naming_it() -> None:
+    fake = FakeAssignar()
+    with make_client(fake) as client, pytest.raises(ValueError, match="'SMITH,J' contains a comma"):
+        client.workers.list({"employee_id__in": ["E1", "SMITH,J"]})
+    assert fake.api_requests() == []
 
 
 def test_index_by_keeps_the_older_record_when_two_share_a_key() -> None:
     fake = FakeAssignar()
-    fake.script(envelope([{"id": 9, "external_id": "C-1"}, {"id": 4, "external_id": "C-1"}]))
+    fake.handler = serve_list([{"id": 9, "external_id": "C-1"}, {"id": 4, "external_id": "C-1"}])
     with make_client(fake) as client:
         index = client.clients.index_by("external_id", ["C-1"])
     assert index["C-1"].id == 4
@@ -295,15 +495,41 @@ def test_filter_values_are_spelt_as_assignar_expects() -> None:
 
 
 def test_marking_a_timesheet_processed_twice_is_harmless() -> None:
-    # Given Assignar says the timesheet is already processed
+    # Given Assignar refuses the second mark in words we do not rely on, and the timesheet shows processed_at
     fake = FakeAssignar()
-    fake.script(envelope(None), message(400, "[400] Timesheet already processed"))
+    fake.script(
+        envelope(None),
+        message(400, "[400] Something unpublished"),
+        envelope({"id": 5, "status": "APPROVED", "processed_at": "2026-11-25T21:00:00.000Z"}),
+    )
     with make_client(fake) as client:
         # When it is marked twice
         first, second = client.timesheets.mark_processed(5), client.timesheets.mark_processed(5)
 
-    # Then the first call did it and the second reports it was done
+    # Then the first call did it, and the second read the timesheet and reports it was done
     assert (first, second) == (True, False)
+    assert [(r.method, r.url.path) for r in fake.api_requests()][-1] == ("GET", "/v2/timesheets-expanded/5")
+
+
+def test_marking_an_unapproved_timesheet_processed_is_a_typed_error_naming_the_status() -> None:
+    # Given Assignar refuses the mark and the timesheet is only submitted
+    fake = FakeAssignar()
+    fake.script(message(400, "[400] Something unpublished"), envelope({"id": 5, "status": "SUBMITTED"}))
+    with make_client(fake) as client, pytest.raises(TimesheetNotApprovedError) as raised:
+        client.timesheets.mark_processed(5)
+
+    # Then the error names the status, and is still a validation error (a 400) for generic handlers
+    assert raised.value.timesheet_status == "SUBMITTED"
+    assert "'SUBMITTED'" in str(raised.value)
+    assert isinstance(raised.value, ValidationError)
+
+
+def test_a_refused_mark_on_an_approved_unprocessed_timesheet_keeps_assignar_s_error() -> None:
+    fake = FakeAssignar()
+    fake.script(message(400, "[400] Locked"), envelope({"id": 5, "status": "APPROVED"}))
+    with make_client(fake) as client, pytest.raises(ValidationError, match="Locked") as raised:
+        client.timesheets.mark_processed(5)
+    assert not isinstance(raised.value, TimesheetNotApprovedError)
 
 
 def test_approved_unprocessed_timesheets_are_one_filtered_list() -> None:
@@ -325,9 +551,9 @@ def test_calls_are_counted_by_method_and_resource_including_retries() -> None:
         client.workers.list()
 
         # Then the counter shows each call
-        assert client.calls.by_call() == {"GET clients": 2, "GET users": 1, "POST oauth2/token": 1}
-        assert client.calls.count("GET") == 3
-        assert str(client.calls).startswith("4 Assignar calls")
+        assert client.calls.by_call() == {"GET clients": 2, "GET users": 2, "POST oauth2/token": 1}
+        assert client.calls.count("GET") == 4
+        assert str(client.calls).startswith("5 Assignar calls")
 
 
 def test_the_client_paces_its_calls_to_the_configured_rate() -> None:
@@ -351,13 +577,23 @@ def test_a_5xx_that_never_ends_is_a_server_error_with_assignars_words() -> None:
     assert json.loads(fake.api_requests()[0].content or b"null") is None
 
 
-def test_a_server_that_ignores_paging_is_caught_not_read_forever() -> None:
+@pytest.mark.parametrize(
+    ("sort", "problem"), [("id", "ignored the id sort or the id__gt filter"), ("-id", "previous page")]
+)
+def test_a_server_that_ignores_paging_is_caught_not_read_forever(sort: str, problem: str) -> None:
     # Given Assignar answers every page with the same full page
     fake = FakeAssignar()
     fake.handler = lambda request: envelope([{"id": 1}, {"id": 2}])
-    with make_client(fake, page_size=2) as client, pytest.raises(ServerError, match="previous page"):
+    with make_client(fake, page_size=2) as client, pytest.raises(ServerError, match=problem):
         # When the list is read
-        client.roles.list()
+        client.roles.list(sort=sort)
 
     # Then the client stopped at the second page
     assert len(fake.api_requests()) == 2
+
+
+def test_a_page_out_of_id_order_is_refused_rather_than_skipping_records() -> None:
+    fake = FakeAssignar()
+    fake.handler = lambda request: envelope([{"id": 5}, {"id": 2}])
+    with make_client(fake) as client, pytest.raises(ServerError, match="ignored the id sort"):
+        client.roles.list()

@@ -91,15 +91,32 @@ def sent() -> list[httpx.Request]:
     return fake.requests
 
 
-def test_without_the_spec_file_the_checks_skip_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a checkout without ../shared beside it
+def test_without_the_spec_file_the_checks_skip_locally_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a local checkout without ../shared beside it
     from tests.unit.assignar import published_spec
 
+    monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(published_spec, "SPEC_PATH", published_spec.REPO_ROOT / "no-such-dir" / "spec.yaml")
 
     # When the spec is asked for, then the test is skipped with a message naming where the file was expected
     with pytest.raises(pytest.skip.Exception, match=r"Assignar OpenAPI spec not found at .*no-such-dir"):
         published_spec.require_spec()
+    assert published_spec.spec_present() is False
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_without_the_spec_file_on_ci_the_checks_fail_with_the_reason(monkeypatch: pytest.MonkeyPatch, ci: str) -> None:
+    # Given a CI run (../shared is checked out beside the repo there) whose spec file is missing
+    from tests.unit.assignar import published_spec
+
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(published_spec, "SPEC_PATH", published_spec.REPO_ROOT / "no-such-dir" / "spec.yaml")
+
+    # When the spec is asked for, then the test fails (a skip would hide it) with the same message
+    with pytest.raises(pytest.fail.Exception, match=r"Assignar OpenAPI spec not found at .*no-such-dir"):
+        published_spec.require_spec()
+    with pytest.raises(pytest.fail.Exception, match=r"Assignar OpenAPI spec not found"):
+        published_spec.spec_present()
 
 
 def test_the_patches_repair_every_error_the_spec_validator_reports() -> None:

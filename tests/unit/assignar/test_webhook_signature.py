@@ -79,9 +79,14 @@ def test_anything_else_fails_verification(
     assert not verify(body, secret, signature, timestamp=timestamp, now=now)
 
 
-def test_a_receiver_can_require_the_timestamp() -> None:
-    assert verify(BODY, SECRET, sign(BODY, SECRET))
-    assert not verify(BODY, SECRET, sign(BODY, SECRET), require_timestamp=True)
+def test_a_delivery_without_a_timestamp_is_refused_unless_explicitly_allowed() -> None:
+    # Given a signature over the body alone, as a sender that cannot timestamp makes it
+    signature = sign(BODY, SECRET)
+
+    # Then by default it fails (it could be replayed forever), and passes only when the receiver opts out
+    assert not verify(BODY, SECRET, signature)
+    assert verify(BODY, SECRET, signature, allow_missing_timestamp=True)
+    assert not verify(BODY, "another-secret", signature, allow_missing_timestamp=True)
 
 
 def test_an_empty_secret_is_refused_loudly() -> None:

@@ -7,10 +7,9 @@ from intacct_assignar.emulators.assignar.emulator import (
     WebhookConfig,
     WebhookDelivery,
 )
-from intacct_assignar.emulators.assignar.store import APPROVED, TIMESHEET_STATUSES, EquipmentEntry, LaborEntry
+from intacct_assignar.emulators.assignar.store import TIMESHEET_STATUSES, EquipmentEntry, LaborEntry
 
 __all__ = [
-    "APPROVED",
     "FAULT_KINDS",
     "TIMESHEET_STATUSES",
     "AssignarEmulator",

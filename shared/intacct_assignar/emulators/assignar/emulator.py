@@ -21,10 +21,10 @@ import httpx
 from pydantic import SecretStr
 
 from intacct_assignar.assignar.auth import ASSIGNAR_SCOPE
+from intacct_assignar.assignar.models import APPROVED_STATUSES
 from intacct_assignar.assignar.webhooks import TimesheetEvent
 from intacct_assignar.emulators.assignar.server import API_PREFIX, TOKEN_PATH, AssignarServer
 from intacct_assignar.emulators.assignar.store import (
-    APPROVED,
     EquipmentEntry,
     LaborEntry,
     Record,
@@ -46,6 +46,8 @@ FAULT_KINDS = frozenset(
         "commit_then_500",
         "commit_then_disconnect",
         "commit_then_timeout",
+        # A list answered with no rows, as a lagging read replica does just after a write; other calls unaffected.
+        "stale_read",
     }
 )
 
@@ -102,7 +104,9 @@ class _Tokens:
 
 
 class AssignarEmulator:
-    """An Assignar tenant. Knobs: latency range, a request-rate limit answering 429, seeded random faults.
+    """An Assignar tenant. Knobs: latency range, a request-rate limit answering 429, seeded random faults (the
+    token endpoint included), `max_page_size` (larger asks are refused with 400) and `page_size_cap` (larger
+    asks are silently served pages of the cap, as some servers do).
 
     `client_secret` defaults to a fresh random value; read it (and the URLs) from `settings()`:
 
@@ -126,6 +130,7 @@ class AssignarEmulator:
         faults: FaultPlan | None = None,
         fault_hang_s: float = 2.0,
         max_page_size: int = 1000,
+        page_size_cap: int | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | SecretStr | None = None,
         webhook_signature_header: str = SIGNATURE_HEADER,
@@ -146,6 +151,9 @@ class AssignarEmulator:
         self.faults = faults or FaultPlan()
         self.fault_hang_s = fault_hang_s
         self.max_page_size = max_page_size
+        if page_size_cap is not None and page_size_cap < 1:
+            raise ValueError(f"page_size_cap must be positive, got {page_size_cap}")
+        self.page_size_cap = page_size_cap
         self.state = TenantState(clock=lambda: datetime.fromtimestamp(clock(), UTC))
         self.webhook: WebhookConfig | None = None
         if webhook_url:
@@ -264,8 +272,8 @@ class AssignarEmulator:
         self, timesheet_id: int, *, status: str = "APPROVED", notify: bool = True
     ) -> WebhookDelivery | None:
         """Approve as a supervisor would; then (when a webhook is configured) deliver `timesheet.approved`."""
-        if status not in APPROVED:
-            raise ValueError(f"{status!r} is not an approved status; one of {APPROVED}")
+        if status not in APPROVED_STATUSES:
+            raise ValueError(f"{status!r} is not an approved status; one of {APPROVED_STATUSES}")
         self.state.set_timesheet_status(timesheet_id, status)
         if not notify or self.webhook is None:
             return None
@@ -351,6 +359,13 @@ class AssignarEmulator:
             delay = self._rng.uniform(low, high)
         time.sleep(delay)
 
+    def page_params(self, params: Mapping[str, str]) -> dict[str, str]:
+        """The list query as served: `page_size` silently lowered to `page_size_cap`, pages counted in that size."""
+        served = dict(params)
+        if self.page_size_cap is not None and served.get("page_size", "").isdigit():
+            served["page_size"] = str(min(int(served["page_size"]), self.page_size_cap))
+        return served
+
     def draw_fault(self, method: str, path: str) -> str | None:
         relative = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
         with self._lock:
@@ -360,8 +375,7 @@ class AssignarEmulator:
                     if queued.remaining <= 0:
                         self._queued.remove(queued)
                     return queued.kind
-        if path == TOKEN_PATH:
-            return None  # random faults are for the API; the token endpoint fails only when asked to
+        # Random faults hit the token endpoint too: Assignar's login service can be slow or down like the API.
         kind = self.faults.draw()
         if kind is not None and kind.startswith("commit_then") and method == "GET":
             return kind.removeprefix("commit_then_")
@@ -374,8 +388,13 @@ class AssignarEmulator:
     def issue_token(self) -> tuple[str, int]:
         """A JWT-shaped bearer token (Assignar's are JWTs; clients must treat them as opaque)."""
         issued_at = self._clock()
-        claims = {"sub": self.client_id, "scope": self.scope, "iat": int(issued_at),
-                  "exp": int(issued_at) + self._tokens.lifetime_s, "jti": secrets.token_hex(8)}  # fmt: skip
+        claims = {
+            "sub": self.client_id,
+            "scope": self.scope,
+            "iat": int(issued_at),
+            "exp": int(issued_at) + self._tokens.lifetime_s,
+            "jti": secrets.token_hex(8),
+        }
         header = _b64({"alg": "HS256", "typ": "JWT"})
         payload = _b64(claims)
         signature = hmac.new(self._token_key, f"{header}.{payload}".encode(), hashlib.sha256).digest()

@@ -101,6 +101,8 @@ class AssignarHandler(EmulatorHandler):
             raise _Disconnect()
         if fault == "commit_then_timeout":
             raise _Disconnect(emulator.fault_hang_s)
+        if fault == "stale_read" and method == "GET":
+            return _without_rows(*answer)
         return answer
 
     def _route(
@@ -142,14 +144,14 @@ class AssignarHandler(EmulatorHandler):
             state.process_timesheet(int(match["id"]))
             return 200, {"status": 200}, {}
         if path.rstrip("/") == "/timesheets-expanded" and method == "GET":
-            rows, total = state.query_timesheets(params, max_page_size=emulator.max_page_size)
+            rows, total = state.query_timesheets(emulator.page_params(params), max_page_size=emulator.max_page_size)
             return 200, {"status": 200, "data": {"count": total, "rows": rows}}, {}
         if (match := _TIMESHEET.match(path)) and method == "GET":
             return 200, {"status": 200, "data": state.get_timesheet(int(match["id"]))}, {}
         if match := _COLLECTION.match(path):
             table = _table(match["table"])
             if method == "GET":
-                rows, total = state.query(table, params, max_page_size=emulator.max_page_size)
+                rows, total = state.query(table, emulator.page_params(params), max_page_size=emulator.max_page_size)
                 return 200, {"status": 200, "data": rows, "count": total}, {}
             if method == "POST":
                 created = state.create(table, _json(body))
@@ -166,6 +168,18 @@ class AssignarHandler(EmulatorHandler):
         else:
             raise ApiError(404, "[404] Not Found")
         raise ApiError(405, "[405] Method Not Allowed")
+
+
+def _without_rows(status: int, payload: Any, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    """A list answer emptied, in whichever of the two list shapes it has; any other answer unchanged."""
+    if status != 200 or not isinstance(payload, dict):
+        return status, payload, headers
+    data = payload.get("data")
+    if isinstance(data, list):
+        return status, {**payload, "data": [], "count": 0}, headers
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        return status, {**payload, "data": {"count": 0, "rows": []}}, headers
+    return status, payload, headers
 
 
 def _table(name: str) -> str:

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from intacct_assignar.assignar.models import APPROVED_STATUSES
 from intacct_assignar.emulators.assignar.query import parse_query
 
 Record = dict[str, Any]
 
-APPROVED = ("APPROVED", "APPROVED_WITH_PAY_RATES", "APPROVED_WITH_CHARGE_RATES", "APPROVED_WITH_PAY_AND_CHARGE_RATES")
-TIMESHEET_STATUSES = ("STARTED", "PENDING_SUBMISSION", "SUBMITTED", *APPROVED)
+# The approved statuses are the client's vocabulary; the emulator speaks the same one.
+TIMESHEET_STATUSES = ("STARTED", "PENDING_SUBMISSION", "SUBMITTED", *APPROVED_STATUSES)
 API_USER = "api-client"
 API_USER_ID = 1
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -348,7 +349,7 @@ class TenantState:
         """Mark processed; Assignar refuses one not yet approved or already processed."""
         with self._lock:
             timesheet = self._timesheet(timesheet_id)
-            if timesheet["status"] not in APPROVED:
+            if timesheet["status"] not in APPROVED_STATUSES:
                 raise ApiError(400, "[400] Timesheet must be completed before processing")
             if timesheet.get("processed_at"):
                 raise ApiError(400, "[400] Timesheet already processed")
@@ -447,7 +448,7 @@ class TenantState:
                 "created_by_id": worker_id,
                 "modified_time": now,
                 "modified_by": API_USER,
-                "completed_at": now if status in APPROVED else None,
+                "completed_at": now if status in APPROVED_STATUSES else None,
                 "processed_at": None,
                 "processed_by_id": None,
                 "integration_id": None,
@@ -465,7 +466,7 @@ class TenantState:
                 raise ApiError(400, "[400] Timesheet already processed")
             now = _iso(self._now())
             timesheet.update(status=status, modified_time=now)
-            if status in APPROVED:
+            if status in APPROVED_STATUSES:
                 timesheet.update(completed_at=now, completed_by_id=API_USER_ID)
 
     def timesheet_ids(self) -> list[int]:

@@ -7,13 +7,28 @@ Exit codes: 0 success; 1 the run finished but something did not end where it sho
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from .assignar import AssignarClient
+from .config import WORKFLOWS, ConfigError, TenantConfig, load_config
 from .demo import DemoReport, run_demo
+from .inbound.pull import PullService
+from .inbound.sync import InProcessQueue, SyncSummary, run_sync
+from .inbound.upsert import UpsertService
+from .intacct import IntacctClient
+from .settings import AssignarSettings, IntacctSettings
+from .state import SqliteStateStore, StateStore, open_state
+
+DEFAULT_STATE = "intacct-assignar.db"
 
 app = typer.Typer(
     name="intacct-assignar",
@@ -26,9 +41,141 @@ console = Console()
 errors = Console(stderr=True)
 
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Tenant document (TOML). Default: intacct-assignar.toml here, if present."),
+]
+StateOption = Annotated[
+    str | None, typer.Option("--state", help=f"State store: a SQLite file (default {DEFAULT_STATE}).")
+]
+
+
 @app.callback()
-def main_options() -> None:
-    """Sage Intacct <-> Assignar integration: run it, preview it, repair it."""
+def main_options(ctx: typer.Context, config: ConfigOption = None, state: StateOption = None) -> None:
+    """Sage Intacct <-> Assignar integration: run it, preview it, repair it.
+
+    Connection settings come from the environment (or a .env file): INTACCT_SENDER_ID, INTACCT_SENDER_PASSWORD,
+    INTACCT_COMPANY_ID, INTACCT_USER_ID, INTACCT_USER_PASSWORD, optional INTACCT_ENTITY_ID and
+    INTACCT_ENDPOINT_URL; ASSIGNAR_CLIENT_ID, ASSIGNAR_CLIENT_SECRET, optional ASSIGNAR_API_URL, ASSIGNAR_TOKEN_URL.
+    """
+    ctx.obj = {"config": config, "state": state}
+
+
+def _tenant(ctx: typer.Context, config: Path | None) -> TenantConfig:
+    try:
+        return load_config(config or ctx.obj.get("config"))
+    except ConfigError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _settings() -> tuple[IntacctSettings, AssignarSettings]:
+    """Both connections' settings, every missing or bad one named at once."""
+    names: set[str] = set()
+    intacct = assignar = None
+    try:
+        intacct = IntacctSettings()
+    except ValidationError as exc:
+        names |= {str(error["loc"][0]) for error in exc.errors()}
+    try:
+        assignar = AssignarSettings()
+    except ValidationError as exc:
+        names |= {str(error["loc"][0]) for error in exc.errors()}
+    if intacct is None or assignar is None:
+        errors.print(f"[red]missing or invalid settings:[/red] {', '.join(sorted(names))} (environment or .env)")
+        raise typer.Exit(2)
+    return intacct, assignar
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n  intacct-assignar sync --dry-run\n\n  intacct-assignar sync --entity workers --json\n\n"
+        "  intacct-assignar sync --full --config tenant.toml --state state.db"
+    )
+)
+def sync(
+    ctx: typer.Context,
+    entity: Annotated[
+        list[str] | None,
+        typer.Option("--entity", help=f"Workflow to sync (repeatable): {', '.join(WORKFLOWS)}. Default: all."),
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Read everything, not just what changed.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the plan (creates, updates with diffs, deactivations); write nothing."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
+    config: ConfigOption = None,
+    state: StateOption = None,
+) -> None:
+    """Sync Intacct master data into Assignar now. Exit status 1 when any record failed."""
+    workflows = entity or list(WORKFLOWS)
+    unknown = sorted(set(workflows) - set(WORKFLOWS))
+    if unknown:
+        errors.print(f"[red]unknown workflow {', '.join(unknown)}[/red]; choose from {', '.join(WORKFLOWS)}")
+        raise typer.Exit(2)
+    tenant = _tenant(ctx, config)
+    intacct_settings, assignar_settings = _settings()
+    location = state or ctx.obj.get("state") or DEFAULT_STATE
+    with _state_for(location, dry_run) as store:
+        intacct = IntacctClient(intacct_settings, timezone=tenant.zone)
+        assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
+        pull = PullService(intacct, store, InProcessQueue(), tenant)
+        upsert = UpsertService(assignar, store, tenant, dry_run=dry_run)
+        summary = run_sync(pull, upsert, workflows=workflows, full=full)
+    if as_json:
+        print(json.dumps(_summary_json(summary, intacct, assignar, dry_run), indent=2, default=str))
+    else:
+        _print_sync(summary, dry_run)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+def _state_for(location: str, dry_run: bool) -> StateStore:
+    """The state store; for a dry run, a throwaway copy, so not even a watermark moves."""
+    if not dry_run:
+        return open_state(location)
+    path = Path(location)
+    if location.startswith("dynamodb://") or not path.is_file():
+        return SqliteStateStore(":memory:") if not location.startswith("dynamodb://") else open_state(location)
+    scratch = Path(tempfile.mkdtemp(prefix="intacct-assignar-dry-run-")) / "state.db"
+    shutil.copyfile(path, scratch)
+    return SqliteStateStore(scratch)
+
+
+def _summary_json(
+    summary: SyncSummary, intacct: IntacctClient, assignar: AssignarClient, dry_run: bool
+) -> dict[str, object]:
+    return {
+        "dry_run": dry_run,
+        "ok": summary.ok,
+        "workflows": {name: asdict(counts) for name, counts in summary.workflows.items()},
+        "failures": [asdict(f) for f in summary.failures],
+        "plan": [asdict(result) for result in summary.plan],
+        "api_calls": {
+            "intacct_transactions": intacct.counters.api_transactions,
+            "assignar_calls": assignar.calls.total,
+        },
+    }
+
+
+def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
+    table = Table(title="Plan (dry run: nothing written)" if dry_run else "Sync", title_justify="left")
+    for column in ("workflow", "fetched", "created", "updated", "unchanged", "deactivated", "skipped", "failed"):
+        table.add_column(column, justify="left" if column == "workflow" else "right", no_wrap=True)
+    for name, counts in summary.workflows.items():
+        if counts.not_run:
+            table.add_row(name, f"[yellow]not run: {counts.not_run}[/yellow]")
+            continue
+        row = [counts.fetched, counts.created, counts.updated, counts.unchanged, counts.deactivated]
+        table.add_row(name, *(str(n) for n in row), str(counts.skipped), str(counts.failed))
+    console.print(table)
+    if dry_run:
+        for result in summary.plan:
+            console.print(f"[bold]{result.action}[/bold] {result.workflow} {result.source_id or result.integration_id}")
+            for name, (before, after) in result.changes.items():
+                console.print(f"    {name}: {before!r} -> {after!r}")
+    for failure in summary.failures:
+        errors.print(f"[red]failed[/red] {failure.workflow} {failure.record}: {failure.reason}")
 
 
 @app.command(epilog="Examples:\n\n  intacct-assignar demo\n\n  intacct-assignar demo --size 5000 --json > summary.json")

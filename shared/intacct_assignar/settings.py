@@ -38,3 +38,5 @@ class AssignarSettings(BaseSettings):
     api_url: AnyHttpUrl = Field(default=AnyHttpUrl(DEFAULT_ASSIGNAR_API_URL), alias="ASSIGNAR_API_URL")
     token_url: AnyHttpUrl = Field(default=AnyHttpUrl(DEFAULT_ASSIGNAR_TOKEN_URL), alias="ASSIGNAR_TOKEN_URL")
     webhook_secret: SecretStr | None = Field(default=None, alias="ASSIGNAR_WEBHOOK_SECRET")
+    # Client-side pacing (Assignar publishes no limit; 8/s stays clear of what tenants see); 0 lifts it.
+    requests_per_second: float = Field(default=8.0, ge=0, alias="ASSIGNAR_REQUESTS_PER_SECOND")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .config import WorkflowName
+
 
 def _address(prefix: str) -> tuple[str, ...]:
     return tuple(f"{prefix}.MAILADDRESS.{name}" for name in ("ADDRESS1", "ADDRESS2", "CITY", "STATE", "ZIP", "COUNTRY"))
@@ -18,7 +20,7 @@ def _address(prefix: str) -> tuple[str, ...]:
 class IntacctSource:
     object_name: str
     fields: tuple[str, ...]
-    workflows: tuple[str, ...]
+    workflows: tuple[WorkflowName, ...]
 
 
 CUSTOMERS = IntacctSource(
@@ -114,7 +116,7 @@ EMPLOYEES = IntacctSource(
 SOURCES: tuple[IntacctSource, ...] = (CUSTOMERS, PROJECTS, TASKS, STANDARD_TASKS, ITEMS, EMPLOYEES)
 
 
-def source_for(workflow: str) -> IntacctSource:
+def source_for(workflow: WorkflowName) -> IntacctSource:
     for source in SOURCES:
         if workflow in source.workflows:
             return source

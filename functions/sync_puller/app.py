@@ -1,0 +1,58 @@
+"""Scheduled puller: reads what changed in one Intacct entity and sends it to the upsert queue.
+
+Input (from the EventBridge Scheduler schedule): {"entity": "workers" | "EMPLOYEE" | "deletions", "full": false}.
+A pull that would outlast this invocation stops at a checkpoint and starts a follow-up invocation of itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from intacct_assignar.observability import logger
+from intacct_assignar.runtime import Runtime
+from pydantic import BaseModel, ConfigDict, Field
+
+_runtime: Runtime | None = None
+
+
+class PullRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    entity: str = Field(min_length=1)
+    full: bool = False
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime.from_environment()
+    return _runtime
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = PullRequest.model_validate(event)
+    report = runtime().pull_service.run(
+        request.entity, full=request.full, time_left_s=lambda: context.get_remaining_time_in_millis() / 1000
+    )
+    if not report.complete:
+        # Continue from the checkpoint in a fresh invocation; the watermark moves only when the pull ends.
+        boto3.client("lambda").invoke(
+            FunctionName=context.invoked_function_arn,
+            InvocationType="Event",
+            Payload=request.model_dump_json().encode(),
+        )
+    summary = {
+        "entity": request.entity,
+        "source": report.source,
+        "complete": report.complete,
+        "fetched": report.fetched,
+        "published": report.published,
+        "deactivations": report.deactivations,
+        "problems": [problem.__dict__ for problem in report.problems],
+        "skipped_workflows": report.skipped_workflows,
+    }
+    logger.info("pull finished" if report.complete else "pull continues", extra=summary)
+    return summary

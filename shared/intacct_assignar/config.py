@@ -1,0 +1,233 @@
+"""The per-tenant configuration document: which workflows run, their filters and mappings, how time is posted.
+
+A TOML file for the CLI (`--config FILE`, else `intacct-assignar.toml` in the working folder when present);
+the deployed stack passes the same document to `parse_config`. Unknown keys and bad values are refused with
+every offending key named by its dotted path, so an admin can fix the file in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
+
+DEFAULT_CONFIG_FILE = "intacct-assignar.toml"
+
+WorkflowName = Literal["clients", "projects", "work_orders", "activities", "roles", "assets", "workers"]
+# Dependency order: a record is only written once what it links to is in Assignar.
+WORKFLOWS: tuple[WorkflowName, ...] = ("clients", "projects", "work_orders", "activities", "roles", "assets", "workers")
+
+
+def workflow_name(text: str) -> WorkflowName:
+    """A workflow's name as typed (`--entity`, a source's list) checked against the seven; KeyError otherwise."""
+    for name in WORKFLOWS:
+        if name == text:
+            return name
+    raise KeyError(f"unknown workflow {text!r}: expected one of {', '.join(WORKFLOWS)}")
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class ConfigError(ValueError):
+    """The configuration document is unreadable or invalid; `problems` are `dotted.key: what is wrong` lines."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"invalid configuration in {source}:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class _Section(BaseModel):
+    # A misspelt key must be refused, not silently ignored while its default applies.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Workflow(_Section):
+    enabled: bool = True
+
+
+class ClientsWorkflow(Workflow):
+    pass
+
+
+class ProjectsWorkflow(Workflow):
+    pass
+
+
+class WorkOrdersWorkflow(Workflow):
+    # No default: only the tenant knows which Assignar user owns synced work orders.
+    # strict: TOML `true` or "12" is a mistake in an id, not something to coerce.
+    owner_user_id: int | None = Field(default=None, gt=0, strict=True)
+    # Used when neither the task nor its project has dates (Assignar requires both on an order).
+    default_start_date: date | None = None
+    default_end_date: date | None = None
+
+    @field_validator("default_end_date")
+    @classmethod
+    def _dates_in_order(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("default_start_date")
+        if start is not None and end is not None and end < start:
+            raise ValueError(f"must not be before default_start_date ({start.isoformat()})")
+        return end
+
+
+class ActivitiesWorkflow(Workflow):
+    pass
+
+
+class RolesWorkflow(Workflow):
+    gl_group: str = Field(default="Labor", min_length=1)
+
+
+class AssetsWorkflow(Workflow):
+    gl_group: str = Field(default="Equipment", min_length=1)
+
+
+class WorkersWorkflow(Workflow):
+    # Empty = every employee; otherwise an employee outside a list is deactivated in Assignar.
+    departments: tuple[str, ...] = ()
+    earning_types: tuple[str, ...] = ()
+    employee_types: tuple[str, ...] = ()
+    # EMPPOSITIONID -> labor ITEMID; a position not listed is taken to be the labor ITEMID itself.
+    position_roles: dict[str, str] = Field(default_factory=dict)
+    # Looked up by name in Assignar at write time (ids differ per Assignar account).
+    user_type: str = Field(default="worker", min_length=1)
+    employment_type: str = Field(default="Full Time", min_length=1)
+
+    @field_validator("departments", "earning_types", "employee_types")
+    @classmethod
+    def _no_blank_ids(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not value.strip() for value in values):
+            raise ValueError("must not contain empty names")
+        return values
+
+    @field_validator("position_roles")
+    @classmethod
+    def _no_blank_mappings(cls, values: dict[str, str]) -> dict[str, str]:
+        if any(not key.strip() or not value.strip() for key, value in values.items()):
+            raise ValueError("positions and items must not be empty")
+        return values
+
+
+class Workflows(_Section):
+    clients: ClientsWorkflow = Field(default_factory=ClientsWorkflow)
+    projects: ProjectsWorkflow = Field(default_factory=ProjectsWorkflow)
+    work_orders: WorkOrdersWorkflow = Field(default_factory=WorkOrdersWorkflow)
+    activities: ActivitiesWorkflow = Field(default_factory=ActivitiesWorkflow)
+    roles: RolesWorkflow = Field(default_factory=RolesWorkflow)
+    assets: AssetsWorkflow = Field(default_factory=AssetsWorkflow)
+    workers: WorkersWorkflow = Field(default_factory=WorkersWorkflow)
+
+    def get(self, workflow: WorkflowName) -> Workflow:
+        section: Workflow = getattr(self, workflow)
+        return section
+
+
+class Timesheets(_Section):
+    """How approved Assignar time is posted to Intacct. Defaults are the values PRODUCT.md shows."""
+
+    week_start: Weekday = "sunday"  # must match Intacct's "week begins on"
+    state: Literal["Draft", "Submitted"] = "Submitted"
+    labor_cost_type: str = "LAB"
+    time_type: str = ""  # empty: Intacct's default time type
+    equipment_mode: Literal["purchasing", "timesheet", "off"] = "purchasing"
+    equipment_cost_type: str = "EQP"
+    equipment_transaction: str = "Equipment Usage"
+    equipment_vendor: str = "V-INTERNAL"
+    # Fixed dimension values for every entry; None: DEPARTMENTID is not sent, LOCATIONID is the entity.
+    department_id: str | None = Field(default=None, min_length=1)
+    location_id: str | None = Field(default=None, min_length=1)
+
+
+class TenantConfig(_Section):
+    # Intacct timestamps carry no zone: this must be the Intacct company's own time zone (UTC only fits a
+    # company set to UTC), or incremental pulls read the wrong window.
+    timezone: str = "UTC"
+    lookback_minutes: int = Field(default=120, ge=0, strict=True)
+    workflows: Workflows = Field(default_factory=Workflows)
+    timesheets: Timesheets = Field(default_factory=Timesheets)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {name!r} (e.g. America/Denver)") from exc
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def lookback(self) -> timedelta:
+        return timedelta(minutes=self.lookback_minutes)
+
+    def enabled(self, workflow: WorkflowName) -> bool:
+        return self.workflows.get(workflow).enabled
+
+    def missing(self, workflow: WorkflowName) -> list[str]:
+        """Dotted keys this workflow needs but the document lacks; the workflow cannot run until they are set."""
+        if workflow == "work_orders" and self.workflows.work_orders.owner_user_id is None:
+            return ["workflows.work_orders.owner_user_id"]
+        return []
+
+
+def parse_config(document: Mapping[str, Any], source: str = "configuration") -> TenantConfig:
+    """Validate a parsed document; every problem is reported at once, each naming its dotted key."""
+    try:
+        return TenantConfig.model_validate(dict(document))
+    except ValidationError as exc:
+        raise ConfigError(source, [_problem(error) for error in exc.errors()]) from None
+
+
+def load_config(path: Path | None = None) -> TenantConfig:
+    """The tenant document from `path`; None: `intacct-assignar.toml` in the working folder, else all defaults."""
+    if path is None:
+        default = Path.cwd() / DEFAULT_CONFIG_FILE
+        if not default.is_file():
+            return TenantConfig()
+        path = default
+    try:
+        with path.open("rb") as file:
+            document = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["no such file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+    return parse_config(document, str(path))
+
+
+def _problem(error: ErrorDetails) -> str:
+    key = _dotted(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    if kind == "missing":
+        return f"{key}: required"
+    if kind == "literal_error":
+        expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "")
+        return f"{key}: must be {expected}"
+    # pydantic's "Input should be ..." / "String should have ..." read better as "must ...", beside the key.
+    message = re.sub(r"^\w+ should ", "must ", error["msg"].removeprefix("Value error, "))
+    return f"{key}: {message}" if key else message
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    """`("workflows", "workers", "departments", 1)` -> `workflows.workers.departments[1]`."""
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else part
+    return key

@@ -1,0 +1,308 @@
+"""The upsert: one sync message into Assignar — adopt what exists, skip what did not change, never delete.
+
+A record already written with the same content costs no Assignar call at all (its content hash is in the
+state store). An Assignar record with the same integration_id, else the same external_id/employee_id, is
+adopted instead of duplicated. Links (client, project, role, user and employment types) are resolved to
+Assignar ids first; a record whose dependency is not in Assignar yet raises `DependencyNotReady`, so the
+queue retries it later instead of writing a dangling link.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ..assignar import AssignarClient
+from ..config import TenantConfig, WorkflowName
+from ..state import StateStore, SyncedRecord
+from .mappings import LinkSpec, MappingError, links_needed, to_assignar
+from .messages import SyncMessage
+from .records import InboundRecord
+
+logger = logging.getLogger(__name__)
+
+Action = Literal["created", "updated", "unchanged", "deactivated", "skipped"]
+
+# The Assignar field that holds the Intacct ID, per workflow (work orders carry only the integration_id).
+EXTERNAL_KEY: dict[str, str | None] = {
+    "clients": "external_id",
+    "projects": "external_id",
+    "work_orders": None,
+    "activities": "external_id",
+    "roles": "external_id",
+    "assets": "external_id",
+    "workers": "employee_id",
+}
+
+
+# The id a dry run links to when the record linked to is not in Assignar yet (it would be created first).
+DRY_RUN_PLACEHOLDER = 0
+
+
+class DependencyNotReady(Exception):
+    """A record links to one that is not in Assignar yet: retry the message later."""
+
+
+class UpsertRefused(Exception):
+    """The record cannot be written as it is (bad data, a missing setting): retrying will not help."""
+
+
+@dataclass
+class UpsertResult:
+    workflow: str
+    integration_id: str
+    source_id: str | None
+    action: Action
+    assignar_id: int | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (in Assignar, from Intacct)
+    reason: str | None = None
+
+
+class UpsertService:
+    """Writes normalized records into Assignar; knows nothing of Lambda or SQS."""
+
+    def __init__(
+        self,
+        assignar: AssignarClient,
+        state: StateStore,
+        config: TenantConfig,
+        *,
+        dry_run: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.assignar = assignar
+        self.state = state
+        self.config = config
+        self.dry_run = dry_run
+        self.clock = clock
+        # Lookups that do not change during a run: user/employment types by name, a project's client.
+        self._type_ids: dict[str, dict[str, int]] = {}
+        self._project_clients: dict[int, int | None] = {}
+        # Assignar records found (or known absent: None) by prefetch, per (workflow, integration_id).
+        self._found: dict[tuple[str, str], Any] = {}
+
+    def prefetch(self, messages: Sequence[SyncMessage]) -> None:
+        """Look up, in a few list calls, the Assignar records these messages may adopt or deactivate.
+
+        Without it each new record costs two lookups (by integration_id, then by Intacct ID) before its create;
+        with it a batch of records costs two list calls per workflow in all.
+        """
+        by_workflow: dict[str, list[SyncMessage]] = {}
+        for message in messages:
+            by_workflow.setdefault(message.workflow, []).append(message)
+        for workflow, batch in by_workflow.items():
+            known = self.state.get_synced(workflow, [m.integration_id for m in batch])
+            fresh = [m for m in batch if m.integration_id not in known]
+            if not fresh:
+                continue
+            resource = self._resource(workflow)
+            by_integration = resource.index_by("integration_id", [m.integration_id for m in fresh])
+            key = EXTERNAL_KEY[workflow]
+            wanted = {m.record.source_id: m.integration_id for m in fresh if m.record is not None}
+            by_source = resource.index_by(key, list(wanted)) if key is not None and wanted else {}
+            for message in fresh:
+                source_id = message.record.source_id if message.record is not None else None
+                found = by_integration.get(message.integration_id)
+                if found is None and source_id is not None:
+                    found = by_source.get(source_id)
+                self._found[(workflow, message.integration_id)] = found
+
+    def apply(self, message: SyncMessage) -> UpsertResult:
+        if message.kind == "deactivate":
+            return self._deactivate(message.workflow, message.integration_id, message.reason or "deleted in Intacct")
+        record = message.record
+        assert record is not None  # guaranteed by SyncMessage's validation
+        return self.upsert(record)
+
+    def upsert(self, record: InboundRecord) -> UpsertResult:
+        workflow = record.workflow
+        digest = record.content_hash()
+        synced = self.state.get_synced(workflow, [record.integration_id]).get(record.integration_id)
+        if synced is not None and synced.content_hash == digest:
+            return UpsertResult(workflow, record.integration_id, record.source_id, "unchanged", synced.assignar_id)
+        resource = self._resource(workflow)
+        existing_id = synced.assignar_id if synced is not None else None
+        current: Any = None
+        if existing_id is None:
+            current = self._adopt(workflow, record.integration_id, record.source_id)
+            existing_id = current.id if current is not None else None
+        if existing_id is None and not record.active:
+            # Nothing to deactivate: an inactive or filtered-out record is never created.
+            return UpsertResult(
+                workflow, record.integration_id, record.source_id, "skipped", reason=record.inactive_reason
+            )
+        try:
+            payload = dict(to_assignar(record, self._links(record), self.config))
+        except MappingError as exc:
+            raise UpsertRefused(str(exc)) from exc
+        if existing_id is None:
+            if self.dry_run:
+                return UpsertResult(
+                    workflow,
+                    record.integration_id,
+                    record.source_id,
+                    "created",
+                    changes={k: (None, v) for k, v in payload.items()},
+                )
+            created = resource.create(payload)
+            self._remember(record, created.id, digest)
+            return UpsertResult(workflow, record.integration_id, record.source_id, "created", created.id)
+        if current is None and self.dry_run:
+            current = resource.get(existing_id)
+        changes = _changes(current, payload) if current is not None else {k: (None, v) for k, v in payload.items()}
+        action: Action = "deactivated" if not record.active and (current is None or current.active) else "updated"
+        if current is not None and not changes:
+            action = "unchanged"
+        elif not self.dry_run:
+            # Only what differs when we know the current record; the whole mapped record otherwise.
+            resource.update(existing_id, {k: v for k, v in payload.items() if current is None or k in changes})
+        if not self.dry_run:
+            self._remember(record, existing_id, digest)
+        return UpsertResult(
+            workflow,
+            record.integration_id,
+            record.source_id,
+            action,
+            existing_id,
+            changes=changes,
+            reason=record.inactive_reason,
+        )
+
+    # --- pieces ------------------------------------------------------------------------------------------
+
+    def _deactivate(self, workflow: WorkflowName, integration_id: str, reason: str) -> UpsertResult:
+        synced = self.state.get_synced(workflow, [integration_id]).get(integration_id)
+        assignar_id = synced.assignar_id if synced is not None else None
+        if assignar_id is None:
+            if (workflow, integration_id) in self._found:
+                found = self._found.pop((workflow, integration_id))
+            else:
+                found = self._resource(workflow).find_by("integration_id", integration_id)
+            assignar_id = found.id if found is not None else None
+        if assignar_id is None:
+            return UpsertResult(workflow, integration_id, None, "skipped", reason=f"{reason}; never in Assignar")
+        if synced is not None and not synced.active:
+            return UpsertResult(workflow, integration_id, synced.source_id, "unchanged", assignar_id, reason=reason)
+        if not self.dry_run:
+            self._resource(workflow).update(assignar_id, {"active": False})
+            if synced is not None:
+                self.state.put_synced(
+                    SyncedRecord(
+                        workflow,
+                        integration_id,
+                        synced.source_id,
+                        assignar_id,
+                        f"deactivated:{reason}",
+                        False,
+                        self.clock(),
+                    )
+                )
+        source_id = synced.source_id if synced is not None else None
+        return UpsertResult(
+            workflow, integration_id, source_id, "deactivated", assignar_id, {"active": (True, False)}, reason
+        )
+
+    def _adopt(self, workflow: WorkflowName, integration_id: str, source_id: str) -> Any:
+        """An Assignar record made earlier (by us, or by hand with the Intacct ID): by integration_id, else ID."""
+        if (workflow, integration_id) in self._found:
+            return self._found.pop((workflow, integration_id))
+        resource = self._resource(workflow)
+        found = resource.find_by("integration_id", integration_id)
+        key = EXTERNAL_KEY[workflow]
+        if found is None and key is not None:
+            found = resource.find_by(key, source_id)
+        return found
+
+    def _links(self, record: InboundRecord) -> dict[str, int]:
+        links: dict[str, int] = {}
+        for spec in links_needed(record):
+            resolved = self._resolve(spec)
+            if resolved is not None:
+                links[spec.field] = resolved
+            elif spec.required and self.dry_run:
+                # A preview writes nothing, so what this run would create is not there to link to: plan the
+                # write anyway, against a stand-in id, rather than report every dependant as waiting.
+                links[spec.field] = DRY_RUN_PLACEHOLDER
+            elif spec.required:
+                raise DependencyNotReady(
+                    f"{record.workflow} {record.source_id} waits for {spec.target} {spec.key} to be in Assignar"
+                )
+        return links
+
+    def _resolve(self, spec: LinkSpec) -> int | None:
+        if spec.target in ("user_types", "employment_types"):
+            return self._type_id(spec.target, spec.key)
+        target: WorkflowName = spec.target  # type: ignore[assignment]  # the other targets are workflows
+        synced = self.state.get_synced_by_source(target, [spec.key]).get(spec.key)
+        assignar_id = synced.assignar_id if synced is not None and synced.active else None
+        if assignar_id is None:
+            key = EXTERNAL_KEY[target]
+            found = self._resource(target).find_by(key, spec.key) if key is not None else None
+            assignar_id = found.id if found is not None else None
+        if assignar_id is None or spec.attribute == "id":
+            return assignar_id
+        if spec.attribute == "client_id":
+            if assignar_id not in self._project_clients:
+                project = self.assignar.projects.get(assignar_id)
+                self._project_clients[assignar_id] = project.client_id
+            return self._project_clients[assignar_id]
+        raise ValueError(f"cannot resolve {spec.attribute} of {spec.target}")
+
+    def _type_id(self, kind: str, name: str) -> int | None:
+        if kind not in self._type_ids:
+            by_name: dict[str, int] = {}
+            if kind == "user_types":
+                for user_type in self.assignar.user_types.list():
+                    # Assignar shows a label ("Worker") beside its code ("mobile_user"): either names it.
+                    for label in (user_type.label, user_type.user_type):
+                        if label:
+                            by_name.setdefault(label.lower(), user_type.id)
+            else:
+                for employment in self.assignar.employment_types.list():
+                    if employment.name:
+                        by_name.setdefault(employment.name.lower(), employment.id)
+            self._type_ids[kind] = by_name
+        return self._type_ids[kind].get(name.lower())
+
+    def _remember(self, record: InboundRecord, assignar_id: int, digest: str) -> None:
+        self.state.put_synced(
+            SyncedRecord(
+                record.workflow,
+                record.integration_id,
+                record.source_id,
+                assignar_id,
+                digest,
+                record.active,
+                self.clock(),
+            )
+        )
+
+    def _resource(self, workflow: str) -> Any:
+        return getattr(self.assignar, workflow)
+
+
+def _changes(current: Any, payload: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Fields whose Assignar value differs from what Intacct says (absent and empty count as the same)."""
+    changes = {}
+    for name, wanted in payload.items():
+        have = getattr(current, name, None)
+        if isinstance(wanted, list) and isinstance(have, list):
+            have = [item.model_dump(exclude_none=True) if hasattr(item, "model_dump") else item for item in have]
+            have = [{k: v for k, v in item.items() if k in ("task_id",)} for item in have]
+        if _same(have, wanted):
+            continue
+        changes[name] = (have, wanted)
+    return changes
+
+
+def _same(have: Any, wanted: Any) -> bool:
+    if have in (None, "") and wanted in (None, ""):
+        return True
+    if (isinstance(have, (int, float)) and isinstance(wanted, str)) or (
+        isinstance(have, str) and isinstance(wanted, (int, float))
+    ):
+        return str(have) == str(wanted)
+    return bool(have == wanted)

@@ -1,0 +1,95 @@
+"""How the Lambda functions get their services: environment settings, secrets from Secrets Manager, one client
+each per warm container.
+
+Handlers call `Runtime.from_environment()` once at import-free first use and keep it: sessions, tokens and
+caches then live as long as the container does. Secrets are read through Powertools' parameters (cached for
+five minutes) and never placed in environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .assignar import AssignarClient
+from .aws.sqs import SqsParking, SqsPublisher
+from .config import TenantConfig, parse_config
+from .inbound.consume import SyncConsumer
+from .inbound.pull import PullService
+from .inbound.upsert import UpsertService
+from .intacct import IntacctClient
+from .settings import AssignarSettings, IntacctSettings
+from .state import StateStore, open_state
+
+SECRET_MAX_AGE_S = 300
+
+
+class FunctionSettings(BaseSettings):
+    """The environment every function reads (names as the SAM template sets them); only ARNs, never secrets."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    tenant_id: str = Field(alias="TENANT_ID", min_length=1)
+    intacct_secret_arn: str | None = Field(default=None, alias="INTACCT_SECRET_ARN")
+    assignar_secret_arn: str | None = Field(default=None, alias="ASSIGNAR_SECRET_ARN")
+    state_table: str = Field(alias="STATE_TABLE", min_length=1)
+    upsert_queue_url: str | None = Field(default=None, alias="UPSERT_QUEUE_URL")
+    parked_queue_url: str | None = Field(default=None, alias="PARKED_QUEUE_URL")
+    # The tenant document as JSON (the stack owns it); "{}" means every default.
+    tenant_config: str = Field(default="{}", alias="TENANT_CONFIG")
+
+
+def _secret(arn: str | None, what: str) -> dict[str, Any]:
+    if not arn:
+        raise RuntimeError(f"{what} secret ARN is not set for this function")
+    value = parameters.get_secret(arn, transform="json", max_age=SECRET_MAX_AGE_S)
+    if not isinstance(value, dict):
+        raise RuntimeError(f"the {what} secret must be a JSON object of its settings")
+    return value
+
+
+class Runtime:
+    """Builds each service on first use, so a function only touches the secrets and resources it needs."""
+
+    def __init__(self, settings: FunctionSettings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_environment(cls) -> Runtime:
+        return cls(FunctionSettings())
+
+    @cached_property
+    def config(self) -> TenantConfig:
+        return parse_config(json.loads(self.settings.tenant_config), "TENANT_CONFIG")
+
+    @cached_property
+    def state(self) -> StateStore:
+        return open_state(f"dynamodb://{self.settings.state_table}")
+
+    @cached_property
+    def intacct(self) -> IntacctClient:
+        settings = IntacctSettings.model_validate(_secret(self.settings.intacct_secret_arn, "Intacct"))
+        return IntacctClient(settings, timezone=self.config.zone)
+
+    @cached_property
+    def assignar(self) -> AssignarClient:
+        settings = AssignarSettings.model_validate(_secret(self.settings.assignar_secret_arn, "Assignar"))
+        return AssignarClient(settings, requests_per_second=settings.requests_per_second or None)
+
+    @cached_property
+    def pull_service(self) -> PullService:
+        if not self.settings.upsert_queue_url:
+            raise RuntimeError("UPSERT_QUEUE_URL is not set for the puller")
+        return PullService(self.intacct, self.state, SqsPublisher(self.settings.upsert_queue_url), self.config)
+
+    @cached_property
+    def sync_consumer(self) -> SyncConsumer:
+        if not self.settings.parked_queue_url:
+            raise RuntimeError("PARKED_QUEUE_URL is not set for the consumer")
+        upsert = UpsertService(self.assignar, self.state, self.config)
+        return SyncConsumer(upsert, SqsParking(self.settings.parked_queue_url))

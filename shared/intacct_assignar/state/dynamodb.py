@@ -1,0 +1,460 @@
+"""State in one on-demand DynamoDB table per tenant stack (single-table design, string keys `pk`/`sk`).
+
+Items, by key:
+- `WATERMARK#<source>` / `WATERMARK` and `CHECKPOINT#<source>` / `CHECKPOINT`: one each per Intacct object.
+- `SYNCED#<workflow>` / `<integration_id>`: a synced record; `iter_synced` is one Query of that partition.
+- `SYNCED_BY_SOURCE#<workflow>` / `<source_id>`: a full copy of the same record, written in the same
+  transaction. A copy rather than a GSI because links are resolved in batches right after the linked record
+  was written: a base-table item can be read with BatchGetItem (100 keys a call) and strongly consistently,
+  while a GSI can only be queried one key at a time and lags its table.
+- `LEDGER#<timesheet_id>` / `LEDGER`: a ledger entry, claimed with a ConditionExpression. The sparse GSI
+  `ledger_by_state` (`ledger_state`, `timesheet_id`) lists entries by state without scanning synced records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ..retry import RetryPolicy
+from .base import (
+    LEDGER_STATES,
+    LedgerEntry,
+    LedgerState,
+    PullCheckpoint,
+    StateSchemaError,
+    StateStore,
+    StateUnavailableError,
+    SyncedRecord,
+    from_stored_time,
+    lease_until,
+    to_stored_time,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.literals import BillingModeType
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeDefinitionTypeDef,
+        AttributeValueTypeDef,
+        GlobalSecondaryIndexTypeDef,
+        KeysAndAttributesTypeDef,
+        KeySchemaElementTypeDef,
+    )
+
+    Item = dict[str, AttributeValueTypeDef]
+
+
+class TableDefinition(TypedDict):
+    KeySchema: list[KeySchemaElementTypeDef]
+    AttributeDefinitions: list[AttributeDefinitionTypeDef]
+    GlobalSecondaryIndexes: list[GlobalSecondaryIndexTypeDef]
+    BillingMode: BillingModeType
+
+
+LEDGER_BY_STATE_INDEX: Final = "ledger_by_state"
+
+# The one table definition: the SAM template must declare the same (a template test compares them), and tests
+# and the demo create their tables from it.
+TABLE_DEFINITION: Final[TableDefinition] = {
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+        {"AttributeName": "ledger_state", "AttributeType": "S"},
+        {"AttributeName": "timesheet_id", "AttributeType": "N"},
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": LEDGER_BY_STATE_INDEX,
+            "KeySchema": [
+                {"AttributeName": "ledger_state", "KeyType": "HASH"},
+                {"AttributeName": "timesheet_id", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+# BatchGetItem's own limit per call.
+BATCH_GET_LIMIT: Final = 100
+
+
+def create_table(client: DynamoDBClient, name: str) -> None:
+    """Create the state table from `TABLE_DEFINITION` and wait until it is usable (tests and the demo)."""
+    client.create_table(TableName=name, **TABLE_DEFINITION)
+    client.get_waiter("table_exists").wait(TableName=name)
+
+
+class DynamoStateStore(StateStore):
+    """The state in AWS. boto3 clients are thread-safe, so one store serves all threads of an invocation."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.table_name = table_name
+        self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
+        # Unprocessed keys are DynamoDB throttling us within a 200 answer; botocore does not retry those.
+        self._retry = retry or RetryPolicy(max_attempts=8, base_delay_s=0.05, max_delay_s=2.0)
+        self._sleep = sleep
+
+    # Watermarks
+
+    def get_watermark(self, source: str) -> datetime | None:
+        item = self._get(f"WATERMARK#{source}", "WATERMARK")
+        return from_stored_time(_text(item, "at")) if item else None
+
+    def set_watermark(self, source: str, at: datetime) -> None:
+        stored = to_stored_time("watermark", at)
+        self._put({**_key(f"WATERMARK#{source}", "WATERMARK"), "source": {"S": source}, "at": {"S": stored}})
+
+    # Checkpoints
+
+    def get_checkpoint(self, source: str) -> PullCheckpoint | None:
+        item = self._get(f"CHECKPOINT#{source}", "CHECKPOINT")
+        if item is None:
+            return None
+        since = _optional_text(item, "since")
+        return PullCheckpoint(
+            full=_bool(item, "full"),
+            since=from_stored_time(since) if since is not None else None,
+            until=from_stored_time(_text(item, "until")),
+            after_recordno=_optional_int(item, "after_recordno"),
+            after_whenmodified=_optional_text(item, "after_whenmodified"),
+            published=_int(item, "published"),
+            started_at=from_stored_time(_text(item, "started_at")),
+        )
+
+    def put_checkpoint(self, source: str, checkpoint: PullCheckpoint) -> None:
+        item: Item = {
+            **_key(f"CHECKPOINT#{source}", "CHECKPOINT"),
+            "source": {"S": source},
+            "full": {"BOOL": checkpoint.full},
+            "until": {"S": to_stored_time("until", checkpoint.until)},
+            "published": {"N": str(checkpoint.published)},
+            "started_at": {"S": to_stored_time("started_at", checkpoint.started_at)},
+        }
+        if checkpoint.since is not None:
+            item["since"] = {"S": to_stored_time("since", checkpoint.since)}
+        if checkpoint.after_recordno is not None:
+            item["after_recordno"] = {"N": str(checkpoint.after_recordno)}
+        if checkpoint.after_whenmodified is not None:
+            item["after_whenmodified"] = {"S": checkpoint.after_whenmodified}
+        self._put(item)
+
+    def clear_checkpoint(self, source: str) -> None:
+        with _readable_errors(self.table_name):
+            self._client.delete_item(TableName=self.table_name, Key=_key(f"CHECKPOINT#{source}", "CHECKPOINT"))
+
+    # Synced records
+
+    def get_synced(self, workflow: str, integration_ids: Collection[str]) -> dict[str, SyncedRecord]:
+        items = self._batch_get([_key(f"SYNCED#{workflow}", iid) for iid in dict.fromkeys(integration_ids)])
+        return {record.integration_id: record for record in map(_synced_from_item, items)}
+
+    def get_synced_by_source(self, workflow: str, source_ids: Collection[str]) -> dict[str, SyncedRecord]:
+        items = self._batch_get([_key(f"SYNCED_BY_SOURCE#{workflow}", sid) for sid in dict.fromkeys(source_ids)])
+        return {record.source_id: record for record in map(_synced_from_item, items)}
+
+    def put_synced(self, record: SyncedRecord) -> None:
+        attributes: Item = {
+            "workflow": {"S": record.workflow},
+            "integration_id": {"S": record.integration_id},
+            "source_id": {"S": record.source_id},
+            "assignar_id": {"N": str(record.assignar_id)},
+            "content_hash": {"S": record.content_hash},
+            "active": {"BOOL": record.active},
+            "synced_at": {"S": to_stored_time("synced_at", record.synced_at)},
+        }
+        previous = self._get(f"SYNCED#{record.workflow}", record.integration_id)
+        previous_source_id = _optional_text(previous, "source_id") if previous else None
+        with _readable_errors(self.table_name):
+            # One transaction, so a lookup by Intacct ID never misses a record that a lookup by key finds.
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {**_key(f"SYNCED#{record.workflow}", record.integration_id), **attributes},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {**_key(f"SYNCED_BY_SOURCE#{record.workflow}", record.source_id), **attributes},
+                        }
+                    },
+                ]
+            )
+        if previous_source_id is not None and previous_source_id != record.source_id:
+            self._forget_renamed_source(record, previous_source_id)
+
+    def _forget_renamed_source(self, record: SyncedRecord, previous_source_id: str) -> None:
+        # The record's Intacct ID changed. Deleted outside the transaction and only if still ours: another record
+        # may have taken the old ID since, and a failed condition would otherwise cancel every retry of this put.
+        try:
+            with _readable_errors(self.table_name):
+                self._client.delete_item(
+                    TableName=self.table_name,
+                    Key=_key(f"SYNCED_BY_SOURCE#{record.workflow}", previous_source_id),
+                    ConditionExpression="integration_id = :integration_id",
+                    ExpressionAttributeValues={":integration_id": {"S": record.integration_id}},
+                )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def iter_synced(self, workflow: str) -> Iterator[SyncedRecord]:
+        for item in self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"SYNCED#{workflow}"}}
+        ):
+            yield _synced_from_item(item)
+
+    # Ledger
+
+    def get_ledger(self, timesheet_id: int) -> LedgerEntry | None:
+        item = self._get(f"LEDGER#{timesheet_id}", "LEDGER")
+        return _ledger_from_item(item) if item else None
+
+    def claim_timesheet(
+        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime
+    ) -> LedgerEntry | None:
+        # The same rule as `may_claim`, evaluated by DynamoDB so that two claimers cannot both win.
+        try:
+            with _readable_errors(self.table_name):
+                answer = self._client.update_item(
+                    TableName=self.table_name,
+                    Key=_key(f"LEDGER#{timesheet_id}", "LEDGER"),
+                    UpdateExpression=(
+                        "SET ledger_state = :claimed, content_hash = :hash, lease_until = :lease_until, "
+                        "updated_at = :now, timesheet_id = :timesheet_id, "
+                        "attempts = if_not_exists(attempts, :zero) + :one, "
+                        "intacct_keys = if_not_exists(intacct_keys, :no_keys) "
+                        "REMOVE reason"
+                    ),
+                    ConditionExpression=(
+                        "attribute_not_exists(pk)"
+                        " OR (ledger_state = :claimed AND lease_until <= :now)"
+                        " OR (ledger_state <> :claimed AND content_hash <> :hash)"
+                    ),
+                    ExpressionAttributeValues={
+                        ":claimed": {"S": "claimed"},
+                        ":hash": {"S": content_hash},
+                        ":lease_until": {"S": to_stored_time("lease_until", lease_until(now, lease_s))},
+                        ":now": {"S": to_stored_time("now", now)},
+                        ":timesheet_id": {"N": str(timesheet_id)},
+                        ":zero": {"N": "0"},
+                        ":one": {"N": "1"},
+                        ":no_keys": {"M": {}},
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _ledger_from_item(answer["Attributes"])
+
+    def record_posted(
+        self, timesheet_id: int, content_hash: str, intacct_keys: Mapping[str, str], now: datetime
+    ) -> None:
+        self._record_outcome(
+            timesheet_id,
+            "posted",
+            content_hash,
+            now,
+            set_clause="intacct_keys = :keys",
+            remove_clause="reason",
+            values={":keys": {"M": {name: {"S": value} for name, value in intacct_keys.items()}}},
+        )
+
+    def record_parked(self, timesheet_id: int, content_hash: str, reason: str, now: datetime) -> None:
+        # Parking keeps earlier Intacct keys: a parked re-approval still names what it would have updated.
+        self._record_outcome(
+            timesheet_id,
+            "parked",
+            content_hash,
+            now,
+            set_clause="reason = :reason, intacct_keys = if_not_exists(intacct_keys, :no_keys)",
+            remove_clause=None,
+            values={":reason": {"S": reason}, ":no_keys": {"M": {}}},
+        )
+
+    def _record_outcome(
+        self,
+        timesheet_id: int,
+        state: LedgerState,
+        content_hash: str,
+        now: datetime,
+        *,
+        set_clause: str,
+        remove_clause: str | None,
+        values: Item,
+    ) -> None:
+        remove = f" REMOVE lease_until, {remove_clause}" if remove_clause else " REMOVE lease_until"
+        with _readable_errors(self.table_name):
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_key(f"LEDGER#{timesheet_id}", "LEDGER"),
+                UpdateExpression=(
+                    "SET ledger_state = :state, content_hash = :hash, updated_at = :now, timesheet_id = :timesheet_id, "
+                    f"attempts = if_not_exists(attempts, :zero), {set_clause}{remove}"
+                ),
+                ExpressionAttributeValues={
+                    ":state": {"S": state},
+                    ":hash": {"S": content_hash},
+                    ":now": {"S": to_stored_time("now", now)},
+                    ":timesheet_id": {"N": str(timesheet_id)},
+                    ":zero": {"N": "0"},
+                    **values,
+                },
+            )
+
+    def iter_ledger(self, state: LedgerState | None = None) -> Iterator[LedgerEntry]:
+        for each_state in (state,) if state is not None else LEDGER_STATES:
+            for item in self._query(
+                IndexName=LEDGER_BY_STATE_INDEX,
+                KeyConditionExpression="ledger_state = :state",
+                ExpressionAttributeValues={":state": {"S": each_state}},
+            ):
+                yield _ledger_from_item(item)
+
+    # Plumbing
+
+    def _get(self, pk: str, sk: str) -> Item | None:
+        with _readable_errors(self.table_name):
+            answer = self._client.get_item(TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True)
+        return answer.get("Item")
+
+    def _put(self, item: Item) -> None:
+        with _readable_errors(self.table_name):
+            self._client.put_item(TableName=self.table_name, Item=item)
+
+    def _query(self, **query: Any) -> Iterator[Item]:
+        start: Item | None = None
+        while True:
+            page_query = {**query, "ExclusiveStartKey": start} if start else query
+            with _readable_errors(self.table_name):
+                page = self._client.query(TableName=self.table_name, **page_query)
+            yield from page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def _batch_get(self, keys: Sequence[Item]) -> list[Item]:
+        found: list[Item] = []
+        for first in range(0, len(keys), BATCH_GET_LIMIT):
+            pending: KeysAndAttributesTypeDef | None = {
+                "Keys": keys[first : first + BATCH_GET_LIMIT],
+                # Strongly consistent: a link is often resolved right after the record it points to was written.
+                "ConsistentRead": True,
+            }
+            attempt = 0
+            while pending:
+                attempt += 1
+                with _readable_errors(self.table_name):
+                    answer = self._client.batch_get_item(RequestItems={self.table_name: pending})
+                found.extend(answer.get("Responses", {}).get(self.table_name, []))
+                unprocessed = answer.get("UnprocessedKeys", {}).get(self.table_name)
+                pending = cast("KeysAndAttributesTypeDef", unprocessed) if unprocessed else None
+                if pending is None:
+                    break
+                if not self._retry.should_retry(attempt):
+                    raise StateUnavailableError(
+                        f"DynamoDB table {self.table_name} left {len(pending['Keys'])} keys unprocessed after "
+                        f"{attempt} attempts (throttled); the work can be retried later"
+                    )
+                self._sleep(self._retry.delay_s(attempt))
+        return found
+
+
+@contextmanager
+def _readable_errors(table_name: str) -> Iterator[None]:
+    """Turn the AWS errors a person must act on into our typed errors; leave the rest to the caller."""
+    try:
+        yield
+    except ClientError as error:
+        code = _error_code(error)
+        if code == "ResourceNotFoundException":
+            raise StateSchemaError(
+                f"DynamoDB table {table_name} does not exist (or is not visible with these credentials and "
+                "region); deploy the tenant stack, or create it with intacct_assignar.state.dynamodb.create_table"
+            ) from error
+        if code in {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}:
+            raise StateUnavailableError(
+                f"DynamoDB table {table_name} is throttling requests even after retries ({code}); "
+                "the work can be retried later"
+            ) from error
+        raise
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _key(pk: str, sk: str) -> Item:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _text(item: Item, name: str) -> str:
+    return item[name]["S"]
+
+
+def _optional_text(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return value["S"] if value is not None else None
+
+
+def _int(item: Item, name: str) -> int:
+    return int(item[name]["N"])
+
+
+def _optional_int(item: Item, name: str) -> int | None:
+    value = item.get(name)
+    return int(value["N"]) if value is not None else None
+
+
+def _bool(item: Item, name: str) -> bool:
+    return item[name]["BOOL"]
+
+
+def _synced_from_item(item: Item) -> SyncedRecord:
+    return SyncedRecord(
+        workflow=_text(item, "workflow"),
+        integration_id=_text(item, "integration_id"),
+        source_id=_text(item, "source_id"),
+        assignar_id=_int(item, "assignar_id"),
+        content_hash=_text(item, "content_hash"),
+        active=_bool(item, "active"),
+        synced_at=from_stored_time(_text(item, "synced_at")),
+    )
+
+
+def _ledger_from_item(item: Item) -> LedgerEntry:
+    lease = _optional_text(item, "lease_until")
+    state = _text(item, "ledger_state")
+    return LedgerEntry(
+        timesheet_id=_int(item, "timesheet_id"),
+        state=cast("LedgerState", state),  # checked against LEDGER_STATES by LedgerEntry itself
+        content_hash=_text(item, "content_hash"),
+        intacct_keys={name: value["S"] for name, value in item.get("intacct_keys", {"M": {}})["M"].items()},
+        reason=_optional_text(item, "reason"),
+        attempts=_int(item, "attempts"),
+        lease_until=from_stored_time(lease) if lease is not None else None,
+        updated_at=from_stored_time(_text(item, "updated_at")),
+    )

@@ -1,0 +1,364 @@
+"""State in one embedded SQLite file, for the CLI (`--state`): no AWS needed to run a sync on a laptop."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from .base import (
+    LedgerEntry,
+    LedgerState,
+    PullCheckpoint,
+    StateSchemaError,
+    StateStore,
+    StateUnavailableError,
+    SyncedRecord,
+    claimed_entry,
+    from_stored_time,
+    lease_until,
+    may_claim,
+    to_stored_time,
+)
+
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS watermark (
+    source TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    source TEXT PRIMARY KEY,
+    full_pull INTEGER NOT NULL,
+    since TEXT,
+    until TEXT NOT NULL,
+    after_recordno INTEGER,
+    after_whenmodified TEXT,
+    published INTEGER NOT NULL,
+    started_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS synced (
+    workflow TEXT NOT NULL,
+    integration_id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    assignar_id INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    synced_at TEXT NOT NULL,
+    PRIMARY KEY (workflow, integration_id)
+);
+CREATE INDEX IF NOT EXISTS synced_by_source ON synced (workflow, source_id);
+CREATE TABLE IF NOT EXISTS ledger (
+    timesheet_id INTEGER PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('claimed', 'posted', 'parked')),
+    content_hash TEXT NOT NULL,
+    intacct_keys TEXT NOT NULL,
+    reason TEXT,
+    attempts INTEGER NOT NULL,
+    lease_until TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_by_state ON ledger (state, timesheet_id);
+"""
+
+# Id lists travel as one JSON array parameter (json_each): no dynamic SQL, and no cap on bound parameters.
+_SYNCED_BY_INTEGRATION_ID: Final = """
+SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at FROM synced
+WHERE workflow = ? AND integration_id IN (SELECT value FROM json_each(?))
+"""
+_SYNCED_BY_SOURCE_ID: Final = """
+SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at FROM synced
+WHERE workflow = ? AND source_id IN (SELECT value FROM json_each(?))
+"""
+_SYNCED_OF_WORKFLOW: Final = """
+SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at FROM synced
+WHERE workflow = ? ORDER BY integration_id
+"""
+_PUT_SYNCED: Final = """
+INSERT OR REPLACE INTO synced (workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+_LEDGER_ENTRY: Final = """
+SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at FROM ledger
+WHERE timesheet_id = ?
+"""
+_LEDGER_ALL: Final = """
+SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at FROM ledger
+ORDER BY timesheet_id
+"""
+_LEDGER_IN_STATE: Final = """
+SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at FROM ledger
+WHERE state = ? ORDER BY timesheet_id
+"""
+_PUT_LEDGER: Final = """
+INSERT OR REPLACE INTO ledger
+(timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+class SqliteStateStore(StateStore):
+    """One SQLite file (or ":memory:"), schema created on open, WAL so readers do not wait for the writer.
+
+    One connection serves all threads behind a lock: the CLI's work is network-bound, so serialising these
+    sub-millisecond statements costs nothing, and it keeps ":memory:" one database rather than one per thread.
+    Claims also run in `BEGIN IMMEDIATE`, which keeps them atomic against a second process on the same file.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 10.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN ourselves, so a claim's read and write share one transaction.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+        self._lock = threading.RLock()
+        try:
+            with _readable_errors(self.path):
+                self._open_schema()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise StateSchemaError(
+                f"{self.path} is not an intacct-assignar state file ({error}); give --state a new or existing .db path"
+            ) from error
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open_schema(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StateSchemaError(
+                f"state file {self.path} has schema version {version}, newer than this version of "
+                f"intacct-assignar understands ({SCHEMA_VERSION}); upgrade intacct-assignar to use it"
+            )
+        self._db.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _execute(self, sql: str, params: Collection[Any] = ()) -> list[Any]:
+        with self._lock, _readable_errors(self.path):
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    # Watermarks
+
+    def get_watermark(self, source: str) -> datetime | None:
+        rows = self._execute("SELECT at FROM watermark WHERE source = ?", (source,))
+        return from_stored_time(rows[0][0]) if rows else None
+
+    def set_watermark(self, source: str, at: datetime) -> None:
+        stored = to_stored_time("watermark", at)
+        self._execute(
+            "INSERT INTO watermark (source, at) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET at = excluded.at",
+            (source, stored),
+        )
+
+    # Checkpoints
+
+    def get_checkpoint(self, source: str) -> PullCheckpoint | None:
+        rows = self._execute(
+            "SELECT full_pull, since, until, after_recordno, after_whenmodified, published, started_at "
+            "FROM checkpoint WHERE source = ?",
+            (source,),
+        )
+        if not rows:
+            return None
+        full, since, until, after_recordno, after_whenmodified, published, started_at = rows[0]
+        return PullCheckpoint(
+            full=bool(full),
+            since=from_stored_time(since) if since is not None else None,
+            until=from_stored_time(until),
+            after_recordno=after_recordno,
+            after_whenmodified=after_whenmodified,
+            published=published,
+            started_at=from_stored_time(started_at),
+        )
+
+    def put_checkpoint(self, source: str, checkpoint: PullCheckpoint) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO checkpoint "
+            "(source, full_pull, since, until, after_recordno, after_whenmodified, published, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source,
+                int(checkpoint.full),
+                to_stored_time("since", checkpoint.since) if checkpoint.since is not None else None,
+                to_stored_time("until", checkpoint.until),
+                checkpoint.after_recordno,
+                checkpoint.after_whenmodified,
+                checkpoint.published,
+                to_stored_time("started_at", checkpoint.started_at),
+            ),
+        )
+
+    def clear_checkpoint(self, source: str) -> None:
+        self._execute("DELETE FROM checkpoint WHERE source = ?", (source,))
+
+    # Synced records
+
+    def get_synced(self, workflow: str, integration_ids: Collection[str]) -> dict[str, SyncedRecord]:
+        rows = self._execute(_SYNCED_BY_INTEGRATION_ID, (workflow, json.dumps(list(integration_ids))))
+        return {record.integration_id: record for record in map(_synced_from_row, rows)}
+
+    def get_synced_by_source(self, workflow: str, source_ids: Collection[str]) -> dict[str, SyncedRecord]:
+        rows = self._execute(_SYNCED_BY_SOURCE_ID, (workflow, json.dumps(list(source_ids))))
+        return {record.source_id: record for record in map(_synced_from_row, rows)}
+
+    def put_synced(self, record: SyncedRecord) -> None:
+        self._execute(
+            _PUT_SYNCED,
+            (
+                record.workflow,
+                record.integration_id,
+                record.source_id,
+                record.assignar_id,
+                record.content_hash,
+                int(record.active),
+                to_stored_time("synced_at", record.synced_at),
+            ),
+        )
+
+    def iter_synced(self, workflow: str) -> Iterator[SyncedRecord]:
+        # Materialised under the lock: a cursor left open across yields would hold the connection for others.
+        rows = self._execute(_SYNCED_OF_WORKFLOW, (workflow,))
+        for row in rows:
+            yield _synced_from_row(row)
+
+    # Ledger
+
+    def get_ledger(self, timesheet_id: int) -> LedgerEntry | None:
+        with self._lock, _readable_errors(self.path):
+            return self._ledger_entry(timesheet_id)
+
+    def claim_timesheet(
+        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime
+    ) -> LedgerEntry | None:
+        lease_until(now, lease_s)  # refuse bad input before taking the write lock
+        with self._write_transaction():
+            existing = self._ledger_entry(timesheet_id)
+            if not may_claim(existing, content_hash, now):
+                return None
+            entry = claimed_entry(existing, timesheet_id, content_hash, lease_s, now)
+            self._write_ledger(entry)
+            return entry
+
+    def record_posted(
+        self, timesheet_id: int, content_hash: str, intacct_keys: Mapping[str, str], now: datetime
+    ) -> None:
+        self._record_outcome(timesheet_id, "posted", content_hash, dict(intacct_keys), None, now)
+
+    def record_parked(self, timesheet_id: int, content_hash: str, reason: str, now: datetime) -> None:
+        self._record_outcome(timesheet_id, "parked", content_hash, None, reason, now)
+
+    def _record_outcome(
+        self,
+        timesheet_id: int,
+        state: LedgerState,
+        content_hash: str,
+        intacct_keys: dict[str, str] | None,
+        reason: str | None,
+        now: datetime,
+    ) -> None:
+        to_stored_time("now", now)
+        with self._write_transaction():
+            existing = self._ledger_entry(timesheet_id)
+            # Parking keeps earlier Intacct keys: a parked re-approval still names what it would have updated.
+            keys = intacct_keys if intacct_keys is not None else (existing.intacct_keys if existing else {})
+            self._write_ledger(
+                LedgerEntry(
+                    timesheet_id=timesheet_id,
+                    state=state,
+                    content_hash=content_hash,
+                    intacct_keys=keys,
+                    reason=reason,
+                    attempts=existing.attempts if existing else 0,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            )
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """Read-then-write as one step: the thread lock for this process, BEGIN IMMEDIATE for other processes."""
+        with self._lock, _readable_errors(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # a failed COMMIT leaves it open, and the next BEGIN would fail
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _ledger_entry(self, timesheet_id: int) -> LedgerEntry | None:
+        rows = self._db.execute(_LEDGER_ENTRY, (timesheet_id,)).fetchall()
+        return _ledger_from_row(rows[0]) if rows else None
+
+    def _write_ledger(self, entry: LedgerEntry) -> None:
+        self._db.execute(
+            _PUT_LEDGER,
+            (
+                entry.timesheet_id,
+                entry.state,
+                entry.content_hash,
+                json.dumps(entry.intacct_keys, sort_keys=True),
+                entry.reason,
+                entry.attempts,
+                to_stored_time("lease_until", entry.lease_until) if entry.lease_until is not None else None,
+                to_stored_time("updated_at", entry.updated_at),
+            ),
+        )
+
+    def iter_ledger(self, state: LedgerState | None = None) -> Iterator[LedgerEntry]:
+        rows = self._execute(_LEDGER_ALL) if state is None else self._execute(_LEDGER_IN_STATE, (state,))
+        for row in rows:
+            yield _ledger_from_row(row)
+
+
+@contextmanager
+def _readable_errors(path: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        # Another process (a second CLI run) held the write lock for longer than the busy timeout.
+        if "locked" in str(error) or "busy" in str(error):
+            raise StateUnavailableError(
+                f"state file {path} is locked by another process (is another sync running?); try again when it ends"
+            ) from error
+        raise
+
+
+def _synced_from_row(row: Collection[Any]) -> SyncedRecord:
+    workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at = row
+    return SyncedRecord(
+        workflow=workflow,
+        integration_id=integration_id,
+        source_id=source_id,
+        assignar_id=assignar_id,
+        content_hash=content_hash,
+        active=bool(active),
+        synced_at=from_stored_time(synced_at),
+    )
+
+
+def _ledger_from_row(row: Collection[Any]) -> LedgerEntry:
+    timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at = row
+    return LedgerEntry(
+        timesheet_id=timesheet_id,
+        state=state,
+        content_hash=content_hash,
+        intacct_keys=json.loads(intacct_keys),
+        reason=reason,
+        attempts=attempts,
+        lease_until=from_stored_time(lease_until) if lease_until is not None else None,
+        updated_at=from_stored_time(updated_at),
+    )

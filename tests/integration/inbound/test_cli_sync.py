@@ -1,0 +1,99 @@
+"""`intacct-assignar sync` against both emulators: the plan of a dry run, a real run, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from intacct_assignar.cli import app
+from intacct_assignar.emulators.assignar import AssignarEmulator
+from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+@dataclass
+class Setup:
+    env: dict[str, str]
+    config: Path
+    state: Path
+    intacct: IntacctStore
+    assignar: AssignarEmulator
+
+    def writes(self) -> int:
+        return self.assignar.calls("POST", "/v2") + self.assignar.calls("PUT", "/v2")
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
+    monkeypatch.chdir(tmp_path)  # no stray .env or intacct-assignar.toml from the repository
+    store = IntacctStore(timezone="America/Denver")
+    generate_company(store, employees=30, seed=4)
+    with IntacctEmulator(store) as intacct, AssignarEmulator(seed=2) as assignar:
+        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+        settings = assignar.settings()
+        env = intacct.settings_env() | {
+            "ASSIGNAR_CLIENT_ID": settings.client_id,
+            "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
+            "ASSIGNAR_API_URL": str(settings.api_url),
+            "ASSIGNAR_TOKEN_URL": str(settings.token_url),
+            "ASSIGNAR_REQUESTS_PER_SECOND": "0",  # the emulator needs no pacing
+        }
+        config = tmp_path / "tenant.toml"
+        config.write_text(f'timezone = "America/Denver"\n\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n')
+        yield Setup(env, config, tmp_path / "state.db", store, assignar)
+
+
+def invoke(setup: Setup, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env=setup.env)
+    return result.exit_code, result.output
+
+
+def test_a_dry_run_prints_the_plan_and_writes_nothing_anywhere(setup: Setup) -> None:
+    # When
+    code, output = invoke(setup, "sync", "--dry-run", "--config", str(setup.config), "--state", str(setup.state))
+
+    # Then the plan names creates with their fields, and neither Assignar nor the state file was touched
+    assert code == 0, output
+    assert "Plan (dry run: nothing written)" in output
+    customer = setup.intacct.records("CUSTOMER")[0]
+    assert f"created clients {customer['CUSTOMERID']}" in output
+    assert f"name: None -> {customer['NAME']!r}" in output
+    assert setup.writes() == 0
+    assert not setup.state.exists()
+
+
+def test_sync_then_a_rerun_changes_nothing_and_json_says_so(setup: Setup) -> None:
+    # Given a first sync (options after the subcommand, as in the product contract)
+    code, output = invoke(setup, "sync", "--json", "--state", str(setup.state), "--config", str(setup.config))
+    assert code == 0, output
+    first = json.loads(output)
+    assert first["ok"] and first["workflows"]["workers"]["created"] > 0
+
+    # When it runs again with nothing changed (options before the subcommand this time)
+    code, output = invoke(setup, "--state", str(setup.state), "--config", str(setup.config), "sync", "--json")
+
+    # Then nothing is written and the summary says everything is unchanged
+    assert code == 0, output
+    again = json.loads(output)
+    assert all(counts["created"] == counts["updated"] == 0 for counts in again["workflows"].values())
+    assert again["plan"] == []
+
+
+def test_usage_and_settings_errors_exit_2_naming_what_to_fix(setup: Setup) -> None:
+    code, output = invoke(setup, "sync", "--entity", "employees", "--config", str(setup.config))
+    assert code == 2 and "unknown workflow employees" in output
+
+    result = runner.invoke(app, ["sync", "--config", str(setup.config)], env={"INTACCT_SENDER_ID": "x"})
+    assert result.exit_code == 2
+    assert "INTACCT_USER_PASSWORD" in result.output and "ASSIGNAR_CLIENT_ID" in result.output
+
+    bad = setup.config.with_name("bad.toml")
+    bad.write_text('timezone = "Mars/Olympus"\n[workflows.workers]\ndepartmnts = ["FIELD"]\n')
+    code, output = invoke(setup, "sync", "--config", str(bad))
+    assert code == 2
+    assert "workflows.workers.departmnts" in output and "timezone" in output

@@ -1,0 +1,241 @@
+"""The real Lambda handlers under moto (SQS with a DLQ, DynamoDB, Secrets Manager) against both emulators over
+HTTP: schedules -> puller -> queue -> consumer (partial batch failures, redrive) -> Assignar."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from intacct_assignar.emulators.assignar import AssignarEmulator
+from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar.state import create_table
+from moto import mock_aws
+
+ZONE = ZoneInfo("America/Denver")
+EVENTS = Path(__file__).resolve().parents[3] / "events"
+ENTITIES = ["clients", "projects", "work_orders", "activities", "roles", "workers", "deletions"]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "sync"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sync"
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+@dataclass
+class Stack:
+    sqs: Any
+    queue_url: str
+    dlq_url: str
+    puller: ModuleType
+    consumer: ModuleType
+    intacct: IntacctStore
+    assignar: AssignarEmulator
+
+    def pump(self, rounds: int = 60) -> int:
+        """Deliver the queue to the consumer like Lambda's event source mapping; failed items come back."""
+        delivered = 0
+        for _ in range(rounds):
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not received:
+                return delivered
+            event = {"Records": [lambda_record(m) for m in received]}
+            answer = self.consumer.lambda_handler(event, LambdaContext(function_name="consumer"))
+            failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
+            for message in received:
+                if message["MessageId"] in failed:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                else:
+                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    delivered += 1
+        raise AssertionError("the queue did not drain")
+
+    def parked(self) -> list[tuple[str, str | None]]:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        return [(m["Body"], m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")) for m in messages]
+
+
+def lambda_record(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:upserts",
+        "awsRegion": "us-east-1",
+    }
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TENANT_ID": "acme",
+        "STATE_TABLE": "acme-state",
+        "IDEMPOTENCY_TABLE": "acme-idempotency",
+        "MAX_RECEIVES": "3",
+        "POWERTOOLS_SERVICE_NAME": "intacct-assignar",
+    }.items():
+        monkeypatch.setenv(name, value)
+    store = IntacctStore(timezone=str(ZONE))
+    generate_company(store, employees=40, seed=21)
+    with mock_aws(), IntacctEmulator(store) as intacct, AssignarEmulator(seed=5) as assignar:
+        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+        dynamodb = boto3.client("dynamodb")
+        create_table(dynamodb, "acme-state")
+        dynamodb.create_table(
+            TableName="acme-idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sqs = boto3.client("sqs")
+        dlq_url = sqs.create_queue(QueueName="upserts-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName="upserts",
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
+        )["QueueUrl"]
+        secrets = boto3.client("secretsmanager")
+        intacct_arn = secrets.create_secret(Name="acme/intacct", SecretString=json.dumps(intacct.settings_env()))["ARN"]
+        settings = assignar.settings()
+        assignar_arn = secrets.create_secret(
+            Name="acme/assignar",
+            SecretString=json.dumps(
+                {
+                    "ASSIGNAR_CLIENT_ID": settings.client_id,
+                    "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
+                    "ASSIGNAR_API_URL": str(settings.api_url),
+                    "ASSIGNAR_TOKEN_URL": str(settings.token_url),
+                    "ASSIGNAR_REQUESTS_PER_SECOND": 0,
+                }
+            ),
+        )["ARN"]
+        monkeypatch.setenv("INTACCT_SECRET_ARN", intacct_arn)
+        monkeypatch.setenv("ASSIGNAR_SECRET_ARN", assignar_arn)
+        monkeypatch.setenv("UPSERT_QUEUE_URL", queue_url)
+        monkeypatch.setenv("PARKED_QUEUE_URL", dlq_url)
+        monkeypatch.setenv(
+            "TENANT_CONFIG",
+            json.dumps({"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner["id"]}}}),
+        )
+        parameters.clear_caches()
+        # Imported here: the handlers read their environment and create AWS clients at import, as in Lambda.
+        puller = importlib.reload(importlib.import_module("functions.sync_puller.app"))
+        consumer = importlib.reload(importlib.import_module("functions.sync_consumer.app"))
+        yield Stack(sqs, queue_url, dlq_url, puller, consumer, store, assignar)
+        parameters.clear_caches()
+
+
+def run_schedules(stack: Stack) -> None:
+    for entity in ENTITIES:
+        answer = stack.puller.lambda_handler({"entity": entity}, LambdaContext(function_name="puller"))
+        assert answer["complete"], answer
+
+
+def test_a_full_sync_through_the_handlers_leaves_assignar_matching_intacct(stack: Stack) -> None:
+    # Given a company never synced, and the schedules firing in their order
+    # When the puller runs for every entity and the consumer drains the queue
+    run_schedules(stack)
+    delivered = stack.pump()
+
+    # Then Assignar holds every active client, project, cost code, role, asset and worker of Intacct
+    store = stack.intacct
+    assert delivered > 0 and stack.parked() == []
+    for resource, obj, key, extra in [
+        ("clients", "CUSTOMER", "CUSTOMERID", None),
+        ("projects", "PROJECT", "PROJECTID", None),
+        ("activities", "STANDARDTASK", "STANDARDTASKID", None),
+        ("tasks", "ITEM", "ITEMID", "Labor"),
+        ("assets", "ITEM", "ITEMID", "Equipment"),
+    ]:
+        expected = {
+            r[key] for r in store.records(obj) if r["STATUS"] == "active" and (extra is None or r["GLGROUP"] == extra)
+        }
+        got = {r["external_id"] for r in stack.assignar.records(resource) if r.get("active") in (True, 1)}
+        assert got == expected, resource
+    workers = {e["EMPLOYEEID"] for e in store.records("EMPLOYEE") if e["STATUS"] == "active"}
+    got_workers = {u.get("employee_id") for u in stack.assignar.records("users") if u.get("active") in (True, 1)}
+    assert got_workers - {None} == workers
+
+
+def test_the_same_messages_delivered_twice_write_once(stack: Stack) -> None:
+    # Given a pull whose messages are all delivered twice (SQS is at-least-once)
+    stack.puller.lambda_handler({"entity": "clients"}, LambdaContext())
+    bodies = [
+        m["Body"]
+        for m in stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    for body in bodies:
+        stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)
+
+    # When the queue drains
+    stack.pump()
+
+    # Then each client was created once
+    external_ids = [c["external_id"] for c in stack.assignar.records("clients")]
+    assert len(external_ids) == len(set(external_ids))
+    assert stack.assignar.calls("POST", "/v2/clients") == len(set(external_ids))
+
+
+def test_bad_messages_and_records_that_never_resolve_are_parked_with_a_reason(stack: Stack) -> None:
+    # Given a malformed body, and work orders whose projects never arrive (projects are not pulled)
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody='{"version": 1, "kind": "upsert"}')
+    stack.puller.lambda_handler({"entity": "work_orders"}, LambdaContext())
+
+    # When the queue drains (each waiting message comes back until its third delivery)
+    stack.pump()
+
+    # Then nothing was written for them, and each sits in the dead-letter queue with a reason a person can read
+    assert stack.assignar.records("orders") == []
+    reasons = [reason for _, reason in drain_parked(stack)]
+    assert any(r and "not a valid sync message" in r for r in reasons)
+    assert any(r and "waits for projects" in r for r in reasons)
+    assert all(reasons)
+
+
+def drain_parked(stack: Stack) -> list[tuple[str, str | None]]:
+    parked: list[tuple[str, str | None]] = []
+    while batch := stack.parked():
+        parked.extend(batch)
+    return parked
+
+
+def test_the_sample_events_drive_the_handlers(stack: Stack) -> None:
+    # Given the canonical events kept in events/
+    schedule = json.loads((EVENTS / "sync_puller_schedule.json").read_text())
+    delivery = json.loads((EVENTS / "sync_consumer_sqs.json").read_text())
+
+    # When each handler gets its event
+    pulled = stack.puller.lambda_handler(schedule, LambdaContext())
+    answer = stack.consumer.lambda_handler(delivery, LambdaContext())
+
+    # Then the schedule's entity was pulled, and the delivered client is in Assignar
+    assert pulled["entity"] == "workers" and pulled["complete"]
+    assert answer["batchItemFailures"] == []
+    assert [c["external_id"] for c in stack.assignar.records("clients")] == ["C-1001"]

@@ -1,0 +1,205 @@
+"""The pull service against the Intacct emulator over HTTP: full and incremental pulls, continuation from a
+checkpoint, deletions, refused records and workflows that cannot run yet."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from intacct_assignar.config import TenantConfig, parse_config
+from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar.inbound.messages import SyncMessage
+from intacct_assignar.inbound.pull import PullService
+from intacct_assignar.intacct import IntacctClient, MemorySessionCache
+from intacct_assignar.settings import IntacctSettings
+from intacct_assignar.sources import SOURCES
+from intacct_assignar.state import SqliteStateStore
+
+ZONE = ZoneInfo("America/Denver")
+START = datetime(2026, 11, 20, 9, 0, tzinfo=ZONE)
+
+
+@dataclass
+class Clock:
+    at: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def company(self) -> datetime:
+        return self.at.astimezone(ZONE).replace(tzinfo=None)
+
+
+@dataclass
+class ListPublisher:
+    messages: list[SyncMessage] = field(default_factory=list)
+
+    def publish(self, messages: Sequence[SyncMessage]) -> None:
+        # Round-trip through the wire format, as SQS would carry it.
+        self.messages.extend(SyncMessage.from_body(m.to_body()) for m in messages)
+
+
+@dataclass
+class World:
+    clock: Clock
+    store: IntacctStore
+    emulator: IntacctEmulator
+    service: PullService
+    publisher: ListPublisher
+    state: SqliteStateStore
+    client: IntacctClient
+
+
+CONFIG = parse_config({"timezone": "America/Denver", "workflows": {"work_orders": {"owner_user_id": 7}}})
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    clock = Clock()
+    store = IntacctStore(timezone=str(ZONE), clock=clock.company)
+    generate_company(store, employees=120, seed=5)
+    with IntacctEmulator(store) as emulator, SqliteStateStore(tmp_path / "state.db") as state:
+        client = IntacctClient(
+            IntacctSettings.model_validate(emulator.settings_env()),
+            timezone=ZONE,
+            sessions=MemorySessionCache(),
+            clock=lambda: clock.at.timestamp(),
+        )
+        publisher = ListPublisher()
+        service = PullService(client, state, publisher, CONFIG, clock=clock, pagesize=25)
+        yield World(clock, store, emulator, service, publisher, state, client)
+
+
+def pulled(world: World, config: TenantConfig = CONFIG) -> Counter[str]:
+    return Counter(m.workflow for m in world.publisher.messages)
+
+
+def test_full_pull_publishes_every_record_of_every_workflow_and_sets_the_watermark(world: World) -> None:
+    # Given a company pulled for the first time
+    # When every source is pulled
+    reports = [world.service.pull(source.object_name) for source in SOURCES]
+
+    # Then one message per record and workflow (an ITEM feeds both roles and assets), and watermarks are set
+    expected = Counter(
+        {
+            "clients": len(world.store.records("CUSTOMER")),
+            "projects": len(world.store.records("PROJECT")),
+            "work_orders": len(world.store.records("TASK")),
+            "activities": len(world.store.records("STANDARDTASK")),
+            "roles": len(world.store.records("ITEM")),
+            "assets": len(world.store.records("ITEM")),
+            "workers": len(world.store.records("EMPLOYEE")),
+        }
+    )
+    assert pulled(world) == expected
+    assert all(r.complete and r.full and not r.problems for r in reports)
+    assert world.state.get_watermark("EMPLOYEE") == START
+    labor = {i["ITEMID"] for i in world.store.records("ITEM") if i["GLGROUP"] == "Labor"}
+    roles = [m.record for m in world.publisher.messages if m.workflow == "roles" and m.record and m.record.active]
+    assert {r.source_id for r in roles if r is not None} == labor
+
+
+def test_work_orders_take_their_project_dates_and_status(world: World) -> None:
+    # Given a task without dates under a project that has them
+    project = next(p for p in world.store.records("PROJECT") if p.get("BEGINDATE") and p["STATUS"] == "active")
+    task = next(t for t in world.store.records("TASK") if t["PROJECTID"] == project["PROJECTID"])
+    world.store.update("TASK", task["RECORDNO"], {"PBEGINDATE": None, "PENDDATE": None})
+
+    # When the tasks are pulled
+    world.service.pull("TASK")
+
+    # Then its work order carries the project's dates
+    (message,) = [
+        m
+        for m in world.publisher.messages
+        if m.record
+        and m.record.source_id.endswith("/" + task["TASKID"])
+        and m.record.source_id.startswith(project["PROJECTID"] + "/")
+    ]
+    assert message.record is not None
+    assert message.record.start_date == project["BEGINDATE"]  # type: ignore[union-attr]
+
+
+def test_incremental_pull_publishes_only_what_changed(world: World) -> None:
+    # Given a completed full pull
+    for source in SOURCES:
+        world.service.pull(source.object_name)
+    world.publisher.messages.clear()
+
+    # When, three hours later, one worker changes and one project is made inactive
+    world.clock.at = START + timedelta(hours=3)
+    worker = world.store.records("EMPLOYEE")[3]
+    world.store.update("EMPLOYEE", worker["RECORDNO"], {"CONTACT.PHONE1": "(720) 555-0100"})
+    project = next(p for p in world.store.records("PROJECT") if p["STATUS"] == "active")
+    world.store.update("PROJECT", project["RECORDNO"], {"STATUS": "inactive"})
+    world.clock.at = START + timedelta(hours=3, minutes=5)
+    world.client.connect()  # three quiet hours outlive the session; a new one costs one call, counted apart
+    before = world.client.counters.api_transactions
+    reports = {s.object_name: world.service.pull(s.object_name) for s in SOURCES}
+
+    # Then exactly those travel, the inactive one as a deactivation, for one query per object
+    assert [(m.workflow, m.record.source_id if m.record else None) for m in world.publisher.messages] == [
+        ("projects", project["PROJECTID"]),
+        ("workers", worker["EMPLOYEEID"]),
+    ]
+    assert reports["PROJECT"].deactivations == {"projects": 1}
+    assert world.client.counters.api_transactions - before == len(SOURCES)
+
+
+def test_a_pull_out_of_time_continues_from_its_checkpoint(world: World) -> None:
+    # Given an invocation that runs out of time after two pages
+    calls = iter([100.0, 100.0, 0.0])
+
+    # When the employees are pulled, then pulled again by the follow-up invocation
+    first = world.service.pull("EMPLOYEE", time_left_s=lambda: next(calls), safety_s=10)
+    checkpoint = world.state.get_checkpoint("EMPLOYEE")
+    second = world.service.pull("EMPLOYEE")
+
+    # Then the first stopped at a checkpoint without moving the watermark, and together they published
+    # every employee exactly once
+    assert not first.complete and checkpoint is not None and checkpoint.after_recordno is not None
+    assert second.complete and world.state.get_checkpoint("EMPLOYEE") is None
+    ids = [m.integration_id for m in world.publisher.messages]
+    assert len(ids) == len(set(ids)) == len(world.store.records("EMPLOYEE"))
+    assert first.fetched == 75 and second.fetched == len(ids) - 75
+
+
+def test_deleted_records_become_deactivations(world: World) -> None:
+    # Given deletions being watched since a first run
+    world.service.pull_deletions()
+    world.clock.at = START + timedelta(minutes=30)
+    task = world.store.records("TASK")[-1]
+    item = world.store.records("ITEM")[-1]
+    world.store.delete("TASK", task["RECORDNO"])
+    world.store.delete("ITEM", item["RECORDNO"])
+    world.clock.at = START + timedelta(minutes=45)
+
+    # When
+    report = world.service.pull_deletions()
+
+    # Then each deleted record is deactivated in every workflow it fed
+    assert report.deactivations == {"work_orders": 1, "roles": 1, "assets": 1}
+    assert {(m.kind, m.workflow, m.integration_id) for m in world.publisher.messages} == {
+        ("deactivate", "work_orders", f"intacct:TASK:{task['RECORDNO']}"),
+        ("deactivate", "roles", f"intacct:ITEM:{item['RECORDNO']}"),
+        ("deactivate", "assets", f"intacct:ITEM:{item['RECORDNO']}"),
+    }
+
+
+def test_a_workflow_missing_a_setting_says_which_key_and_others_run(world: World, tmp_path: Path) -> None:
+    # Given no work-order owner configured
+    service = PullService(world.client, world.state, world.publisher, TenantConfig(timezone="America/Denver"))
+
+    # When tasks and employees are pulled
+    tasks = service.pull("TASK")
+    workers = service.pull("EMPLOYEE")
+
+    # Then the work orders say what to set, and the workers went through
+    assert tasks.skipped_workflows == {"work_orders": "set workflows.work_orders.owner_user_id in the configuration"}
+    assert pulled(world) == Counter({"workers": len(world.store.records("EMPLOYEE"))})
+    assert workers.complete

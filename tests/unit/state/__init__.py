@@ -1,0 +1,1 @@
+"""Contract tests for the state stores: one suite, both backends."""

@@ -1,0 +1,205 @@
+"""What only one backend, or the factory, has to get right: throttling, missing tables, schema, locations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from intacct_assignar.retry import RetryPolicy
+from intacct_assignar.state import (
+    TABLE_DEFINITION,
+    DynamoStateStore,
+    SqliteStateStore,
+    StateLocationError,
+    StateSchemaError,
+    StateUnavailableError,
+    SyncedRecord,
+    open_state,
+)
+
+from .conftest import REGION, TABLE, dynamo_client
+
+NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+
+
+class ThrottlingClient:
+    """The moto client, except that BatchGetItem leaves all but `serve` keys unprocessed, as DynamoDB may."""
+
+    def __init__(self, client: Any, serve: int, times: int) -> None:
+        self._client = client
+        self._serve = serve
+        self._times = times
+        self.batch_sizes: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        (table, request), *_ = RequestItems.items()
+        self.batch_sizes.append(len(request["Keys"]))
+        if self._times <= 0:
+            return dict(self._client.batch_get_item(RequestItems=RequestItems))
+        self._times -= 1
+        served, left = request["Keys"][: self._serve], request["Keys"][self._serve :]
+        answer: dict[str, Any] = {"Responses": {table: []}}
+        if served:
+            answer = dict(self._client.batch_get_item(RequestItems={table: {**request, "Keys": served}}))
+        answer["UnprocessedKeys"] = {table: {**request, "Keys": left}} if left else {}
+        return answer
+
+
+def record(number: int) -> SyncedRecord:
+    return SyncedRecord("workers", f"W{number}", f"E-{number}", number, "h", True, NOW)
+
+
+@pytest.mark.usefixtures("fake_aws")
+def test_dynamodb_retries_unprocessed_keys_until_every_record_is_read() -> None:
+    # Given 120 synced records and a table that serves only 30 keys per call for the first three calls
+    client = dynamo_client()
+    writer = DynamoStateStore(TABLE, client=client)
+    for number in range(120):
+        writer.put_synced(record(number))
+    throttling = ThrottlingClient(client, serve=30, times=3)
+    slept: list[float] = []
+    store = DynamoStateStore(TABLE, client=throttling, sleep=slept.append)  # type: ignore[arg-type]  # duck-typed stand-in
+
+    # When all of them are read
+    found = store.get_synced("workers", [f"W{number}" for number in range(120)])
+
+    # Then every record arrives: 100 asked first, the unprocessed rest asked again after a backoff, then 20
+    assert set(found) == {f"W{number}" for number in range(120)}
+    assert throttling.batch_sizes == [100, 70, 40, 10, 20]
+    assert len(slept) == 3
+
+
+@pytest.mark.usefixtures("fake_aws")
+def test_dynamodb_gives_up_with_a_typed_error_when_throttling_does_not_end() -> None:
+    # Given a table that serves no keys at all
+    client = dynamo_client()
+    DynamoStateStore(TABLE, client=client).put_synced(record(1))
+    DynamoStateStore(TABLE, client=client).put_synced(record(2))
+    throttling = ThrottlingClient(client, serve=0, times=1_000)
+    store = DynamoStateStore(
+        TABLE,
+        client=throttling,  # type: ignore[arg-type]  # duck-typed stand-in
+        retry=RetryPolicy(max_attempts=3, base_delay_s=0),
+        sleep=lambda _: None,
+    )
+
+    # When records are read
+    # Then the caller gets a typed error saying what happened, after the policy's attempts
+    with pytest.raises(StateUnavailableError, match=r"left 2 keys unprocessed after 3 attempts"):
+        store.get_synced("workers", ["W1", "W2"])
+
+
+@pytest.mark.usefixtures("fake_aws")
+def test_dynamodb_names_the_missing_table_and_how_to_create_it() -> None:
+    # Given no table at all
+    store = DynamoStateStore("no-such-table", client=boto3.client("dynamodb", region_name=REGION))
+
+    # When the store is used
+    # Then the error says which table is missing and what to do
+    with pytest.raises(StateSchemaError, match=r"no-such-table does not exist.*create_table"):
+        store.get_watermark("EMPLOYEE")
+
+
+def test_the_table_definition_is_on_demand_with_string_keys_and_a_ledger_index() -> None:
+    # Given the one table definition the template and tests share
+    # Then it is on demand, keyed pk/sk, with the ledger's sparse state index
+    assert TABLE_DEFINITION["BillingMode"] == "PAY_PER_REQUEST"
+    assert [k["AttributeName"] for k in TABLE_DEFINITION["KeySchema"]] == ["pk", "sk"]
+    assert [i["IndexName"] for i in TABLE_DEFINITION["GlobalSecondaryIndexes"]] == ["ledger_by_state"]
+
+
+def test_sqlite_keeps_state_across_reopening_the_file(tmp_path: Path) -> None:
+    # Given a watermark written by one CLI run
+    path = tmp_path / "nested" / "state.db"
+    with SqliteStateStore(path) as first_run:
+        first_run.set_watermark("EMPLOYEE", NOW)
+
+    # When the next run opens the same file
+    with SqliteStateStore(path) as second_run:
+        # Then the watermark is there, and the file is in WAL mode
+        assert second_run.get_watermark("EMPLOYEE") == NOW
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sqlite_refuses_a_file_written_by_a_newer_version(tmp_path: Path) -> None:
+    # Given a state file with a schema version from the future
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 99")
+
+    # When it is opened
+    # Then the error says why and what to do
+    with pytest.raises(StateSchemaError, match=r"schema version 99.*upgrade intacct-assignar"):
+        SqliteStateStore(path)
+
+
+def test_sqlite_refuses_a_file_that_is_not_a_state_file(tmp_path: Path) -> None:
+    # Given the tenant's TOML passed as --state by mistake
+    path = tmp_path / "tenant.toml"
+    path.write_text("[workflows.workers]\nenabled = true\n" * 100)
+
+    # When it is opened as state
+    # Then the error names the file, and the file is left alone
+    with pytest.raises(StateSchemaError, match=r"tenant.toml is not an intacct-assignar state file"):
+        SqliteStateStore(path)
+    assert path.read_text().startswith("[workflows.workers]")
+
+
+def test_sqlite_reports_a_file_locked_by_another_process_as_unavailable(tmp_path: Path) -> None:
+    # Given another process in the middle of a write to the same state file
+    path = tmp_path / "state.db"
+    store = SqliteStateStore(path, busy_timeout_s=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    # When we try to claim a timesheet
+    # Then we get a typed error that says what is going on, and the store works once the other is done
+    with pytest.raises(StateUnavailableError, match="locked by another process"):
+        store.claim_timesheet(1, "h", 60, NOW)
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.claim_timesheet(1, "h", 60, NOW) is not None
+    store.close()
+
+
+@pytest.mark.usefixtures("fake_aws")
+def test_open_state_picks_the_backend_from_the_location(tmp_path: Path) -> None:
+    # Given fake AWS credentials and region, so a DynamoDB client can be built without touching AWS
+    # When locations of each kind are opened
+    dynamo = open_state("dynamodb://tenant-a-state")
+    by_url = open_state(f"sqlite://{tmp_path}/url.db")
+    by_path = open_state(str(tmp_path / "plain.db"))
+    in_memory = open_state(":memory:")
+
+    # Then each is the backend it names
+    assert isinstance(dynamo, DynamoStateStore) and dynamo.table_name == "tenant-a-state"
+    assert isinstance(by_url, SqliteStateStore) and by_url.path == f"{tmp_path}/url.db"
+    assert isinstance(by_path, SqliteStateStore) and by_path.path == str(tmp_path / "plain.db")
+    assert isinstance(in_memory, SqliteStateStore) and in_memory.path == ":memory:"
+    for store in (by_url, by_path, in_memory):
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("location", "complaint"),
+    [
+        ("dynamodb://", "names no table"),
+        ("s3://bucket/state.db", "s3:// which is not a state store"),
+        ("sqlite://relative.db", "not a sqlite URL"),
+        ("  ", "state location is empty"),
+    ],
+)
+def test_open_state_refuses_locations_it_cannot_open(location: str, complaint: str) -> None:
+    # Given a mistyped location
+    # When it is opened
+    # Then the error quotes it and says what would work
+    with pytest.raises(StateLocationError, match=complaint):
+        open_state(location)

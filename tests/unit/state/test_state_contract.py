@@ -1,0 +1,321 @@
+"""One contract for every StateStore: each test runs against SQLite and against DynamoDB (moto)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from intacct_assignar.state import NaiveDatetimeError, PullCheckpoint, StateStore, SyncedRecord
+
+SYDNEY = ZoneInfo("Australia/Sydney")
+NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+
+
+def synced(number: int, *, workflow: str = "workers", content_hash: str = "h1", active: bool = True) -> SyncedRecord:
+    return SyncedRecord(
+        workflow=workflow,
+        integration_id=f"intacct:EMPLOYEE:{number}",
+        source_id=f"E-{number:04d}",
+        assignar_id=10_000 + number,
+        content_hash=content_hash,
+        active=active,
+        synced_at=NOW,
+    )
+
+
+# Watermarks
+
+
+def test_watermark_round_trips_the_same_instant_from_any_time_zone_and_comes_back_in_utc(store: StateStore) -> None:
+    # Given a watermark written in the Intacct company's local time, with microseconds
+    local = datetime(2026, 11, 26, 9, 15, 30, 123456, tzinfo=SYDNEY)
+
+    # When it is stored and read back
+    store.set_watermark("EMPLOYEE", local)
+    read = store.get_watermark("EMPLOYEE")
+
+    # Then it is the same instant, expressed in UTC; other sources are untouched
+    assert read == local
+    assert read is not None and read.utcoffset() == timedelta(0)
+    assert store.get_watermark("PROJECT") is None
+
+
+def test_watermark_advances_when_set_again(store: StateStore) -> None:
+    # Given a stored watermark
+    store.set_watermark("PROJECT", datetime(2026, 1, 1, tzinfo=UTC))
+
+    # When a later pull completes
+    store.set_watermark("PROJECT", datetime(2026, 6, 1, 12, tzinfo=SYDNEY))
+
+    # Then the later one is what we read
+    assert store.get_watermark("PROJECT") == datetime(2026, 6, 1, 2, tzinfo=UTC)
+
+
+def test_naive_datetimes_are_refused_with_a_readable_reason(store: StateStore) -> None:
+    # Given a datetime without a time zone
+    naive = datetime(2026, 11, 25, 9, 0)
+
+    # When it is offered as a watermark or as "now" for a claim
+    with pytest.raises(NaiveDatetimeError, match="must be timezone-aware") as refused:
+        store.set_watermark("EMPLOYEE", naive)
+    with pytest.raises(NaiveDatetimeError):
+        store.claim_timesheet(1, "h", 60, naive)
+
+    # Then nothing was stored, and the error names what was wrong
+    assert "watermark" in str(refused.value)
+    assert store.get_watermark("EMPLOYEE") is None
+    assert store.get_ledger(1) is None
+
+
+# Checkpoints
+
+
+def test_checkpoint_round_trips_and_clears(store: StateStore) -> None:
+    # Given an incremental pull that stopped half-way, and a full pull that has not published anything yet
+    incremental = PullCheckpoint(
+        full=False,
+        since=datetime(2026, 11, 24, 22, 0, tzinfo=UTC),
+        until=datetime(2026, 11, 25, 9, 0, tzinfo=SYDNEY),
+        after_recordno=4711,
+        after_whenmodified="11/25/2026 08:59:59",
+        published=2500,
+        started_at=NOW,
+    )
+    full = PullCheckpoint(
+        full=True,
+        since=None,
+        until=NOW,
+        after_recordno=None,
+        after_whenmodified=None,
+        published=0,
+        started_at=NOW,
+    )
+
+    # When both are stored
+    store.put_checkpoint("EMPLOYEE", incremental)
+    store.put_checkpoint("PROJECT", full)
+
+    # Then both read back equal, and clearing forgets one (twice is fine)
+    assert store.get_checkpoint("EMPLOYEE") == incremental
+    assert store.get_checkpoint("PROJECT") == full
+    store.clear_checkpoint("EMPLOYEE")
+    store.clear_checkpoint("EMPLOYEE")
+    assert store.get_checkpoint("EMPLOYEE") is None
+    assert store.get_checkpoint("PROJECT") == full
+
+
+def test_a_later_checkpoint_replaces_the_earlier_one(store: StateStore) -> None:
+    # Given a checkpoint
+    first = PullCheckpoint(False, NOW - timedelta(days=1), NOW, 10, "11/25/2026 01:00:00", 100, NOW)
+    store.put_checkpoint("CUSTOMER", first)
+
+    # When the continuation moves on
+    later = PullCheckpoint(False, NOW - timedelta(days=1), NOW, 20, "11/25/2026 02:00:00", 200, NOW)
+    store.put_checkpoint("CUSTOMER", later)
+
+    # Then only the later one is left
+    assert store.get_checkpoint("CUSTOMER") == later
+
+
+# Synced records
+
+
+def test_synced_records_are_found_in_batches_larger_than_one_dynamodb_call(store: StateStore) -> None:
+    # Given 150 synced workers (more than DynamoDB's 100 keys per BatchGetItem)
+    records = [synced(number) for number in range(150)]
+    for record in records:
+        store.put_synced(record)
+
+    # When they are looked up with unknown and repeated ids among them
+    wanted = [r.integration_id for r in records] + ["intacct:EMPLOYEE:unknown", records[0].integration_id]
+    found = store.get_synced("workers", wanted)
+
+    # Then exactly the known ones come back, keyed by integration id, and an empty lookup costs nothing
+    assert found == {r.integration_id: r for r in records}
+    assert store.get_synced("workers", []) == {}
+
+
+def test_synced_records_are_found_by_their_intacct_id_for_resolving_links(store: StateStore) -> None:
+    # Given synced clients, and a worker that happens to share an Intacct ID in another workflow
+    clients = [synced(number, workflow="clients") for number in range(3)]
+    for record in clients:
+        store.put_synced(record)
+    store.put_synced(synced(1, workflow="workers"))
+
+    # When a project's CUSTOMERIDs are resolved
+    found = store.get_synced_by_source("clients", ["E-0001", "E-0002", "E-9999"])
+
+    # Then the clients are found by Intacct ID, from their own workflow only
+    assert found == {"E-0001": clients[1], "E-0002": clients[2]}
+    assert store.get_synced_by_source("clients", []) == {}
+
+
+def test_a_rewritten_record_replaces_the_old_one_in_both_lookups(store: StateStore) -> None:
+    # Given a synced client
+    store.put_synced(synced(7, workflow="clients"))
+
+    # When it is synced again with new content and a new Intacct ID (renamed in Intacct), then deactivated
+    renamed = SyncedRecord("clients", "intacct:EMPLOYEE:7", "C-RENAMED", 10_007, "h2", True, NOW)
+    store.put_synced(renamed)
+    deactivated = SyncedRecord("clients", "intacct:EMPLOYEE:7", "C-RENAMED", 10_007, "h3", False, NOW)
+    store.put_synced(deactivated)
+
+    # Then both lookups give the latest, and the old Intacct ID no longer resolves
+    assert store.get_synced("clients", ["intacct:EMPLOYEE:7"]) == {"intacct:EMPLOYEE:7": deactivated}
+    assert store.get_synced_by_source("clients", ["C-RENAMED", "E-0007"]) == {"C-RENAMED": deactivated}
+    assert list(store.iter_synced("clients")) == [deactivated]
+
+
+def test_iterating_a_workflow_yields_each_of_its_records_once(store: StateStore) -> None:
+    # Given records of two workflows
+    workers = [synced(number) for number in range(30)]
+    for record in [*workers, synced(1, workflow="assets")]:
+        store.put_synced(record)
+
+    # When one workflow is iterated
+    listed = list(store.iter_synced("workers"))
+
+    # Then it holds exactly that workflow's records, once each
+    assert sorted(listed, key=lambda r: r.integration_id) == sorted(workers, key=lambda r: r.integration_id)
+    assert list(store.iter_synced("roles")) == []
+
+
+# Timesheet ledger
+
+
+def test_a_first_claim_takes_the_timesheet_and_a_second_is_refused_while_the_lease_is_live(store: StateStore) -> None:
+    # Given a timesheet nobody has touched
+    assert store.get_ledger(101) is None
+
+    # When two consumers claim it, the second 30 s later
+    first = store.claim_timesheet(101, "hash-a", 300, NOW)
+    second = store.claim_timesheet(101, "hash-a", 300, NOW + timedelta(seconds=30))
+
+    # Then the first holds a 5 minute lease on its first attempt, and the second got nothing
+    assert first is not None
+    assert (first.state, first.content_hash, first.attempts) == ("claimed", "hash-a", 1)
+    assert first.lease_until == NOW + timedelta(seconds=300)
+    assert first.intacct_keys == {}
+    assert first.reason is None
+    assert second is None
+    assert store.get_ledger(101) == first
+
+
+def test_a_timesheet_can_be_claimed_again_once_the_lease_has_expired(store: StateStore) -> None:
+    # Given a claim whose holder crashed
+    store.claim_timesheet(102, "hash-a", 60, NOW)
+
+    # When another consumer claims it after the lease ran out
+    retaken = store.claim_timesheet(102, "hash-a", 60, NOW + timedelta(seconds=61))
+
+    # Then it gets it, as the second attempt
+    assert retaken is not None
+    assert retaken.attempts == 2
+    assert retaken.lease_until == NOW + timedelta(seconds=121)
+
+
+def test_a_posted_timesheet_with_the_same_content_cannot_be_claimed(store: StateStore) -> None:
+    # Given a posted timesheet
+    store.claim_timesheet(103, "hash-a", 60, NOW)
+    store.record_posted(103, "hash-a", {"TIMESHEET": "8812", "PODOCUMENT": "PO-17"}, NOW + timedelta(seconds=5))
+
+    # When the same approval arrives again (a duplicate webhook), even long after
+    again = store.claim_timesheet(103, "hash-a", 60, NOW + timedelta(days=3))
+
+    # Then it is refused and the posted entry is intact
+    assert again is None
+    posted = store.get_ledger(103)
+    assert posted is not None
+    assert posted.state == "posted"
+    assert posted.intacct_keys == {"TIMESHEET": "8812", "PODOCUMENT": "PO-17"}
+    assert posted.lease_until is None
+    assert posted.updated_at == NOW + timedelta(seconds=5)
+
+
+def test_a_re_approval_with_changed_content_can_be_claimed_and_keeps_the_intacct_keys(store: StateStore) -> None:
+    # Given a posted timesheet
+    store.claim_timesheet(104, "hash-a", 60, NOW)
+    store.record_posted(104, "hash-a", {"TIMESHEET": "8813"}, NOW)
+
+    # When it is re-approved with different hours
+    reclaimed = store.claim_timesheet(104, "hash-b", 60, NOW + timedelta(hours=1))
+
+    # Then it is claimed for the new content, still knowing what to update in Intacct
+    assert reclaimed is not None
+    assert (reclaimed.state, reclaimed.content_hash, reclaimed.attempts) == ("claimed", "hash-b", 2)
+    assert reclaimed.intacct_keys == {"TIMESHEET": "8813"}
+
+
+def test_a_parked_timesheet_keeps_its_reason_and_waits_for_changed_content(store: StateStore) -> None:
+    # Given a timesheet parked because Intacct does not know the employee
+    store.claim_timesheet(105, "hash-a", 60, NOW)
+    store.record_parked(105, "hash-a", "employee E-0042 does not exist in Intacct", NOW + timedelta(seconds=2))
+
+    # When it is claimed again unchanged, and then with corrected content
+    unchanged = store.claim_timesheet(105, "hash-a", 60, NOW + timedelta(hours=1))
+    parked = store.get_ledger(105)
+    corrected = store.claim_timesheet(105, "hash-b", 60, NOW + timedelta(hours=2))
+
+    # Then the unchanged one stays parked with its reason; the corrected one is claimed with the reason cleared
+    assert unchanged is None
+    assert parked is not None
+    assert (parked.state, parked.reason, parked.lease_until) == (
+        "parked",
+        "employee E-0042 does not exist in Intacct",
+        None,
+    )
+    assert corrected is not None
+    assert (corrected.state, corrected.reason, corrected.attempts) == ("claimed", None, 2)
+
+
+def test_the_ledger_lists_entries_by_state(store: StateStore) -> None:
+    # Given one timesheet in each state
+    store.claim_timesheet(201, "h", 60, NOW)
+    store.claim_timesheet(202, "h", 60, NOW)
+    store.record_posted(202, "h", {"TIMESHEET": "1"}, NOW)
+    store.claim_timesheet(203, "h", 60, NOW)
+    store.record_parked(203, "h", "project P-9 is closed", NOW)
+
+    # When the ledger is listed whole and by state
+    every = sorted(entry.timesheet_id for entry in store.iter_ledger())
+    parked = list(store.iter_ledger("parked"))
+
+    # Then each entry shows up where it belongs
+    assert every == [201, 202, 203]
+    assert [(e.timesheet_id, e.reason) for e in parked] == [(203, "project P-9 is closed")]
+    assert [e.timesheet_id for e in store.iter_ledger("posted")] == [202]
+    assert [e.timesheet_id for e in store.iter_ledger("claimed")] == [201]
+
+
+def test_recording_an_outcome_without_a_claim_creates_the_entry(store: StateStore) -> None:
+    # Given a timesheet found already in Intacct by the lookup after a crash, with no ledger entry
+    # When it is recorded as posted
+    store.record_posted(301, "hash-a", {"TIMESHEET": "9001"}, NOW)
+
+    # Then the ledger has it, and a duplicate delivery cannot claim it
+    entry = store.get_ledger(301)
+    assert entry is not None
+    assert (entry.state, entry.intacct_keys, entry.attempts) == ("posted", {"TIMESHEET": "9001"}, 0)
+    assert store.claim_timesheet(301, "hash-a", 60, NOW) is None
+
+
+def test_eight_threads_claiming_the_same_timesheet_have_exactly_one_winner(store: StateStore) -> None:
+    # Given eight consumers that start claiming the same timesheet at the same moment
+    start = threading.Barrier(8)
+
+    def claim(_: int) -> bool:
+        start.wait()
+        return store.claim_timesheet(401, "hash-a", 300, NOW) is not None
+
+    # When they all claim
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        won = list(pool.map(claim, range(8)))
+
+    # Then exactly one won, and the ledger counts one attempt
+    assert won.count(True) == 1
+    entry = store.get_ledger(401)
+    assert entry is not None
+    assert entry.attempts == 1

@@ -251,6 +251,7 @@ def _work_order(reader: _Reader, config: TenantConfig, project: ProjectRecord | 
             "job_number": task_id,
             "job_description": reader.required("NAME"),
             "project": RecordRef(workflow="projects", source_id=project_id),
+            "client": project.client if project is not None else None,
             "start_date": start or settings.default_start_date,
             "end_date": end or settings.default_end_date,
             "owner_user_id": settings.owner_user_id,
@@ -393,8 +394,12 @@ def links_needed(record: InboundRecord) -> list[LinkSpec]:
         link("client_id", record.client)
     elif isinstance(record, WorkOrderRecord):
         link("project_id", record.project)
-        # Assignar orders need the client too: it is the one the (synced) project already points at.
-        link("client_id", record.project, attribute="client_id")
+        # Assignar orders need the client too: the project's customer when known, else whatever client the
+        # (synced) project already points at in Assignar.
+        if record.client is not None:
+            link("client_id", record.client)
+        else:
+            link("client_id", record.project, attribute="client_id")
     elif isinstance(record, WorkerRecord):
         lookups = (
             ("user_type_id", "user_types", record.user_type),

@@ -116,6 +116,9 @@ class WorkOrderRecord(InboundRecord):
     job_number: str
     job_description: str
     project: RecordRef
+    # The project's customer, when the pull knew the project: linked directly instead of through an Assignar
+    # read of the project (one call per project saved on an initial sync).
+    client: RecordRef | None = None
     # Already resolved: the task's, else its project's, else the configured default dates.
     start_date: date | None = None
     end_date: date | None = None

@@ -83,6 +83,9 @@ class UpsertService:
         self._project_clients: dict[int, int | None] = {}
         # Assignar records found (or known absent: None) by prefetch, per (workflow, integration_id).
         self._found: dict[tuple[str, str], Any] = {}
+        # Link targets Assignar did not have, per (workflow, Intacct ID): a worker whose position names no
+        # labor item would otherwise cost a lookup per worker. Forgotten per batch, and when one is written.
+        self._absent: set[tuple[str, str]] = set()
 
     def prefetch(self, messages: Sequence[SyncMessage]) -> None:
         """Look up, in a few list calls, the Assignar records these messages may adopt or deactivate.
@@ -90,6 +93,7 @@ class UpsertService:
         Without it each new record costs two lookups (by integration_id, then by Intacct ID) before its create;
         with it a batch of records costs two list calls per workflow in all.
         """
+        self._absent.clear()
         by_workflow: dict[str, list[SyncMessage]] = {}
         for message in messages:
             by_workflow.setdefault(message.workflow, []).append(message)
@@ -238,10 +242,12 @@ class UpsertService:
         target: WorkflowName = spec.target  # type: ignore[assignment]  # the other targets are workflows
         synced = self.state.get_synced_by_source(target, [spec.key]).get(spec.key)
         assignar_id = synced.assignar_id if synced is not None and synced.active else None
-        if assignar_id is None:
+        if assignar_id is None and (target, spec.key) not in self._absent:
             key = EXTERNAL_KEY[target]
             found = self._resource(target).find_by(key, spec.key) if key is not None else None
             assignar_id = found.id if found is not None else None
+            if assignar_id is None:
+                self._absent.add((target, spec.key))
         if assignar_id is None or spec.attribute == "id":
             return assignar_id
         if spec.attribute == "client_id":
@@ -268,6 +274,7 @@ class UpsertService:
         return self._type_ids[kind].get(name.lower())
 
     def _remember(self, record: InboundRecord, assignar_id: int, digest: str) -> None:
+        self._absent.discard((record.workflow, record.source_id))
         self.state.put_synced(
             SyncedRecord(
                 record.workflow,

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.inbound.messages import MessageError, SyncMessage
-from intacct_assignar.inbound.upsert import DependencyNotReady
+from intacct_assignar.inbound.upsert import DependencyNotReady, UpsertRefused
 from intacct_assignar.observability import logger
 from intacct_assignar.runtime import Runtime
 
@@ -30,35 +30,31 @@ persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TA
 # The queue's maxReceiveCount: on the last delivery a record still waiting for a dependency is parked with
 # the reason instead of reaching the dead-letter queue without one.
 MAX_RECEIVES = int(os.environ.get("MAX_RECEIVES", "5"))
-_runtime: Runtime | None = None
-
-
-def runtime() -> Runtime:
-    global _runtime
-    if _runtime is None:
-        _runtime = Runtime.from_environment()
-    return _runtime
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator is not typed
     data_keyword_argument="work", config=idempotency, persistence_store=persistence
 )
 def apply_once(work: dict[str, str]) -> dict[str, Any]:
-    outcome = runtime().sync_consumer.apply(SyncMessage.from_body(work["body"]), work["body"])
-    return outcome.__dict__
+    # Raises for what must not be remembered as done: a refusal (parked below, and replayable from the DLQ)
+    # or a record still waiting for a dependency.
+    return Runtime.current().sync_consumer.upsert.apply(SyncMessage.from_body(work["body"])).__dict__
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
+    consumer = Runtime.current().sync_consumer
     try:
         message = SyncMessage.from_body(record.body)
-    except MessageError:
-        return runtime().sync_consumer.handle(record.body).__dict__  # parks it with the reason
+    except MessageError as refused:
+        return consumer.park(record.body, str(refused)).__dict__
     try:
         outcome: dict[str, Any] = apply_once(work={"business_key": message.business_key, "body": record.body})
+    except UpsertRefused as refused:
+        return consumer.park(record.body, f"{message.workflow} {message.integration_id}: {refused}").__dict__
     except DependencyNotReady as waiting:
         if int(record.attributes.approximate_receive_count) < MAX_RECEIVES:
             raise
-        return runtime().sync_consumer.park(record.body, f"gave up after {MAX_RECEIVES} tries: {waiting}").__dict__
+        return consumer.park(record.body, f"gave up after {MAX_RECEIVES} tries: {waiting}").__dict__
     return outcome
 
 
@@ -76,5 +72,8 @@ def _readable(event: dict[str, Any]) -> list[SyncMessage]:
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
-    runtime().sync_consumer.upsert.prefetch(_readable(event))
+    try:
+        Runtime.current().sync_consumer.upsert.prefetch(_readable(event))
+    except Exception:
+        logger.warning("prefetch of Assignar records failed; records will be looked up one by one", exc_info=True)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -14,8 +14,6 @@ from intacct_assignar.observability import logger
 from intacct_assignar.runtime import Runtime
 from pydantic import BaseModel, ConfigDict, Field
 
-_runtime: Runtime | None = None
-
 
 class PullRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -24,17 +22,10 @@ class PullRequest(BaseModel):
     full: bool = False
 
 
-def runtime() -> Runtime:
-    global _runtime
-    if _runtime is None:
-        _runtime = Runtime.from_environment()
-    return _runtime
-
-
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = PullRequest.model_validate(event)
-    report = runtime().pull_service.run(
+    report = Runtime.current().pull_service.run(
         request.entity, full=request.full, time_left_s=lambda: context.get_remaining_time_in_millis() / 1000
     )
     if not report.complete:

@@ -26,7 +26,7 @@ from .inbound.sync import InProcessQueue, SyncSummary, run_sync
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
 from .settings import AssignarSettings, IntacctSettings
-from .state import SqliteStateStore, StateStore, open_state
+from .state import open_state
 
 DEFAULT_STATE = "intacct-assignar.db"
 
@@ -117,29 +117,26 @@ def sync(
     tenant = _tenant(ctx, config)
     intacct_settings, assignar_settings = _settings()
     location = state or ctx.obj.get("state") or DEFAULT_STATE
-    with _state_for(location, dry_run) as store:
+    scratch = tempfile.TemporaryDirectory(prefix="intacct-assignar-dry-run-")
+    if dry_run and "://" not in location:
+        # A preview reads a copy: even opening the SQLite file would touch it (or create it).
+        copy = Path(scratch.name) / "state.db"
+        if Path(location).is_file():
+            shutil.copyfile(location, copy)
+        location = str(copy)
+    # Nothing in a sync writes state before its records are applied, and a dry run applies none.
+    with open_state(location) as store:
         intacct = IntacctClient(intacct_settings, timezone=tenant.zone)
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
         pull = PullService(intacct, store, InProcessQueue(), tenant)
         upsert = UpsertService(assignar, store, tenant, dry_run=dry_run)
         summary = run_sync(pull, upsert, workflows=workflows, full=full)
+    scratch.cleanup()
     if as_json:
         print(json.dumps(_summary_json(summary, intacct, assignar, dry_run), indent=2, default=str))
     else:
         _print_sync(summary, dry_run)
     raise typer.Exit(0 if summary.ok else 1)
-
-
-def _state_for(location: str, dry_run: bool) -> StateStore:
-    """The state store; for a dry run, a throwaway copy, so not even a watermark moves."""
-    if not dry_run:
-        return open_state(location)
-    path = Path(location)
-    if location.startswith("dynamodb://") or not path.is_file():
-        return SqliteStateStore(":memory:") if not location.startswith("dynamodb://") else open_state(location)
-    scratch = Path(tempfile.mkdtemp(prefix="intacct-assignar-dry-run-")) / "state.db"
-    shutil.copyfile(path, scratch)
-    return SqliteStateStore(scratch)
 
 
 def _summary_json(

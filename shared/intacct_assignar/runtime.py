@@ -1,8 +1,8 @@
 """How the Lambda functions get their services: environment settings, secrets from Secrets Manager, one client
 each per warm container.
 
-Handlers call `Runtime.from_environment()` once at import-free first use and keep it: sessions, tokens and
-caches then live as long as the container does. Secrets are read through Powertools' parameters (cached for
+Handlers use `Runtime.current()`, built on the first invocation and kept: sessions, tokens and caches then
+live as long as the container does. Secrets are read through Powertools' parameters (cached for
 five minutes) and never placed in environment variables.
 """
 
@@ -56,12 +56,26 @@ def _secret(arn: str | None, what: str) -> dict[str, Any]:
 class Runtime:
     """Builds each service on first use, so a function only touches the secrets and resources it needs."""
 
+    _current: Runtime | None = None
+
     def __init__(self, settings: FunctionSettings) -> None:
         self.settings = settings
 
     @classmethod
     def from_environment(cls) -> Runtime:
         return cls(FunctionSettings())
+
+    @classmethod
+    def current(cls) -> Runtime:
+        """This container's runtime: built on the first invocation, kept while the container is warm."""
+        if cls._current is None:
+            cls._current = cls.from_environment()
+        return cls._current
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget the container's runtime (tests; a new environment)."""
+        cls._current = None
 
     @cached_property
     def config(self) -> TenantConfig:

@@ -86,9 +86,14 @@ class SyncMessage(BaseModel):
 
     @property
     def business_key(self) -> str:
-        """What makes two deliveries the same work: the record and the exact content (or the deactivation)."""
-        content = self.record.content_hash() if self.record is not None else f"deactivate:{self.reason}"
-        return f"{self.workflow}:{self.integration_id}:{content}"
+        """What makes two deliveries the same work: the record, its content and the Intacct version it was read at.
+
+        The version (WHENMODIFIED) keeps an A -> B -> A change from being taken for a repeat of the first A.
+        """
+        if self.record is None:
+            return f"{self.workflow}:{self.integration_id}:deactivate:{self.reason}"
+        version = self.record.modified_at.isoformat() if self.record.modified_at else self.pulled_at.isoformat()
+        return f"{self.workflow}:{self.integration_id}:{self.record.content_hash()}:{version}"
 
     def to_body(self) -> str:
         return self.model_dump_json(exclude_none=True)

@@ -9,6 +9,8 @@ Intacct query per object plus one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,7 +20,7 @@ from typing import Protocol
 
 from ..config import TenantConfig, WorkflowName
 from ..intacct import ChangePull, Cursor, IntacctClient, Window, deletions
-from ..intacct.filters import in_
+from ..intacct.filters import and_, gt, in_
 from ..intacct.protocol import Record
 from ..sources import PROJECTS, SOURCES, TASKS, IntacctSource
 from ..state import PullCheckpoint, StateStore
@@ -61,6 +63,7 @@ class PullReport:
     skipped_workflows: dict[str, str] = field(default_factory=dict)  # workflow -> why it did not run
     complete: bool = False  # False: stopped at a checkpoint, to be continued
     watermark: datetime | None = None
+    progress_key: str = ""  # the name its watermark and checkpoint are kept under
 
 
 def source_named(name: str) -> IntacctSource:
@@ -88,6 +91,7 @@ class PullService:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         pagesize: int = 2000,
+        persist_progress: bool = True,
     ) -> None:
         self.intacct = intacct
         self.state = state
@@ -95,6 +99,32 @@ class PullService:
         self.config = config
         self.clock = clock
         self.pagesize = pagesize
+        # False when the publisher is not durable (the CLI's in-memory queue): then no checkpoint is kept and
+        # the caller moves the watermark (`commit`) only once the published records were applied.
+        self.persist_progress = persist_progress
+
+    def progress_key(self, source: IntacctSource) -> str:
+        """The watermark's and checkpoint's name: the object and a fingerprint of the workflow settings it serves.
+
+        Enabling a workflow, setting a key it lacked or changing a filter or GL group changes the fingerprint,
+        so the next pull of that object starts from scratch: records outside the old settings are (re)sent and
+        records now outside the filter are deactivated, instead of waiting for their next edit in Intacct.
+        """
+        settings = {
+            workflow: {
+                "enabled": self.config.enabled(workflow),
+                "missing": self.config.missing(workflow),
+                "section": self.config.workflows.get(workflow).model_dump(mode="json"),
+            }
+            for workflow in source.workflows
+        }
+        canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+        return f"{source.object_name}#{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+
+    def commit(self, report: PullReport) -> None:
+        """Move the watermark to where a complete pull read up to (for callers that defer it)."""
+        if report.complete and report.watermark is not None:
+            self.state.set_watermark(report.progress_key, report.watermark)
 
     def pull(
         self,
@@ -108,10 +138,14 @@ class PullService:
         source = source_named(source_name)
         run_id = uuid.uuid4().hex
         workflows, skipped = self._runnable(source)
-        checkpoint = None if full else self.state.get_checkpoint(source.object_name)
+        key = self.progress_key(source)
+        checkpoint = self.state.get_checkpoint(key) if self.persist_progress else None
+        if checkpoint is not None and full and not checkpoint.full:
+            checkpoint = None  # a full pull asked for while an incremental one was paused: start the full one
+        # A checkpoint is resumed whatever was asked: a continuation repeats its request, `full` included.
         if checkpoint is None:
             now = self.clock()
-            watermark = None if full else self.state.get_watermark(source.object_name)
+            watermark = None if full else self.state.get_watermark(key)
             window = Window.incremental(watermark, self.config.lookback, now)
             checkpoint = PullCheckpoint(
                 full=window.since is None,
@@ -122,7 +156,7 @@ class PullService:
                 published=0,
                 started_at=now,
             )
-        report = PullReport(source.object_name, run_id, checkpoint.full, skipped_workflows=skipped)
+        report = PullReport(source.object_name, run_id, checkpoint.full, skipped_workflows=skipped, progress_key=key)
         window = Window(checkpoint.since, checkpoint.until)
         cursor = (
             Cursor(checkpoint.after_recordno, checkpoint.after_whenmodified)
@@ -139,6 +173,9 @@ class PullService:
             for record in page.records:
                 project = projects.get(str(record.get("PROJECTID")))
                 messages.extend(self._messages(source, workflows, record, report, run_id, pulled_at, project))
+            if source is PROJECTS and workflows and page.records and not checkpoint.full:
+                # A work order copies its project's status, dates and customer: changed projects re-send theirs.
+                messages.extend(self._work_orders_of(page.records, report, run_id, pulled_at))
             if messages:
                 self.publisher.publish(messages)
             if page.next_cursor is None:
@@ -153,16 +190,19 @@ class PullService:
                 published=checkpoint.published + len(messages),
                 started_at=checkpoint.started_at,
             )
+            if not self.persist_progress:
+                continue
             # Saved only after the page's messages are on the queue: a crash re-publishes at most one page,
             # which the upsert absorbs by content hash.
-            self.state.put_checkpoint(source.object_name, checkpoint)
+            self.state.put_checkpoint(key, checkpoint)
             if time_left_s is not None and time_left_s() < safety_s:
                 logger.info("pull of %s paused at RECORDNO %s to continue later", source.object_name, cursor.recordno)
                 return report
-        self.state.set_watermark(source.object_name, window.until)
-        self.state.clear_checkpoint(source.object_name)
         report.complete = True
         report.watermark = window.until
+        if self.persist_progress:
+            self.state.set_watermark(key, window.until)
+            self.state.clear_checkpoint(key)
         return report
 
     def run(self, entity: str, *, full: bool = False, time_left_s: Callable[[], float] | None = None) -> PullReport:
@@ -178,12 +218,17 @@ class PullService:
         run_id = uuid.uuid4().hex
         now = self.clock()
         watermark = self.state.get_watermark(DELETIONS)
-        report = PullReport(DELETIONS, run_id, full=False)
+        report = PullReport(DELETIONS, run_id, full=False, progress_key=DELETIONS)
         if watermark is None:
-            # Nothing synced can have been deleted before the first run: start watching from now.
-            self.state.set_watermark(DELETIONS, now)
-            report.complete, report.watermark = True, now
-            return report
+            # First run: watch from the start of the earliest pull that already ran (a record deleted after it
+            # was pulled must still be deactivated); with none yet, from now.
+            started = [w for w in (self.state.get_watermark(self.progress_key(s)) for s in SOURCES) if w is not None]
+            if not started:
+                report.complete, report.watermark = True, now
+                if self.persist_progress:
+                    self.state.set_watermark(DELETIONS, now)
+                return report
+            watermark = min(started) - self.config.lookback
         window = Window.incremental(watermark, self.config.lookback, now)
         by_object = {s.object_name: s for s in SOURCES}
         messages = []
@@ -205,8 +250,9 @@ class PullService:
                 report.deactivations[workflow] = report.deactivations.get(workflow, 0) + 1
         if messages:
             self.publisher.publish(messages)
-        self.state.set_watermark(DELETIONS, window.until)
         report.complete, report.watermark = True, window.until
+        if self.persist_progress:
+            self.state.set_watermark(DELETIONS, window.until)
         return report
 
     def _runnable(self, source: IntacctSource) -> tuple[list[WorkflowName], dict[str, str]]:
@@ -252,6 +298,44 @@ class PullService:
             messages.append(SyncMessage.upsert(normalized, run_id=run_id, pulled_at=pulled_at))
             counter = report.published if normalized.active else report.deactivations
             counter[workflow] = counter.get(workflow, 0) + 1
+        return messages
+
+    def _work_orders_of(
+        self, projects: Sequence[Record], report: PullReport, run_id: str, pulled_at: datetime
+    ) -> list[SyncMessage]:
+        """The work orders of changed projects, re-normalized with the project as it is now.
+
+        Costs one Intacct query per page of changed projects (2,000 tasks a page), nothing when none changed;
+        unchanged orders then cost nothing in Assignar, their content hash being the same.
+        """
+        workflows = [w for w in TASKS.workflows if self.config.enabled(w) and not self.config.missing(w)]
+        if not workflows:
+            return []
+        normalized: dict[str, ProjectRecord] = {}
+        for raw in projects:
+            try:
+                project = normalize("projects", raw, self.config)
+            except MappingError:
+                continue
+            normalized[project.source_id] = project
+        messages: list[SyncMessage] = []
+        ids = sorted(normalized)
+        for start in range(0, len(ids), 1000):  # <in> takes at most 1000 values
+            after = 0
+            while True:
+                result = self.intacct.query(
+                    TASKS.object_name,
+                    TASKS.fields,
+                    filter=and_(in_("PROJECTID", ids[start : start + 1000]), gt("RECORDNO", str(after))),
+                    orderby=[("RECORDNO", True)],
+                    pagesize=self.pagesize,
+                )
+                for task in result.records:
+                    owner = normalized.get(str(task.get("PROJECTID")))
+                    messages.extend(self._messages(TASKS, workflows, task, report, run_id, pulled_at, owner))
+                if not result.records or not result.numremaining:
+                    break
+                after = int(result.records[-1]["RECORDNO"])
         return messages
 
     def _projects_of(self, tasks: Sequence[Record]) -> dict[str, ProjectRecord]:

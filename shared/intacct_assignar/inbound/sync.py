@@ -94,12 +94,18 @@ def run_sync(
     workflows: Sequence[str] = WORKFLOWS,
     full: bool = False,
 ) -> SyncSummary:
-    """Pull the sources feeding `workflows` (in dependency order), then the deletions, and upsert everything."""
+    """Pull the sources feeding `workflows` (in dependency order), then the deletions, and upsert everything.
+
+    The queue lives in memory, so the watermarks move only after the drain, and only for sources none of whose
+    records failed: a refused or waiting record is pulled again next time (once fixed, it goes through), and
+    a crash mid-way loses nothing. A dry run moves nothing at all.
+    """
     unknown = sorted(set(workflows) - set(WORKFLOWS))
     if unknown:
         raise ValueError(f"unknown workflow {', '.join(unknown)}; choose from {', '.join(WORKFLOWS)}")
     queue = InProcessQueue()
     pull.publisher = queue
+    pull.persist_progress = False
     summary = SyncSummary({name: WorkflowSummary() for name in WORKFLOWS if name in workflows})
     for source in sources_for(workflows):
         report = pull.pull(source.object_name, full=full)
@@ -129,6 +135,13 @@ def run_sync(
             pass  # a body that is not a message is reported under "?"
         summary.workflows.setdefault(name, WorkflowSummary()).failed += 1
         summary.failures.append(Failure(name, record, reason))
+    if not upsert.dry_run:
+        failed = {failure.workflow for failure in summary.failures}
+        for report in summary.pulls:
+            source_workflows = {s.object_name: s.workflows for s in sources_for(WORKFLOWS)}.get(report.source, ())
+            if "?" in failed or failed & set(source_workflows or WORKFLOWS):
+                continue  # pulled again next run, from the same watermark
+            pull.commit(report)
     return summary
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..assignar import AssignarClient
+from ..assignar.errors import NotFoundError, ValidationError
 from ..config import TenantConfig, WorkflowName
 from ..state import StateStore, SyncedRecord
 from .mappings import LinkSpec, MappingError, links_needed, to_assignar
@@ -37,6 +38,9 @@ EXTERNAL_KEY: dict[str, str | None] = {
     "workers": "employee_id",
 }
 
+
+# Marks the state of a record Intacct deleted (its hash field), so a late upsert cannot bring it back.
+DELETED = "deleted:"
 
 # The id a dry run links to when the record linked to is not in Assignar yet (it would be created first).
 DRY_RUN_PLACEHOLDER = 0
@@ -83,6 +87,8 @@ class UpsertService:
         self._project_clients: dict[int, int | None] = {}
         # Assignar records found (or known absent: None) by prefetch, per (workflow, integration_id).
         self._found: dict[tuple[str, str], Any] = {}
+        # What prefetch read from the state store for this batch, so each record is not read again.
+        self._synced: dict[tuple[str, str], SyncedRecord] = {}
         # Link targets Assignar did not have, per (workflow, Intacct ID): a worker whose position names no
         # labor item would otherwise cost a lookup per worker. Forgotten per batch, and when one is written.
         self._absent: set[tuple[str, str]] = set()
@@ -94,11 +100,14 @@ class UpsertService:
         with it a batch of records costs two list calls per workflow in all.
         """
         self._absent.clear()
+        self._found.clear()
+        self._synced.clear()
         by_workflow: dict[str, list[SyncMessage]] = {}
         for message in messages:
             by_workflow.setdefault(message.workflow, []).append(message)
         for workflow, batch in by_workflow.items():
             known = self.state.get_synced(workflow, [m.integration_id for m in batch])
+            self._synced.update({(workflow, key): record for key, record in known.items()})
             fresh = [m for m in batch if m.integration_id not in known]
             if not fresh:
                 continue
@@ -124,9 +133,15 @@ class UpsertService:
     def upsert(self, record: InboundRecord) -> UpsertResult:
         workflow = record.workflow
         digest = record.content_hash()
-        synced = self.state.get_synced(workflow, [record.integration_id]).get(record.integration_id)
+        synced = self._synced_record(workflow, record.integration_id)
         if synced is not None and synced.content_hash == digest:
             return UpsertResult(workflow, record.integration_id, record.source_id, "unchanged", synced.assignar_id)
+        if synced is not None and synced.content_hash.startswith(DELETED) and record.active:
+            # SQS does not keep order: an upsert pulled before the record was deleted in Intacct can arrive
+            # after its deletion. A deleted RECORDNO never comes back (Intacct gives a new record a new one).
+            return UpsertResult(
+                workflow, record.integration_id, record.source_id, "skipped", synced.assignar_id, reason="deleted"
+            )
         resource = self._resource(workflow)
         existing_id = synced.assignar_id if synced is not None else None
         current: Any = None
@@ -151,7 +166,17 @@ class UpsertService:
                     "created",
                     changes={k: (None, v) for k, v in payload.items()},
                 )
-            created = resource.create(payload)
+            try:
+                created = self._assignar_call(resource.create, payload)
+            except UpsertRefused:
+                # Another consumer may have created it a moment ago (Assignar keeps integration_id unique):
+                # adopt that one and write this version over it, rather than park a record that exists.
+                raced = resource.find_by("integration_id", record.integration_id)
+                if raced is None:
+                    raise
+                self._assignar_call(resource.update, raced.id, payload)
+                self._remember(record, raced.id, digest)
+                return UpsertResult(workflow, record.integration_id, record.source_id, "updated", raced.id)
             self._remember(record, created.id, digest)
             return UpsertResult(workflow, record.integration_id, record.source_id, "created", created.id)
         if current is None and self.dry_run:
@@ -162,7 +187,8 @@ class UpsertService:
             action = "unchanged"
         elif not self.dry_run:
             # Only what differs when we know the current record; the whole mapped record otherwise.
-            resource.update(existing_id, {k: v for k, v in payload.items() if current is None or k in changes})
+            changed = {k: v for k, v in payload.items() if current is None or k in changes}
+            self._assignar_call(resource.update, existing_id, changed)
         if not self.dry_run:
             self._remember(record, existing_id, digest)
         return UpsertResult(
@@ -178,11 +204,11 @@ class UpsertService:
     # --- pieces ------------------------------------------------------------------------------------------
 
     def _deactivate(self, workflow: WorkflowName, integration_id: str, reason: str) -> UpsertResult:
-        synced = self.state.get_synced(workflow, [integration_id]).get(integration_id)
+        synced = self._synced_record(workflow, integration_id)
         assignar_id = synced.assignar_id if synced is not None else None
         if assignar_id is None:
             if (workflow, integration_id) in self._found:
-                found = self._found.pop((workflow, integration_id))
+                found = self._found[(workflow, integration_id)]
             else:
                 found = self._resource(workflow).find_by("integration_id", integration_id)
             assignar_id = found.id if found is not None else None
@@ -191,7 +217,8 @@ class UpsertService:
         if synced is not None and not synced.active:
             return UpsertResult(workflow, integration_id, synced.source_id, "unchanged", assignar_id, reason=reason)
         if not self.dry_run:
-            self._resource(workflow).update(assignar_id, {"active": False})
+            self._assignar_call(self._resource(workflow).update, assignar_id, {"active": False})
+            self._synced.pop((workflow, integration_id), None)
             if synced is not None:
                 self.state.put_synced(
                     SyncedRecord(
@@ -199,7 +226,7 @@ class UpsertService:
                         integration_id,
                         synced.source_id,
                         assignar_id,
-                        f"deactivated:{reason}",
+                        f"{DELETED}{reason}",
                         False,
                         self.clock(),
                     )
@@ -212,7 +239,7 @@ class UpsertService:
     def _adopt(self, workflow: WorkflowName, integration_id: str, source_id: str) -> Any:
         """An Assignar record made earlier (by us, or by hand with the Intacct ID): by integration_id, else ID."""
         if (workflow, integration_id) in self._found:
-            return self._found.pop((workflow, integration_id))
+            return self._found[(workflow, integration_id)]
         resource = self._resource(workflow)
         found = resource.find_by("integration_id", integration_id)
         key = EXTERNAL_KEY[workflow]
@@ -254,7 +281,13 @@ class UpsertService:
             if assignar_id not in self._project_clients:
                 project = self.assignar.projects.get(assignar_id)
                 self._project_clients[assignar_id] = project.client_id
-            return self._project_clients[assignar_id]
+            client_id = self._project_clients[assignar_id]
+            if client_id is None:
+                raise UpsertRefused(
+                    f"project {spec.key} has no customer, and Assignar work orders need a client: give the "
+                    "project a customer in Intacct"
+                )
+            return client_id
         raise ValueError(f"cannot resolve {spec.attribute} of {spec.target}")
 
     def _type_id(self, kind: str, name: str) -> int | None:
@@ -273,8 +306,23 @@ class UpsertService:
             self._type_ids[kind] = by_name
         return self._type_ids[kind].get(name.lower())
 
+    def _synced_record(self, workflow: str, integration_id: str) -> SyncedRecord | None:
+        if (workflow, integration_id) in self._synced:
+            return self._synced[(workflow, integration_id)]
+        return self.state.get_synced(workflow, [integration_id]).get(integration_id)
+
+    @staticmethod
+    def _assignar_call(call: Callable[..., Any], *args: Any) -> Any:
+        """An Assignar write; its refusals (validation, constraints, not found) become `UpsertRefused` with
+        Assignar's own words. Rate limits, server errors and lost answers pass through, to be retried."""
+        try:
+            return call(*args)
+        except (ValidationError, NotFoundError) as exc:
+            raise UpsertRefused(f"Assignar refused it: {exc}") from exc
+
     def _remember(self, record: InboundRecord, assignar_id: int, digest: str) -> None:
         self._absent.discard((record.workflow, record.source_id))
+        self._synced.pop((record.workflow, record.integration_id), None)
         self.state.put_synced(
             SyncedRecord(
                 record.workflow,

@@ -97,3 +97,22 @@ def test_usage_and_settings_errors_exit_2_naming_what_to_fix(setup: Setup) -> No
     code, output = invoke(setup, "sync", "--config", str(bad))
     assert code == 2
     assert "workflows.workers.departmnts" in output and "timezone" in output
+
+
+def test_a_dry_run_after_a_sync_shows_field_diffs_and_leaves_the_state_file_as_it_was(setup: Setup) -> None:
+    # Given a synced tenant and a renamed customer in Intacct
+    code, output = invoke(setup, "sync", "--state", str(setup.state), "--config", str(setup.config))
+    assert code == 0, output
+    customer = next(c for c in setup.intacct.records("CUSTOMER") if c["STATUS"] == "active")
+    setup.intacct.update("CUSTOMER", customer["RECORDNO"], {"NAME": "Renamed Builders LLC"})
+    state_before, writes_before = setup.state.read_bytes(), setup.writes()
+
+    # When
+    code, output = invoke(setup, "sync", "--dry-run", "--state", str(setup.state), "--config", str(setup.config))
+
+    # Then the plan shows the one update with its diff, and nothing was written anywhere
+    assert code == 0, output
+    assert f"updated clients {customer['CUSTOMERID']}" in output
+    assert f"name: {customer['NAME']!r} -> 'Renamed Builders LLC'" in output
+    assert setup.writes() == writes_before
+    assert setup.state.read_bytes() == state_before

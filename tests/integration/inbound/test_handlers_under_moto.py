@@ -7,6 +7,7 @@ import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +18,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.emulators.assignar import AssignarEmulator
 from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar.inbound.messages import SyncMessage
+from intacct_assignar.runtime import Runtime
 from intacct_assignar.state import create_table
 from moto import mock_aws
 
@@ -145,11 +148,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             json.dumps({"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner["id"]}}}),
         )
         parameters.clear_caches()
+        Runtime.reset()
         # Imported here: the handlers read their environment and create AWS clients at import, as in Lambda.
         puller = importlib.reload(importlib.import_module("functions.sync_puller.app"))
         consumer = importlib.reload(importlib.import_module("functions.sync_consumer.app"))
         yield Stack(sqs, queue_url, dlq_url, puller, consumer, store, assignar)
         parameters.clear_caches()
+        Runtime.reset()
 
 
 def run_schedules(stack: Stack) -> None:
@@ -239,3 +244,28 @@ def test_the_sample_events_drive_the_handlers(stack: Stack) -> None:
     assert pulled["entity"] == "workers" and pulled["complete"]
     assert answer["batchItemFailures"] == []
     assert [c["external_id"] for c in stack.assignar.records("clients")] == ["C-1001"]
+
+
+def test_a_change_and_its_undo_both_reach_assignar(stack: Stack) -> None:
+    # Given a client's record as pulled (A), then renamed in Intacct (B), then renamed back (A again)
+    stack.puller.lambda_handler({"entity": "clients"}, LambdaContext())
+    first = SyncMessage.from_body(
+        stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=1)["Messages"][0]["Body"]
+    )
+    stack.pump()
+    assert first.record is not None and first.record.modified_at is not None
+    original = first.record.model_dump()["name"]
+    later = first.record.modified_at + timedelta(minutes=5)
+    renamed = first.model_copy(update={"record": first.record.model_copy(update={"name": "B", "modified_at": later})})
+    undone = first.model_copy(
+        update={"record": first.record.model_copy(update={"modified_at": later + timedelta(minutes=5)})}
+    )
+
+    # When B and then A arrive within the idempotency window
+    for message in (renamed, undone):
+        stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=message.to_body())
+        stack.pump()
+
+    # Then Assignar ends with A: the undo was not mistaken for a repeat of the first delivery
+    (client,) = [c for c in stack.assignar.records("clients") if c["external_id"] == first.record.source_id]
+    assert client["name"] == original

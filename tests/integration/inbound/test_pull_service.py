@@ -98,7 +98,8 @@ def test_full_pull_publishes_every_record_of_every_workflow_and_sets_the_waterma
     )
     assert pulled(world) == expected
     assert all(r.complete and r.full and not r.problems for r in reports)
-    assert world.state.get_watermark("EMPLOYEE") == START
+    employees = next(r for r in reports if r.source == "EMPLOYEE")
+    assert world.state.get_watermark(employees.progress_key) == START
     labor = {i["ITEMID"] for i in world.store.records("ITEM") if i["GLGROUP"] == "Labor"}
     roles = [m.record for m in world.publisher.messages if m.workflow == "roles" and m.record and m.record.active]
     assert {r.source_id for r in roles if r is not None} == labor
@@ -142,13 +143,16 @@ def test_incremental_pull_publishes_only_what_changed(world: World) -> None:
     before = world.client.counters.api_transactions
     reports = {s.object_name: world.service.pull(s.object_name) for s in SOURCES}
 
-    # Then exactly those travel, the inactive one as a deactivation, for one query per object
+    # Then exactly those travel, the inactive project as a deactivation together with its work orders (they
+    # copy its status), for one query per object and one for the changed project's tasks
+    tasks = [t for t in world.store.records("TASK") if t["PROJECTID"] == project["PROJECTID"]]
     assert [(m.workflow, m.record.source_id if m.record else None) for m in world.publisher.messages] == [
         ("projects", project["PROJECTID"]),
+        *[("work_orders", f"{project['PROJECTID']}/{t['TASKID']}") for t in tasks],
         ("workers", worker["EMPLOYEEID"]),
     ]
-    assert reports["PROJECT"].deactivations == {"projects": 1}
-    assert world.client.counters.api_transactions - before == len(SOURCES)
+    assert reports["PROJECT"].deactivations == {"projects": 1, "work_orders": len(tasks)}
+    assert world.client.counters.api_transactions - before == len(SOURCES) + 1
 
 
 def test_a_pull_out_of_time_continues_from_its_checkpoint(world: World) -> None:
@@ -157,13 +161,15 @@ def test_a_pull_out_of_time_continues_from_its_checkpoint(world: World) -> None:
 
     # When the employees are pulled, then pulled again by the follow-up invocation
     first = world.service.pull("EMPLOYEE", time_left_s=lambda: next(calls), safety_s=10)
-    checkpoint = world.state.get_checkpoint("EMPLOYEE")
+    checkpoint = world.state.get_checkpoint(first.progress_key)
+    watermark_while_paused = world.state.get_watermark(first.progress_key)
     second = world.service.pull("EMPLOYEE")
 
     # Then the first stopped at a checkpoint without moving the watermark, and together they published
     # every employee exactly once
     assert not first.complete and checkpoint is not None and checkpoint.after_recordno is not None
-    assert second.complete and world.state.get_checkpoint("EMPLOYEE") is None
+    assert watermark_while_paused is None
+    assert second.complete and world.state.get_checkpoint(first.progress_key) is None
     ids = [m.integration_id for m in world.publisher.messages]
     assert len(ids) == len(set(ids)) == len(world.store.records("EMPLOYEE"))
     assert first.fetched == 75 and second.fetched == len(ids) - 75
@@ -203,3 +209,35 @@ def test_a_workflow_missing_a_setting_says_which_key_and_others_run(world: World
     assert tasks.skipped_workflows == {"work_orders": "set workflows.work_orders.owner_user_id in the configuration"}
     assert pulled(world) == Counter({"workers": len(world.store.records("EMPLOYEE"))})
     assert workers.complete
+
+
+def test_a_full_pull_out_of_time_continues_instead_of_starting_over(world: World) -> None:
+    # Given a full resync that runs out of time after two pages (its continuation repeats `full`)
+    calls = iter([100.0, 0.0])
+    first = world.service.pull("EMPLOYEE", full=True, time_left_s=lambda: next(calls), safety_s=10)
+
+    # When the follow-up invocation asks for the same full pull
+    second = world.service.pull("EMPLOYEE", full=True)
+
+    # Then it resumed from the checkpoint: every employee exactly once, none twice
+    ids = [m.integration_id for m in world.publisher.messages]
+    assert not first.complete and second.complete
+    assert len(ids) == len(set(ids)) == len(world.store.records("EMPLOYEE"))
+
+
+def test_changing_a_workflow_filter_resends_its_records(world: World) -> None:
+    # Given workers synced with every department
+    world.service.pull("EMPLOYEE")
+    world.publisher.messages.clear()
+
+    # When the tenant narrows workers to the FIELD department (and nothing changed in Intacct)
+    narrowed = parse_config({"timezone": "America/Denver", "workflows": {"workers": {"departments": ["FIELD"]}}})
+    service = PullService(world.client, world.state, world.publisher, narrowed, clock=world.clock, pagesize=25)
+    service.pull("EMPLOYEE")
+
+    # Then every worker is sent again: office staff now as deactivations, naming the filter
+    office = [e for e in world.store.records("EMPLOYEE") if e["DEPARTMENTID"] != "FIELD" and e["STATUS"] == "active"]
+    messages = {m.record.source_id: m.record for m in world.publisher.messages if m.record is not None}
+    assert len(messages) == len(world.store.records("EMPLOYEE"))
+    assert office and all(not messages[e["EMPLOYEEID"]].active for e in office)
+    assert "FIELD" in (messages[office[0]["EMPLOYEEID"]].inactive_reason or "")

@@ -1,0 +1,143 @@
+"""`run_sync` (what the CLI runs): refusals keep their watermark, deletions stay deleted, projects carry
+their work orders with them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from intacct_assignar.assignar import AssignarClient
+from intacct_assignar.config import parse_config
+from intacct_assignar.emulators.assignar import AssignarEmulator
+from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar.inbound.messages import SyncMessage
+from intacct_assignar.inbound.pull import PullService
+from intacct_assignar.inbound.sync import InProcessQueue, SyncSummary, run_sync
+from intacct_assignar.inbound.upsert import UpsertService
+from intacct_assignar.intacct import IntacctClient, MemorySessionCache
+from intacct_assignar.settings import IntacctSettings
+from intacct_assignar.state import SqliteStateStore
+
+ZONE = ZoneInfo("America/Denver")
+START = datetime(2026, 11, 20, 9, 0, tzinfo=ZONE)
+
+
+@dataclass
+class Clock:
+    at: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def company(self) -> datetime:
+        return self.at.astimezone(ZONE).replace(tzinfo=None)
+
+
+@dataclass
+class World:
+    clock: Clock
+    store: IntacctStore
+    assignar: AssignarEmulator
+    pull: PullService
+    upsert: UpsertService
+
+    def sync(self, hours_later: float = 3) -> SyncSummary:
+        self.clock.at += timedelta(hours=hours_later)
+        return run_sync(self.pull, self.upsert)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    clock = Clock()
+    store = IntacctStore(timezone=str(ZONE), clock=clock.company)
+    generate_company(store, employees=40, seed=12)
+    with (
+        IntacctEmulator(store) as intacct_emulator,
+        AssignarEmulator(seed=8) as assignar_emulator,
+        SqliteStateStore(tmp_path / "state.db") as state,
+    ):
+        owner = assignar_emulator.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+        config = parse_config({"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner["id"]}}})
+        intacct = IntacctClient(
+            IntacctSettings.model_validate(intacct_emulator.settings_env()),
+            timezone=ZONE,
+            sessions=MemorySessionCache(),
+            clock=lambda: clock.at.timestamp(),
+        )
+        assignar = AssignarClient(assignar_emulator.settings(), requests_per_second=None)
+        pull = PullService(intacct, state, InProcessQueue(), config, clock=clock)
+        yield World(clock, store, assignar_emulator, pull, UpsertService(assignar, state, config, clock=clock))
+
+
+def test_a_record_assignar_refuses_is_reported_and_goes_through_once_fixed(world: World) -> None:
+    # Given two workers sharing an email address in Intacct (Assignar keeps emails unique)
+    first, second = [e for e in world.store.records("EMPLOYEE") if e["STATUS"] == "active"][:2]
+    world.store.update("EMPLOYEE", second["RECORDNO"], {"CONTACT.EMAIL1": first["CONTACT.EMAIL1"]})
+
+    # When the tenant syncs
+    summary = world.sync(0)
+
+    # Then the second is refused in Assignar's words, and everyone else is in Assignar
+    assert [(f.workflow, f.record) for f in summary.failures] == [("workers", second["EMPLOYEEID"])]
+    assert "email" in summary.failures[0].reason.lower()
+    employees = {u.get("employee_id") for u in world.assignar.records("users")}
+    assert second["EMPLOYEEID"] not in employees and first["EMPLOYEEID"] in employees
+
+    # And once the email is fixed in Intacct, the next run brings the worker in
+    world.store.update("EMPLOYEE", second["RECORDNO"], {"CONTACT.EMAIL1": "second.worker@example.com"})
+    again = world.sync()
+    assert again.ok
+    assert second["EMPLOYEEID"] in {u.get("employee_id") for u in world.assignar.records("users")}
+
+
+def test_an_inactive_project_takes_its_work_orders_with_it(world: World) -> None:
+    # Given a synced company
+    assert world.sync(0).ok
+    project = next(p for p in world.store.records("PROJECT") if p["STATUS"] == "active")
+    tasks = {t["TASKID"] for t in world.store.records("TASK") if t["PROJECTID"] == project["PROJECTID"]}
+
+    # When the project is closed in Intacct (its tasks untouched)
+    world.store.update("PROJECT", project["RECORDNO"], {"STATUS": "inactive"})
+    summary = world.sync()
+
+    # Then its work orders are inactive in Assignar too
+    assert summary.ok and summary.workflows["work_orders"].deactivated == len(tasks)
+    (assignar_project,) = [p for p in world.assignar.records("projects") if p["external_id"] == project["PROJECTID"]]
+    orders = [o for o in world.assignar.records("orders") if o["project_id"] == assignar_project["id"]]
+    assert sorted(o["job_number"] for o in orders) == sorted(tasks)
+    assert all(o["active"] in (False, 0) for o in orders)
+
+
+def test_a_late_upsert_does_not_bring_back_a_deleted_record(world: World) -> None:
+    # Given a synced cost code, then deleted in Intacct and deactivated in Assignar
+    code = world.store.create("STANDARDTASK", {"STANDARDTASKID": "98-100", "NAME": "Dewatering"})
+    assert world.sync(0).ok
+    stale = next(
+        m for m in _messages_for(world, "activities") if m.record is not None and m.record.source_id == "98-100"
+    )
+    world.store.delete("STANDARDTASK", code["RECORDNO"])
+    after_delete = world.sync()
+    assert after_delete.workflows["activities"].deactivated == 1, after_delete
+
+    # When the queue delivers an upsert of it that was pulled before the delete (SQS does not keep order)
+    result = world.upsert.apply(stale)
+
+    # Then it stays deactivated
+    assert result.action == "skipped"
+    activity = next(a for a in world.assignar.records("activities") if a["external_id"] == "98-100")
+    assert activity["active"] in (False, 0)
+
+
+def _messages_for(world: World, workflow: str) -> list[SyncMessage]:
+    """The messages a full pull of the workflow's source publishes now (read without applying them)."""
+    queue = InProcessQueue()
+    saved, world.pull.publisher, world.pull.persist_progress = world.pull.publisher, queue, False
+    try:
+        world.pull.pull("STANDARDTASK", full=True)
+    finally:
+        world.pull.publisher = saved
+    return [SyncMessage.from_body(body) for body in queue.pending if f'"workflow":"{workflow}"' in body]

@@ -269,3 +269,44 @@ def test_a_change_and_its_undo_both_reach_assignar(stack: Stack) -> None:
     # Then Assignar ends with A: the undo was not mistaken for a repeat of the first delivery
     (client,) = [c for c in stack.assignar.records("clients") if c["external_id"] == first.record.source_id]
     assert client["name"] == original
+
+
+def test_changes_inactivations_deletes_and_hand_made_records_through_the_handlers(stack: Stack) -> None:
+    # Given a client typed into Assignar by hand with an Intacct ID, and a cost code no task uses
+    store = stack.intacct
+    customer = next(c for c in store.records("CUSTOMER") if c["STATUS"] == "active")
+    typed = stack.assignar.seed(
+        "clients", {"name": "typed by hand", "company_name": "typed by hand", "external_id": customer["CUSTOMERID"]}
+    )
+    code = store.create("STANDARDTASK", {"STANDARDTASKID": "97-100", "NAME": "Snow Removal"})
+
+    # When the first scheduled cycle runs
+    run_schedules(stack)
+    stack.pump()
+
+    # Then the hand-made client was adopted (no second one), and every work order is in
+    clients = [c for c in stack.assignar.records("clients") if c["external_id"] == customer["CUSTOMERID"]]
+    assert [c["id"] for c in clients] == [typed["id"]] and clients[0]["name"] == customer["NAME"]
+    live_projects = {p["PROJECTID"] for p in store.records("PROJECT") if p["STATUS"] == "active"}
+    live_tasks = [t for t in store.records("TASK") if t["STATUS"] == "active" and t["PROJECTID"] in live_projects]
+    assert len([o for o in stack.assignar.records("orders") if o.get("active") in (True, 1)]) == len(live_tasks)
+
+    # When a worker changes, a client turns inactive and the cost code is deleted, and the next cycle runs
+    writes = stack.assignar.calls("POST", "/v2") + stack.assignar.calls("PUT", "/v2")
+    worker = next(e for e in store.records("EMPLOYEE") if e["STATUS"] == "active")
+    store.update("EMPLOYEE", worker["RECORDNO"], {"CONTACT.LASTNAME": "Changed"})
+    store.update("CUSTOMER", customer["RECORDNO"], {"STATUS": "inactive"})
+    store.delete("STANDARDTASK", code["RECORDNO"])
+    run_schedules(stack)
+    stack.pump()
+
+    # Then exactly those three were written, and nothing was parked
+    assert stack.assignar.calls("POST", "/v2") + stack.assignar.calls("PUT", "/v2") - writes == 3
+    users = {u.get("employee_id"): u for u in stack.assignar.records("users")}
+    assert users[worker["EMPLOYEEID"]]["last_name"] == "Changed"
+    assert next(c for c in stack.assignar.records("clients") if c["id"] == typed["id"])["active"] in (False, 0)
+    assert next(a for a in stack.assignar.records("activities") if a["external_id"] == "97-100")["active"] in (
+        False,
+        0,
+    )
+    assert drain_parked(stack) == []

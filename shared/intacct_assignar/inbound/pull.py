@@ -59,6 +59,7 @@ class PullReport:
     fetched: int = 0
     published: dict[str, int] = field(default_factory=dict)  # messages per workflow
     deactivations: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)  # read again, already in Assignar as they are
     problems: list[RecordProblem] = field(default_factory=list)
     skipped_workflows: dict[str, str] = field(default_factory=dict)  # workflow -> why it did not run
     complete: bool = False  # False: stopped at a checkpoint, to be continued
@@ -176,6 +177,8 @@ class PullService:
             if source is PROJECTS and workflows and page.records and not checkpoint.full:
                 # A work order copies its project's status, dates and customer: changed projects re-send theirs.
                 messages.extend(self._work_orders_of(page.records, report, run_id, pulled_at))
+            if not checkpoint.full:
+                messages = self._drop_unchanged(messages, report)
             if messages:
                 self.publisher.publish(messages)
             if page.next_cursor is None:
@@ -299,6 +302,30 @@ class PullService:
             counter = report.published if normalized.active else report.deactivations
             counter[workflow] = counter.get(workflow, 0) + 1
         return messages
+
+    def _drop_unchanged(self, messages: list[SyncMessage], report: PullReport) -> list[SyncMessage]:
+        """Leave out records already written with this exact content: the lookback re-reads the last two hours
+        on every run, and those would otherwise travel through the queue only to be found unchanged there.
+        Full pulls send everything (they are how an admin re-sends)."""
+        by_workflow: dict[str, list[str]] = {}
+        for message in messages:
+            if message.record is not None:
+                by_workflow.setdefault(message.workflow, []).append(message.integration_id)
+        written = {
+            (workflow, key): synced.content_hash
+            for workflow, keys in by_workflow.items()
+            for key, synced in self.state.get_synced(workflow, keys).items()
+        }
+        kept = []
+        for message in messages:
+            if (
+                message.record is not None
+                and written.get((message.workflow, message.integration_id)) == message.record.content_hash()
+            ):
+                report.unchanged[message.workflow] = report.unchanged.get(message.workflow, 0) + 1
+                continue
+            kept.append(message)
+        return kept
 
     def _work_orders_of(
         self, projects: Sequence[Record], report: PullReport, run_id: str, pulled_at: datetime

@@ -41,6 +41,8 @@ EXTERNAL_KEY: dict[str, str | None] = {
 
 # Marks the state of a record Intacct deleted (its hash field), so a late upsert cannot bring it back.
 DELETED = "deleted:"
+# Follows the content hash of a record written without some optional link: `<hash>~pending:task_id`.
+PENDING = "~pending:"
 
 # The id a dry run links to when the record linked to is not in Assignar yet (it would be created first).
 DRY_RUN_PLACEHOLDER = 0
@@ -136,6 +138,9 @@ class UpsertService:
         synced = self._synced_record(workflow, record.integration_id)
         if synced is not None and synced.content_hash == digest:
             return UpsertResult(workflow, record.integration_id, record.source_id, "unchanged", synced.assignar_id)
+        # Written before without an optional link (a worker's role not yet in Assignar): same content, so only
+        # a link that now resolves is worth a write.
+        links_pending = synced is not None and synced.content_hash.startswith(digest + PENDING)
         if synced is not None and synced.content_hash.startswith(DELETED) and record.active:
             # SQS does not keep order: an upsert pulled before the record was deleted in Intacct can arrive
             # after its deletion. A deleted RECORDNO never comes back (Intacct gives a new record a new one).
@@ -153,8 +158,14 @@ class UpsertService:
             return UpsertResult(
                 workflow, record.integration_id, record.source_id, "skipped", reason=record.inactive_reason
             )
+        links = self._links(record)
+        missing = sorted(s.field for s in links_needed(record) if not s.required and s.field not in links)
+        # The stored hash says which optional links were missing, so a later run fills them in.
+        digest = f"{digest}{PENDING}{','.join(missing)}" if missing else digest
+        if links_pending and synced is not None and synced.content_hash == digest:
+            return UpsertResult(workflow, record.integration_id, record.source_id, "unchanged", synced.assignar_id)
         try:
-            payload = dict(to_assignar(record, self._links(record), self.config))
+            payload = dict(to_assignar(record, links, self.config))
         except MappingError as exc:
             raise UpsertRefused(str(exc)) from exc
         if existing_id is None:

@@ -141,3 +141,28 @@ def _messages_for(world: World, workflow: str) -> list[SyncMessage]:
     finally:
         world.pull.publisher = saved
     return [SyncMessage.from_body(body) for body in queue.pending if f'"workflow":"{workflow}"' in body]
+
+
+def test_a_worker_written_before_its_role_existed_gets_it_on_a_later_run(world: World) -> None:
+    # Given workers synced before any role (their role, guessed from EMPPOSITIONID, is optional)
+    labor = {i["ITEMID"] for i in world.store.records("ITEM") if i["GLGROUP"] == "Labor" and i["STATUS"] == "active"}
+    worker = next(
+        e for e in world.store.records("EMPLOYEE") if e["STATUS"] == "active" and e.get("EMPPOSITIONID") in labor
+    )
+    world.clock.at += timedelta(hours=1)
+    assert run_sync(world.pull, world.upsert, workflows=["workers"]).ok
+    user = next(u for u in world.assignar.records("users") if u.get("employee_id") == worker["EMPLOYEEID"])
+    assert not user.get("tasks")
+
+    # When the roles arrive, and the worker is read again (here by a full run; an edit or the lookback does
+    # the same) with nothing changed in Intacct
+    world.clock.at += timedelta(hours=1)
+    assert run_sync(world.pull, world.upsert, workflows=["roles"]).ok
+    world.clock.at += timedelta(hours=1)
+    summary = run_sync(world.pull, world.upsert, workflows=["workers"], full=True)
+
+    # Then the worker is written once more, now with its role
+    role = next(r for r in world.assignar.records("tasks") if r["external_id"] == worker["EMPPOSITIONID"])
+    user = next(u for u in world.assignar.records("users") if u.get("employee_id") == worker["EMPLOYEEID"])
+    assert [str(t["task_id"]) for t in user["tasks"]] == [str(role["id"])]
+    assert summary.workflows["workers"].updated >= 1 and summary.workflows["workers"].created == 0

@@ -141,6 +141,16 @@ class UpsertService:
         # Written before without an optional link (a worker's role not yet in Assignar): same content, so only
         # a link that now resolves is worth a write.
         links_pending = synced is not None and synced.content_hash.startswith(digest + PENDING)
+        if (
+            synced is not None
+            and synced.modified_at is not None
+            and record.modified_at is not None
+            and record.modified_at < synced.modified_at
+        ):
+            # SQS keeps no order: a version read before the one already written arrived late.
+            return UpsertResult(
+                workflow, record.integration_id, record.source_id, "skipped", synced.assignar_id, reason="older version"
+            )
         if synced is not None and synced.content_hash.startswith(DELETED) and record.active:
             # SQS does not keep order: an upsert pulled before the record was deleted in Intacct can arrive
             # after its deletion. A deleted RECORDNO never comes back (Intacct gives a new record a new one).
@@ -343,6 +353,7 @@ class UpsertService:
                 digest,
                 record.active,
                 self.clock(),
+                record.modified_at,
             )
         )
 

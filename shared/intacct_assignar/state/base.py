@@ -103,9 +103,13 @@ class SyncedRecord:
     content_hash: str
     active: bool
     synced_at: datetime
+    # The Intacct version written (WHENMODIFIED): an older one arriving later (SQS keeps no order) is dropped.
+    modified_at: datetime | None = None
 
     def __post_init__(self) -> None:
         require_aware("SyncedRecord.synced_at", self.synced_at)
+        if self.modified_at is not None:
+            require_aware("SyncedRecord.modified_at", self.modified_at)
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,8 @@ class DynamoStateStore(StateStore):
             "active": {"BOOL": record.active},
             "synced_at": {"S": to_stored_time("synced_at", record.synced_at)},
         }
+        if record.modified_at is not None:
+            attributes["modified_at"] = {"S": to_stored_time("modified_at", record.modified_at)}
         previous = self._get(f"SYNCED#{record.workflow}", record.integration_id)
         previous_source_id = _optional_text(previous, "source_id") if previous else None
         with _readable_errors(self.table_name):
@@ -442,6 +444,7 @@ def _synced_from_item(item: Item) -> SyncedRecord:
         content_hash=_text(item, "content_hash"),
         active=_bool(item, "active"),
         synced_at=from_stored_time(_text(item, "synced_at")),
+        modified_at=from_stored_time(modified) if (modified := _optional_text(item, "modified_at")) else None,
     )
 
 

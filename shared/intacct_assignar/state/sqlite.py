@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS synced (
     content_hash TEXT NOT NULL,
     active INTEGER NOT NULL,
     synced_at TEXT NOT NULL,
+    modified_at TEXT,
     PRIMARY KEY (workflow, integration_id)
 );
 CREATE INDEX IF NOT EXISTS synced_by_source ON synced (workflow, source_id);
@@ -69,20 +70,24 @@ CREATE INDEX IF NOT EXISTS ledger_by_state ON ledger (state, timesheet_id);
 
 # Id lists travel as one JSON array parameter (json_each): no dynamic SQL, and no cap on bound parameters.
 _SYNCED_BY_INTEGRATION_ID: Final = """
-SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at FROM synced
+SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at, modified_at
+FROM synced
 WHERE workflow = ? AND integration_id IN (SELECT value FROM json_each(?))
 """
 _SYNCED_BY_SOURCE_ID: Final = """
-SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at FROM synced
+SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at, modified_at
+FROM synced
 WHERE workflow = ? AND source_id IN (SELECT value FROM json_each(?))
 """
 _SYNCED_OF_WORKFLOW: Final = """
-SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at FROM synced
+SELECT workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at, modified_at
+FROM synced
 WHERE workflow = ? ORDER BY integration_id
 """
 _PUT_SYNCED: Final = """
-INSERT OR REPLACE INTO synced (workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT OR REPLACE INTO synced
+    (workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at, modified_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 _LEDGER_ENTRY: Final = """
 SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at FROM ledger
@@ -224,6 +229,7 @@ class SqliteStateStore(StateStore):
                 record.content_hash,
                 int(record.active),
                 to_stored_time("synced_at", record.synced_at),
+                to_stored_time("modified_at", record.modified_at) if record.modified_at else None,
             ),
         )
 
@@ -338,7 +344,7 @@ def _readable_errors(path: str) -> Iterator[None]:
 
 
 def _synced_from_row(row: Collection[Any]) -> SyncedRecord:
-    workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at = row
+    workflow, integration_id, source_id, assignar_id, content_hash, active, synced_at, modified_at = row
     return SyncedRecord(
         workflow=workflow,
         integration_id=integration_id,
@@ -347,6 +353,7 @@ def _synced_from_row(row: Collection[Any]) -> SyncedRecord:
         content_hash=content_hash,
         active=bool(active),
         synced_at=from_stored_time(synced_at),
+        modified_at=from_stored_time(modified_at) if modified_at else None,
     )
 
 

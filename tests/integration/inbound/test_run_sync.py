@@ -166,3 +166,29 @@ def test_a_worker_written_before_its_role_existed_gets_it_on_a_later_run(world: 
     user = next(u for u in world.assignar.records("users") if u.get("employee_id") == worker["EMPLOYEEID"])
     assert [str(t["task_id"]) for t in user["tasks"]] == [str(role["id"])]
     assert summary.workflows["workers"].updated >= 1 and summary.workflows["workers"].created == 0
+
+
+def test_an_older_version_arriving_late_does_not_overwrite_a_newer_one(world: World) -> None:
+    # Given a client as first pulled (version A), then renamed in Intacct and synced (version B)
+    customer = next(c for c in world.store.records("CUSTOMER") if c["STATUS"] == "active")
+    assert world.sync(0).ok
+    queue = InProcessQueue()
+    saved, world.pull.publisher, world.pull.persist_progress = world.pull.publisher, queue, False
+    world.pull.pull("CUSTOMER", full=True)
+    world.pull.publisher = saved
+    version_a = next(
+        m
+        for m in (SyncMessage.from_body(b) for b in queue.pending)
+        if m.record is not None and m.record.source_id == customer["CUSTOMERID"]
+    )
+    world.clock.at += timedelta(minutes=30)
+    world.store.update("CUSTOMER", customer["RECORDNO"], {"NAME": "Version B Builders"})
+    assert world.sync().ok
+
+    # When version A is delivered again, late (SQS keeps no order)
+    result = world.upsert.apply(version_a)
+
+    # Then it is dropped, and Assignar keeps version B
+    assert (result.action, result.reason) == ("skipped", "older version")
+    (client,) = [c for c in world.assignar.records("clients") if c["external_id"] == customer["CUSTOMERID"]]
+    assert client["name"] == "Version B Builders"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -167,6 +168,22 @@ def test_a_rewritten_record_replaces_the_old_one_in_both_lookups(store: StateSto
     assert store.get_synced("clients", ["intacct:EMPLOYEE:7"]) == {"intacct:EMPLOYEE:7": deactivated}
     assert store.get_synced_by_source("clients", ["C-RENAMED", "E-0007"]) == {"C-RENAMED": deactivated}
     assert list(store.iter_synced("clients")) == [deactivated]
+
+
+def test_the_intacct_version_written_round_trips_in_both_lookups(store: StateStore) -> None:
+    # Given a record written with the WHENMODIFIED of the Intacct version it carried, and one without
+    version = datetime(2026, 11, 25, 8, 15, 30, tzinfo=SYDNEY)
+    store.put_synced(replace(synced(1), modified_at=version))
+    store.put_synced(synced(2))
+
+    # When both are read back by key and by Intacct ID
+    by_key = store.get_synced("workers", ["intacct:EMPLOYEE:1", "intacct:EMPLOYEE:2"])
+    by_source = store.get_synced_by_source("workers", ["E-0001"])
+
+    # Then the version is the same instant (in UTC), and absent stays absent
+    assert by_key["intacct:EMPLOYEE:1"].modified_at == version
+    assert by_source["E-0001"].modified_at == version
+    assert by_key["intacct:EMPLOYEE:2"].modified_at is None
 
 
 def test_iterating_a_workflow_yields_each_of_its_records_once(store: StateStore) -> None:

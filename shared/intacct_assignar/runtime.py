@@ -99,7 +99,14 @@ class Runtime:
     def pull_service(self) -> PullService:
         if not self.settings.upsert_queue_url:
             raise RuntimeError("UPSERT_QUEUE_URL is not set for the puller")
-        return PullService(self.intacct, self.state, SqsPublisher(self.settings.upsert_queue_url), self.config)
+        parked = self.settings.parked_queue_url
+        return PullService(
+            self.intacct,
+            self.state,
+            SqsPublisher(self.settings.upsert_queue_url),
+            self.config,
+            parking=SqsParking(parked) if parked else None,
+        )
 
     @cached_property
     def sync_consumer(self) -> SyncConsumer:

@@ -24,6 +24,7 @@ from ..intacct.filters import and_, gt, in_
 from ..intacct.protocol import Record
 from ..sources import PROJECTS, SOURCES, TASKS, IntacctSource
 from ..state import PullCheckpoint, StateStore
+from .consume import Parking
 from .mappings import MappingError, normalize
 from .messages import SyncMessage
 from .records import ProjectRecord, integration_id_for
@@ -93,6 +94,7 @@ class PullService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         pagesize: int = 2000,
         persist_progress: bool = True,
+        parking: Parking | None = None,
     ) -> None:
         self.intacct = intacct
         self.state = state
@@ -103,6 +105,9 @@ class PullService:
         # False when the publisher is not durable (the CLI's in-memory queue): then no checkpoint is kept and
         # the caller moves the watermark (`commit`) only once the published records were applied.
         self.persist_progress = persist_progress
+        # Where records that cannot be mapped are parked with their reason (the dead-letter queue in AWS), so
+        # an admin sees them beside the ones Assignar refused; the CLI reports them instead.
+        self.parking = parking
 
     def progress_key(self, source: IntacctSource) -> str:
         """The watermark's and checkpoint's name: the object and a fingerprint of the workflow settings it serves.
@@ -297,6 +302,9 @@ class PullService:
                     )
                 )
                 logger.warning("Intacct record not mapped", extra={"workflow": workflow, "problem": str(exc)})
+                if self.parking is not None:
+                    problem = report.problems[-1]
+                    self.parking.park(json.dumps({"kind": "unmapped", **problem.__dict__}), str(exc))
                 continue
             messages.append(SyncMessage.upsert(normalized, run_id=run_id, pulled_at=pulled_at))
             counter = report.published if normalized.active else report.deactivations

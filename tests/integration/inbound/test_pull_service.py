@@ -3,6 +3,7 @@ checkpoint, deletions, refused records and workflows that cannot run yet."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -241,3 +242,30 @@ def test_changing_a_workflow_filter_resends_its_records(world: World) -> None:
     assert len(messages) == len(world.store.records("EMPLOYEE"))
     assert office and all(not messages[e["EMPLOYEEID"]].active for e in office)
     assert "FIELD" in (messages[office[0]["EMPLOYEEID"]].inactive_reason or "")
+
+
+def test_a_record_the_pull_cannot_map_is_parked_with_its_reason(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a client Intacct holds in a shape we cannot map (simulated: mapping refuses one client)
+    from intacct_assignar.inbound import pull as pull_module
+    from intacct_assignar.inbound.mappings import MappingError
+
+    refused = world.store.records("CUSTOMER")[0]["CUSTOMERID"]
+    real = pull_module.normalize
+
+    def normalize(workflow: str, record: dict[str, object], config: TenantConfig, **kwargs: object) -> object:
+        if record.get("CUSTOMERID") == refused:
+            raise MappingError(f"CUSTOMER {refused}", "NAME", "unreadable")
+        return real(workflow, record, config, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pull_module, "normalize", normalize)
+    parked: list[tuple[str, str]] = []
+    world.service.parking = type("Parking", (), {"park": lambda self, body, reason: parked.append((body, reason))})()
+
+    # When the clients are pulled
+    report = world.service.pull("CUSTOMER")
+
+    # Then it is reported and parked with the reason, and the other clients are published
+    assert [p.source_id for p in report.problems] == [refused]
+    (body, reason) = parked[0]
+    assert "NAME" in reason and json.loads(body)["source_id"] == refused and json.loads(body)["kind"] == "unmapped"
+    assert pulled(world)["clients"] == len(world.store.records("CUSTOMER")) - 1

@@ -46,6 +46,9 @@ class SyncMessage(BaseModel):
     reason: str | None = None
     run_id: str = Field(min_length=1)
     pulled_at: datetime
+    # From a full pull: compare with what Assignar holds now (not just with what we last wrote), so hand
+    # edits made in Assignar are put right.
+    verify: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -61,7 +64,7 @@ class SyncMessage(BaseModel):
         return self
 
     @classmethod
-    def upsert(cls, record: AnyRecord, *, run_id: str, pulled_at: datetime) -> SyncMessage:
+    def upsert(cls, record: AnyRecord, *, run_id: str, pulled_at: datetime, verify: bool = False) -> SyncMessage:
         return cls(
             kind="upsert",
             workflow=record.workflow,
@@ -69,6 +72,7 @@ class SyncMessage(BaseModel):
             record=record,
             run_id=run_id,
             pulled_at=pulled_at,
+            verify=verify,
         )
 
     @classmethod
@@ -93,7 +97,9 @@ class SyncMessage(BaseModel):
         if self.record is None:
             return f"{self.workflow}:{self.integration_id}:deactivate:{self.reason}"
         version = self.record.modified_at.isoformat() if self.record.modified_at else self.pulled_at.isoformat()
-        return f"{self.workflow}:{self.integration_id}:{self.record.content_hash()}:{version}"
+        # A verifying delivery is its own work: a repair run must not be taken for the sync it repairs.
+        run = f":verify:{self.run_id}" if self.verify else ""
+        return f"{self.workflow}:{self.integration_id}:{self.record.content_hash()}:{version}{run}"
 
     def to_body(self) -> str:
         return self.model_dump_json(exclude_none=True)

@@ -306,7 +306,7 @@ class PullService:
                     problem = report.problems[-1]
                     self.parking.park(json.dumps({"kind": "unmapped", **problem.__dict__}), str(exc))
                 continue
-            messages.append(SyncMessage.upsert(normalized, run_id=run_id, pulled_at=pulled_at))
+            messages.append(SyncMessage.upsert(normalized, run_id=run_id, pulled_at=pulled_at, verify=report.full))
             counter = report.published if normalized.active else report.deactivations
             counter[workflow] = counter.get(workflow, 0) + 1
         return messages

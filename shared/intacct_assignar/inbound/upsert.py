@@ -110,7 +110,8 @@ class UpsertService:
         for workflow, batch in by_workflow.items():
             known = self.state.get_synced(workflow, [m.integration_id for m in batch])
             self._synced.update({(workflow, key): record for key, record in known.items()})
-            fresh = [m for m in batch if m.integration_id not in known]
+            # New records may be adopted; verifying ones are compared with what Assignar holds now.
+            fresh = [m for m in batch if m.integration_id not in known or m.verify]
             if not fresh:
                 continue
             resource = self._resource(workflow)
@@ -130,13 +131,15 @@ class UpsertService:
             return self._deactivate(message.workflow, message.integration_id, message.reason or "deleted in Intacct")
         record = message.record
         assert record is not None  # guaranteed by SyncMessage's validation
-        return self.upsert(record)
+        return self.upsert(record, verify=message.verify)
 
-    def upsert(self, record: InboundRecord) -> UpsertResult:
+    def upsert(self, record: InboundRecord, *, verify: bool = False) -> UpsertResult:
+        """Write one record. `verify` compares with Assignar's current record even when the content is what we
+        last wrote, so a hand edit in Assignar is put right (a full pull asks for it)."""
         workflow = record.workflow
         digest = record.content_hash()
         synced = self._synced_record(workflow, record.integration_id)
-        if synced is not None and synced.content_hash == digest:
+        if synced is not None and synced.content_hash == digest and not verify:
             return UpsertResult(workflow, record.integration_id, record.source_id, "unchanged", synced.assignar_id)
         # Written before without an optional link (a worker's role not yet in Assignar): same content, so only
         # a link that now resolves is worth a write.
@@ -160,7 +163,10 @@ class UpsertService:
         resource = self._resource(workflow)
         existing_id = synced.assignar_id if synced is not None else None
         current: Any = None
-        if existing_id is None:
+        if existing_id is not None and verify:
+            current = self._current(workflow, record.integration_id, existing_id)
+            existing_id = current.id if current is not None else None  # gone from Assignar: created again
+        elif existing_id is None:
             current = self._adopt(workflow, record.integration_id, record.source_id)
             existing_id = current.id if current is not None else None
         if existing_id is None and not record.active:
@@ -172,7 +178,7 @@ class UpsertService:
         missing = sorted(s.field for s in links_needed(record) if not s.required and s.field not in links)
         # The stored hash says which optional links were missing, so a later run fills them in.
         digest = f"{digest}{PENDING}{','.join(missing)}" if missing else digest
-        if links_pending and synced is not None and synced.content_hash == digest:
+        if links_pending and synced is not None and synced.content_hash == digest and not verify:
             return UpsertResult(workflow, record.integration_id, record.source_id, "unchanged", synced.assignar_id)
         try:
             payload = dict(to_assignar(record, links, self.config))
@@ -256,6 +262,16 @@ class UpsertService:
         return UpsertResult(
             workflow, integration_id, source_id, "deactivated", assignar_id, {"active": (True, False)}, reason
         )
+
+    def _current(self, workflow: WorkflowName, integration_id: str, assignar_id: int) -> Any:
+        """Assignar's record as it is now: from the batch's prefetch, else read by id; None if it was deleted."""
+        found = self._found.get((workflow, integration_id))
+        if found is not None and found.id == assignar_id:
+            return found
+        try:
+            return self._resource(workflow).get(assignar_id)
+        except NotFoundError:
+            return None
 
     def _adopt(self, workflow: WorkflowName, integration_id: str, source_id: str) -> Any:
         """An Assignar record made earlier (by us, or by hand with the Intacct ID): by integration_id, else ID."""

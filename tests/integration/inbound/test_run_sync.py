@@ -192,3 +192,24 @@ def test_an_older_version_arriving_late_does_not_overwrite_a_newer_one(world: Wo
     assert (result.action, result.reason) == ("skipped", "older version")
     (client,) = [c for c in world.assignar.records("clients") if c["external_id"] == customer["CUSTOMERID"]]
     assert client["name"] == "Version B Builders"
+
+
+def test_a_full_run_puts_hand_edits_in_assignar_right_and_writes_only_those(world: World) -> None:
+    # Given a synced company, then a client renamed and a worker switched off by hand in Assignar
+    assert world.sync(0).ok
+    by_hand = world.upsert.assignar
+    client = next(c for c in world.assignar.records("clients") if c.get("integration_id"))
+    by_hand.clients.update(client["id"], {"name": "Edited by hand", "company_name": client["company_name"]})
+    worker = next(u for u in world.assignar.records("users") if u.get("employee_id") and u.get("active") in (True, 1))
+    by_hand.workers.update(worker["id"], {"active": False})
+    writes = world.assignar.calls("POST", "/v2") + world.assignar.calls("PUT", "/v2")
+
+    # When the admin runs a full sync
+    world.clock.at += timedelta(hours=1)
+    summary = run_sync(world.pull, world.upsert, full=True)
+
+    # Then both are as Intacct says again, and nothing else was written
+    assert summary.ok
+    assert next(c for c in world.assignar.records("clients") if c["id"] == client["id"])["name"] == client["name"]
+    assert next(u for u in world.assignar.records("users") if u["id"] == worker["id"])["active"] in (True, 1)
+    assert world.assignar.calls("POST", "/v2") + world.assignar.calls("PUT", "/v2") - writes == 2

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from intacct_assignar.assignar import AssignarClient
@@ -22,19 +21,7 @@ from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import SqliteStateStore
 
-ZONE = ZoneInfo("America/Denver")
-START = datetime(2026, 11, 20, 9, 0, tzinfo=ZONE)
-
-
-@dataclass
-class Clock:
-    at: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def company(self) -> datetime:
-        return self.at.astimezone(ZONE).replace(tzinfo=None)
+from .company_clock import ZONE, Clock
 
 
 @dataclass

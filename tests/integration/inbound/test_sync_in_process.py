@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from intacct_assignar.assignar import AssignarClient
@@ -26,19 +25,7 @@ from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.sources import SOURCES
 from intacct_assignar.state import SqliteStateStore
 
-ZONE = ZoneInfo("America/Denver")
-START = datetime(2026, 11, 20, 9, 0, tzinfo=ZONE)
-
-
-@dataclass
-class Clock:
-    at: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def company(self) -> datetime:
-        return self.at.astimezone(ZONE).replace(tzinfo=None)
+from .company_clock import START, ZONE, Clock
 
 
 @dataclass

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from intacct_assignar.inbound.messages import MessageError, SyncMessage
-from intacct_assignar.inbound.upsert import DependencyNotReady, UpsertRefused
+from intacct_assignar.inbound.messages import SyncMessage
+from intacct_assignar.inbound.upsert import UpsertResult
 from intacct_assignar.observability import logger
 from intacct_assignar.runtime import Runtime
 
@@ -36,44 +36,26 @@ MAX_RECEIVES = int(os.environ.get("MAX_RECEIVES", "5"))
     data_keyword_argument="work", config=idempotency, persistence_store=persistence
 )
 def apply_once(work: dict[str, str]) -> dict[str, Any]:
-    # Raises for what must not be remembered as done: a refusal (parked below, and replayable from the DLQ)
-    # or a record still waiting for a dependency.
+    # Raises for what must not be remembered as done: a refusal or a record still waiting for a dependency.
     return Runtime.current().sync_consumer.upsert.apply(SyncMessage.from_body(work["body"])).__dict__
 
 
+def _apply_once(message: SyncMessage, body: str) -> UpsertResult:
+    return UpsertResult(**apply_once(work={"business_key": message.business_key, "body": body}))
+
+
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    consumer = Runtime.current().sync_consumer
-    try:
-        message = SyncMessage.from_body(record.body)
-    except MessageError as refused:
-        return consumer.park(record.body, str(refused)).__dict__
-    try:
-        outcome: dict[str, Any] = apply_once(work={"business_key": message.business_key, "body": record.body})
-    except UpsertRefused as refused:
-        return consumer.park(record.body, f"{message.workflow} {message.integration_id}: {refused}").__dict__
-    except DependencyNotReady as waiting:
-        if int(record.attributes.approximate_receive_count) < MAX_RECEIVES:
-            raise
-        return consumer.park(record.body, f"gave up after {MAX_RECEIVES} tries: {waiting}").__dict__
-    return outcome
-
-
-def _readable(event: dict[str, Any]) -> list[SyncMessage]:
-    """The batch's valid messages, to look their Assignar records up together (bad ones are handled alone)."""
-    messages = []
-    for record in event.get("Records", []):
-        try:
-            messages.append(SyncMessage.from_body(record.get("body", "")))
-        except MessageError:
-            continue
-    return messages
+    outcome = Runtime.current().sync_consumer.handle(
+        record.body,
+        receive_count=int(record.attributes.approximate_receive_count),
+        max_receives=MAX_RECEIVES,
+        apply=_apply_once,
+    )
+    return outcome.__dict__
 
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
-    try:
-        Runtime.current().sync_consumer.upsert.prefetch(_readable(event))
-    except Exception:
-        logger.warning("prefetch of Assignar records failed; records will be looked up one by one", exc_info=True)
+    Runtime.current().sync_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,20 +1,25 @@
-"""Handling one message from the upsert queue: validate it, upsert it, or park it with the reason.
+"""Handling deliveries from the upsert queue: validate, upsert, or park with the reason.
 
 Bad bodies and records Assignar cannot take are parked at once (retrying cannot help) where an admin sees
-them with the reason and can replay them; a record waiting for a dependency raises, so the queue brings it
-back later; Assignar being unavailable raises too, for the same reason.
+them with the reason and can replay them. A record waiting for a dependency raises, so the queue brings it
+back later, until its last delivery, when it is parked with the reason too. Assignar being unavailable raises
+as well, for the same reason. The Lambda handler and the CLI's in-memory queue both go through here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from .messages import MessageError, SyncMessage
-from .upsert import UpsertRefused, UpsertResult, UpsertService
+from .upsert import DependencyNotReady, UpsertRefused, UpsertResult, UpsertService
 
 logger = logging.getLogger(__name__)
+
+Apply = Callable[[SyncMessage, str], UpsertResult]
+"""How a message is applied: the upsert itself, or (in Lambda) the upsert behind Powertools idempotency."""
 
 
 class Parking(Protocol):
@@ -26,8 +31,6 @@ class Parking(Protocol):
 @dataclass
 class Parked:
     reason: str
-    workflow: str | None = None
-    integration_id: str | None = None
 
 
 class SyncConsumer:
@@ -35,25 +38,46 @@ class SyncConsumer:
         self.upsert = upsert
         self.parking = parking
 
-    def handle(self, body: str) -> UpsertResult | Parked:
+    def prefetch(self, bodies: Iterable[str]) -> None:
+        """Look up the Assignar records of a batch together; a failure only costs the speed-up."""
+        messages = []
+        for body in bodies:
+            try:
+                messages.append(SyncMessage.from_body(body))
+            except MessageError:
+                continue  # handled, and parked, on its own delivery
+        try:
+            self.upsert.prefetch(messages)
+        except Exception:
+            logger.warning("prefetch of Assignar records failed; looking records up one by one", exc_info=True)
+
+    def handle(
+        self,
+        body: str,
+        *,
+        receive_count: int = 1,
+        max_receives: int | None = None,
+        apply: Apply | None = None,
+    ) -> UpsertResult | Parked:
+        """One delivery. `max_receives` is the queue's maxReceiveCount: on that delivery a record still waiting
+        for a dependency is parked with the reason instead of reaching the dead-letter queue without one."""
         try:
             message = SyncMessage.from_body(body)
-        except MessageError as exc:
-            logger.error("sync message refused", extra={"reason": str(exc)})
-            self.parking.park(body, str(exc))
-            return Parked(str(exc))
-        return self.apply(message, body)
+        except MessageError as refused:
+            return self.park(body, str(refused))
+        try:
+            return (apply or self._apply)(message, body)
+        except UpsertRefused as refused:
+            return self.park(body, f"{message.workflow} {message.integration_id}: {refused}")
+        except DependencyNotReady as waiting:
+            if max_receives is None or receive_count < max_receives:
+                raise
+            return self.park(body, f"gave up after {max_receives} deliveries: {waiting}")
 
     def park(self, body: str, reason: str) -> Parked:
         logger.error("sync message parked", extra={"reason": reason})
         self.parking.park(body, reason)
         return Parked(reason)
 
-    def apply(self, message: SyncMessage, body: str | None = None) -> UpsertResult | Parked:
-        try:
-            return self.upsert.apply(message)
-        except UpsertRefused as exc:
-            reason = f"{message.workflow} {message.integration_id}: {exc}"
-            logger.error("record refused", extra={"workflow": message.workflow, "reason": reason})
-            self.parking.park(body or message.to_body(), reason)
-            return Parked(reason, message.workflow, message.integration_id)
+    def _apply(self, message: SyncMessage, _body: str) -> UpsertResult:
+        return self.upsert.apply(message)

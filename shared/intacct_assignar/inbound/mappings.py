@@ -65,6 +65,18 @@ ID_FIELDS: dict[WorkflowName, str] = {
     "workers": "EMPLOYEEID",
 }
 
+# The Assignar field that holds that Intacct ID (users call it employee_id; orders hold only the integration_id),
+# by which a record typed into Assignar by hand is adopted.
+EXTERNAL_KEY: dict[WorkflowName, str | None] = {
+    "clients": "external_id",
+    "projects": "external_id",
+    "work_orders": None,
+    "activities": "external_id",
+    "roles": "external_id",
+    "assets": "external_id",
+    "workers": "employee_id",
+}
+
 
 class MappingError(ValueError):
     """A record cannot be mapped: `record` names it (object, RECORDNO, ID), `field` the field or config key."""

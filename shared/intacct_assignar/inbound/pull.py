@@ -25,7 +25,7 @@ from ..intacct.protocol import Record
 from ..sources import PROJECTS, SOURCES, TASKS, IntacctSource
 from ..state import PullCheckpoint, StateStore
 from .consume import Parking
-from .mappings import MappingError, normalize
+from .mappings import ID_FIELDS, MappingError, normalize
 from .messages import SyncMessage
 from .records import ProjectRecord, integration_id_for
 
@@ -297,7 +297,7 @@ class PullService:
                         workflow,
                         source.object_name,
                         record.get("RECORDNO"),
-                        _source_id(source, record),
+                        _source_id(workflow, record),
                         str(exc),
                     )
                 )
@@ -396,7 +396,6 @@ class PullService:
         return found
 
 
-def _source_id(source: IntacctSource, record: Record) -> str | None:
-    id_field = source.fields[1]  # the ID follows RECORDNO in every source's field list
-    value = record.get(id_field)
+def _source_id(workflow: WorkflowName, record: Record) -> str | None:
+    value = record.get(ID_FIELDS[workflow])
     return value if isinstance(value, str) else None

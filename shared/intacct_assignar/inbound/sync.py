@@ -17,8 +17,6 @@ from .messages import SyncMessage
 from .pull import PullReport, PullService, sources_for
 from .upsert import DependencyNotReady, UpsertResult, UpsertService
 
-ACTIONS = ("created", "updated", "unchanged", "deactivated", "skipped")
-
 
 @dataclass
 class WorkflowSummary:
@@ -145,4 +143,4 @@ def run_sync(
     return summary
 
 
-__all__ = ["ACTIONS", "Failure", "InProcessQueue", "Parked", "SyncSummary", "WorkflowSummary", "run_sync"]
+__all__ = ["Failure", "InProcessQueue", "Parked", "SyncSummary", "WorkflowSummary", "run_sync"]

@@ -19,24 +19,13 @@ from ..assignar import AssignarClient
 from ..assignar.errors import NotFoundError, ValidationError
 from ..config import TenantConfig, WorkflowName
 from ..state import StateStore, SyncedRecord
-from .mappings import LinkSpec, MappingError, links_needed, to_assignar
+from .mappings import EXTERNAL_KEY, LinkSpec, MappingError, links_needed, to_assignar
 from .messages import SyncMessage
 from .records import InboundRecord
 
 logger = logging.getLogger(__name__)
 
 Action = Literal["created", "updated", "unchanged", "deactivated", "skipped"]
-
-# The Assignar field that holds the Intacct ID, per workflow (work orders carry only the integration_id).
-EXTERNAL_KEY: dict[str, str | None] = {
-    "clients": "external_id",
-    "projects": "external_id",
-    "work_orders": None,
-    "activities": "external_id",
-    "roles": "external_id",
-    "assets": "external_id",
-    "workers": "employee_id",
-}
 
 
 # Marks the state of a record Intacct deleted (its hash field), so a late upsert cannot bring it back.
@@ -104,7 +93,7 @@ class UpsertService:
         self._absent.clear()
         self._found.clear()
         self._synced.clear()
-        by_workflow: dict[str, list[SyncMessage]] = {}
+        by_workflow: dict[WorkflowName, list[SyncMessage]] = {}
         for message in messages:
             by_workflow.setdefault(message.workflow, []).append(message)
         for workflow, batch in by_workflow.items():

@@ -3,61 +3,12 @@ their work orders with them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from intacct_assignar.assignar import AssignarClient
-from intacct_assignar.config import parse_config
-from intacct_assignar.emulators.assignar import AssignarEmulator
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.inbound.messages import SyncMessage
-from intacct_assignar.inbound.pull import PullService
-from intacct_assignar.inbound.sync import InProcessQueue, SyncSummary, run_sync
-from intacct_assignar.inbound.upsert import UpsertService
-from intacct_assignar.intacct import IntacctClient, MemorySessionCache
-from intacct_assignar.settings import IntacctSettings
-from intacct_assignar.state import SqliteStateStore
+from intacct_assignar.inbound.sync import InProcessQueue, run_sync
 
-from .company_clock import ZONE, Clock
-
-
-@dataclass
-class World:
-    clock: Clock
-    store: IntacctStore
-    assignar: AssignarEmulator
-    pull: PullService
-    upsert: UpsertService
-
-    def sync(self, hours_later: float = 3) -> SyncSummary:
-        self.clock.at += timedelta(hours=hours_later)
-        return run_sync(self.pull, self.upsert)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    clock = Clock()
-    store = IntacctStore(timezone=str(ZONE), clock=clock.company)
-    generate_company(store, employees=40, seed=12)
-    with (
-        IntacctEmulator(store) as intacct_emulator,
-        AssignarEmulator(seed=8) as assignar_emulator,
-        SqliteStateStore(tmp_path / "state.db") as state,
-    ):
-        owner = assignar_emulator.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        config = parse_config({"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner["id"]}}})
-        intacct = IntacctClient(
-            IntacctSettings.model_validate(intacct_emulator.settings_env()),
-            timezone=ZONE,
-            sessions=MemorySessionCache(),
-            clock=lambda: clock.at.timestamp(),
-        )
-        assignar = AssignarClient(assignar_emulator.settings(), requests_per_second=None)
-        pull = PullService(intacct, state, InProcessQueue(), config, clock=clock)
-        yield World(clock, store, assignar_emulator, pull, UpsertService(assignar, state, config, clock=clock))
+from .conftest import World
 
 
 def test_a_record_assignar_refuses_is_reported_and_goes_through_once_fixed(world: World) -> None:

@@ -249,3 +249,13 @@ def test_a_partial_update_fills_the_required_fields_from_the_record() -> None:
         "end_date": "2026-01-31",
         "job_description": "Pour slab",
     }
+
+
+def test_the_client_knows_exactly_the_filter_operators_the_spec_documents() -> None:
+    # The client's list and this test's reading of the spec's "Advanced Filtering" table are kept apart on
+    # purpose (one is code, one is the check); they must agree.
+    from intacct_assignar.assignar.client import FILTER_OPERATORS
+
+    from .published_spec import DOCUMENTED_OPERATORS
+
+    assert FILTER_OPERATORS == DOCUMENTED_OPERATORS

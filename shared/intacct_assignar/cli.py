@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -25,8 +27,12 @@ from .inbound.pull import PullService
 from .inbound.sync import InProcessQueue, SyncSummary, run_sync
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
+from .outbound.documents import render
+from .outbound.push import PushResult, PushService
+from .outbound.run import PushSummary, push_timesheets
+from .outbound.sweep import SweepService
 from .settings import AssignarSettings, IntacctSettings
-from .state import open_state
+from .state import StateStore, open_state
 
 DEFAULT_STATE = "intacct-assignar.db"
 
@@ -116,27 +122,32 @@ def sync(
         raise typer.Exit(2)
     tenant = _tenant(ctx, config)
     intacct_settings, assignar_settings = _settings()
-    location = state or ctx.obj.get("state") or DEFAULT_STATE
-    scratch = tempfile.TemporaryDirectory(prefix="intacct-assignar-dry-run-")
-    if dry_run and "://" not in location:
-        # A preview reads a copy: even opening the SQLite file would touch it (or create it).
-        copy = Path(scratch.name) / "state.db"
-        if Path(location).is_file():
-            shutil.copyfile(location, copy)
-        location = str(copy)
     # Nothing in a sync writes state before its records are applied, and a dry run applies none.
-    with open_state(location) as store:
+    with _store(ctx, state, dry_run) as store:
         intacct = IntacctClient(intacct_settings, timezone=tenant.zone)
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
         pull = PullService(intacct, store, InProcessQueue(), tenant)
         upsert = UpsertService(assignar, store, tenant, dry_run=dry_run)
         summary = run_sync(pull, upsert, workflows=workflows, full=full)
-    scratch.cleanup()
     if as_json:
         print(json.dumps(_summary_json(summary, intacct, assignar, dry_run), indent=2, default=str))
     else:
         _print_sync(summary, dry_run)
     raise typer.Exit(0 if summary.ok else 1)
+
+
+@contextmanager
+def _store(ctx: typer.Context, state: str | None, dry_run: bool) -> Iterator[StateStore]:
+    location = state or ctx.obj.get("state") or DEFAULT_STATE
+    with tempfile.TemporaryDirectory(prefix="intacct-assignar-dry-run-") as scratch:
+        if dry_run and "://" not in location:
+            # A preview reads a copy: even opening the SQLite file would touch it (or create it).
+            copy = Path(scratch) / "state.db"
+            if Path(location).is_file():
+                shutil.copyfile(location, copy)
+            location = str(copy)
+        with open_state(location) as store:
+            yield store
 
 
 def _summary_json(
@@ -173,6 +184,95 @@ def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
                 console.print(f"    {name}: {before!r} -> {after!r}")
     for failure in summary.failures:
         errors.print(f"[red]failed[/red] {failure.workflow} {failure.record}: {failure.reason}")
+
+
+@app.command(
+    "push-timesheets",
+    epilog=(
+        "Examples:\n\n  intacct-assignar push-timesheets --dry-run\n\n"
+        "  intacct-assignar push-timesheets --timesheet-id 8123 --timesheet-id 8124 --json"
+    ),
+)
+def push_timesheets_command(
+    ctx: typer.Context,
+    timesheet_id: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--timesheet-id",
+            min=1,
+            help="Assignar timesheet to post (repeatable); retried even if parked. Default: every approved, "
+            "unprocessed timesheet.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the Intacct documents that would be created; write nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
+    config: ConfigOption = None,
+    state: StateOption = None,
+) -> None:
+    """Post approved Assignar timesheets to Intacct now. Exit status 1 when any was parked or failed."""
+    tenant = _tenant(ctx, config)
+    intacct_settings, assignar_settings = _settings()
+    with _store(ctx, state, dry_run) as store:
+        intacct = IntacctClient(intacct_settings, timezone=tenant.zone)
+        assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
+        push = PushService(assignar, intacct, store, tenant)
+        sweep = SweepService(assignar, store, _NoQueue())
+        if as_json:
+            summary = push_timesheets(push, sweep, timesheet_id or (), dry_run=dry_run)
+        else:
+            with console.status("Reading approved timesheets from Assignar"):
+                summary = push_timesheets(push, sweep, timesheet_id or (), dry_run=dry_run, progress=_show_push)
+    if as_json:
+        document = {"dry_run": dry_run, **summary.as_dict()}
+        document["api_calls"] = {
+            "intacct_transactions": intacct.counters.api_transactions,
+            "assignar_calls": assignar.calls.total,
+        }
+        print(json.dumps(document, indent=2, default=str))
+    else:
+        _print_push(summary, dry_run)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+class _NoQueue:
+    """The CLI posts in-process; its sweep only lists what is pending."""
+
+    def publish(self, messages: object) -> None:
+        raise RuntimeError("push-timesheets posts in-process and queues nothing")
+
+
+_OUTCOME_STYLE = {"posted": "green", "already_posted": "dim", "parked": "yellow", "failed": "red", "skipped": "dim"}
+
+
+def _show_push(result: PushResult) -> None:
+    style = _OUTCOME_STYLE.get(result.outcome, "")
+    keys = ", ".join(f"{name} {value}" for name, value in result.intacct_keys.items())
+    line = (
+        f"timesheet {result.timesheet_id}: [{style}]{result.outcome.replace('_', ' ')}[/{style}]"
+        if style
+        else (f"timesheet {result.timesheet_id}: {result.outcome}")
+    )
+    console.log(line + (f" ({keys})" if keys else "") + (f" - {result.reason}" if result.reason else ""))
+
+
+def _print_push(summary: PushSummary, dry_run: bool) -> None:
+    if dry_run:
+        for result in summary.results:
+            console.rule(f"Assignar timesheet {result.timesheet_id}")
+            if result.reason:
+                console.print(result.reason)
+            for name, fields in (result.documents or {}).items():
+                console.print(render(name, fields), markup=False, highlight=False)
+            for problem in result.problems:
+                console.print(f"[yellow]would be parked:[/yellow] {problem}")
+        console.print("[bold]Dry run: nothing was written.[/bold]")
+    counts = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in summary.counts.items() if count)
+    console.print(f"Timesheets: {counts or 'none pending'}")
+    for result in summary.results:
+        if result.outcome in ("parked", "failed") and not dry_run:
+            errors.print(f"[red]{result.outcome}[/red] timesheet {result.timesheet_id}: {result.reason}")
 
 
 @app.command(epilog="Examples:\n\n  intacct-assignar demo\n\n  intacct-assignar demo --size 5000 --json > summary.json")

@@ -147,6 +147,17 @@ class Timesheets(_Section):
     location_id: str | None = Field(default=None, min_length=1)
 
 
+class Webhook(_Section):
+    """How the receiver authenticates Assignar's timesheet deliveries (docs/assignar-webhook.md)."""
+
+    signature_header: str = Field(default="X-Assignar-Signature", min_length=1, pattern=r"^[A-Za-z0-9-]+$")
+    timestamp_header: str = Field(default="X-Assignar-Timestamp", min_length=1, pattern=r"^[A-Za-z0-9-]+$")
+    # Only for a sender that cannot timestamp: a captured delivery could then be replayed (at most one extra read).
+    allow_missing_timestamp: bool = False
+    # How far a delivery's timestamp may be from the receiver's clock before it is refused as stale.
+    max_age_seconds: int = Field(default=300, ge=30, le=3600, strict=True)
+
+
 class TenantConfig(_Section):
     # Intacct timestamps carry no zone: this must be the Intacct company's own time zone (UTC only fits a
     # company set to UTC), or incremental pulls read the wrong window.
@@ -154,6 +165,7 @@ class TenantConfig(_Section):
     lookback_minutes: int = Field(default=120, ge=0, strict=True)
     workflows: Workflows = Field(default_factory=Workflows)
     timesheets: Timesheets = Field(default_factory=Timesheets)
+    webhook: Webhook = Field(default_factory=Webhook)
 
     @field_validator("timezone")
     @classmethod

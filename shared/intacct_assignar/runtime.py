@@ -23,6 +23,10 @@ from .inbound.consume import SyncConsumer
 from .inbound.pull import PullService
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
+from .outbound.consume import PushConsumer
+from .outbound.push import PushService
+from .outbound.receiver import WebhookReceiver
+from .outbound.sweep import SweepService
 from .settings import AssignarSettings, IntacctSettings
 from .state import StateStore, open_state
 
@@ -40,6 +44,7 @@ class FunctionSettings(BaseSettings):
     state_table: str = Field(alias="STATE_TABLE", min_length=1)
     upsert_queue_url: str | None = Field(default=None, alias="UPSERT_QUEUE_URL")
     parked_queue_url: str | None = Field(default=None, alias="PARKED_QUEUE_URL")
+    push_queue_url: str | None = Field(default=None, alias="PUSH_QUEUE_URL")
     # The tenant document as JSON (the stack owns it); "{}" means every default.
     tenant_config: str = Field(default="{}", alias="TENANT_CONFIG")
 
@@ -91,8 +96,12 @@ class Runtime:
         return IntacctClient(settings, timezone=self.config.zone)
 
     @cached_property
+    def assignar_settings(self) -> AssignarSettings:
+        return AssignarSettings.model_validate(_secret(self.settings.assignar_secret_arn, "Assignar"))
+
+    @cached_property
     def assignar(self) -> AssignarClient:
-        settings = AssignarSettings.model_validate(_secret(self.settings.assignar_secret_arn, "Assignar"))
+        settings = self.assignar_settings
         return AssignarClient(settings, requests_per_second=settings.requests_per_second or None)
 
     @cached_property
@@ -114,3 +123,31 @@ class Runtime:
             raise RuntimeError("PARKED_QUEUE_URL is not set for the consumer")
         upsert = UpsertService(self.assignar, self.state, self.config)
         return SyncConsumer(upsert, SqsParking(self.settings.parked_queue_url))
+
+    @cached_property
+    def push_queue(self) -> SqsPublisher:
+        if not self.settings.push_queue_url:
+            raise RuntimeError("PUSH_QUEUE_URL is not set for this function")
+        return SqsPublisher(self.settings.push_queue_url)
+
+    @cached_property
+    def webhook_receiver(self) -> WebhookReceiver:
+        # Only the webhook secret is used here: the receiver never calls Assignar.
+        secret = self.assignar_settings.webhook_secret
+        if secret is None or not secret.get_secret_value():
+            raise RuntimeError("ASSIGNAR_WEBHOOK_SECRET is missing from the Assignar secret")
+        return WebhookReceiver(secret, self.config.webhook, self.push_queue)
+
+    @cached_property
+    def push_service(self) -> PushService:
+        return PushService(self.assignar, self.intacct, self.state, self.config)
+
+    @cached_property
+    def push_consumer(self) -> PushConsumer:
+        if not self.settings.parked_queue_url:
+            raise RuntimeError("PARKED_QUEUE_URL is not set for the push consumer")
+        return PushConsumer(self.push_service, SqsParking(self.settings.parked_queue_url))
+
+    @cached_property
+    def sweep_service(self) -> SweepService:
+        return SweepService(self.assignar, self.state, self.push_queue)

@@ -1,14 +1,13 @@
-"""Publishing sync messages to an SQS queue in batches of ten, retrying entries SQS reports as failed."""
+"""Publishing queue messages (sync records, timesheets to post) to SQS in batches of ten, retrying entries SQS
+reports as failed; and parking refused work on a dead-letter queue with its reason."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-
-from ..inbound.messages import SyncMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -17,6 +16,10 @@ logger = logging.getLogger(__name__)
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
 ATTEMPTS = 3
+
+
+class QueueMessage(Protocol):
+    def to_body(self) -> str: ...
 
 
 class PublishError(RuntimeError):
@@ -29,11 +32,11 @@ class SqsPublisher:
         self._sqs: Any = client or boto3.client("sqs")
         self.sent = 0
 
-    def publish(self, messages: Sequence[SyncMessage]) -> None:
+    def publish(self, messages: Sequence[QueueMessage]) -> None:
         for start in range(0, len(messages), SQS_BATCH):
             self._send(messages[start : start + SQS_BATCH])
 
-    def _send(self, batch: Sequence[SyncMessage]) -> None:
+    def _send(self, batch: Sequence[QueueMessage]) -> None:
         pending = {str(index): message for index, message in enumerate(batch)}
         for _attempt in range(ATTEMPTS):
             reply = self._sqs.send_message_batch(

@@ -1,7 +1,15 @@
 """Sage Intacct XML gateway: the client, its error taxonomy, value formats and change pulls."""
 
 from ..retry import RetryPolicy
-from .client import IntacctClient, IntacctCounters, MemorySessionCache, Session, SessionCache, WriteResult
+from .client import (
+    IntacctClient,
+    IntacctCounters,
+    MemorySessionCache,
+    QuerySpec,
+    Session,
+    SessionCache,
+    WriteResult,
+)
 from .errors import (
     IntacctAuthenticationError,
     IntacctBusinessError,
@@ -34,6 +42,7 @@ __all__ = [
     "IntacctTransientError",
     "MemorySessionCache",
     "Page",
+    "QuerySpec",
     "RetryPolicy",
     "Session",
     "SessionCache",

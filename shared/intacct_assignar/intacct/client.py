@@ -117,6 +117,17 @@ def _company_lock(company_id: str) -> threading.Lock:
 
 
 @dataclass(frozen=True)
+class QuerySpec:
+    """One `query` of a batch (see `IntacctClient.query_batch`)."""
+
+    object_name: str
+    select: Sequence[str]
+    filter: Filter | None = None
+    pagesize: int = protocol.MAX_QUERY_PAGESIZE
+    docparid: str | None = None
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """What Intacct answered for one written record: its RECORDNO and, where given, its ID field."""
 
@@ -204,6 +215,24 @@ class IntacctClient:
             docparid=docparid,
         )
         return self.execute([function])[0].raise_for_status()
+
+    def query_batch(self, queries: Sequence[QuerySpec]) -> list[Result]:
+        """Several first pages of `query` in one request (one HTTP round trip; each still one API transaction).
+
+        Results come back in order and unchecked: one failing query must not hide the answers of the others.
+        """
+        functions = [
+            protocol.query(
+                spec.object_name,
+                spec.select,
+                controlid=self._next_controlid("query"),
+                filter=spec.filter,
+                pagesize=spec.pagesize,
+                docparid=spec.docparid,
+            )
+            for spec in queries
+        ]
+        return self.execute(functions) if functions else []
 
     def read_by_query(
         self, object_name: str, query_text: str, *, fields: Sequence[str] = ("*",), pagesize: int = 1000

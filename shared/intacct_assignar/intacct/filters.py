@@ -109,6 +109,11 @@ def le(field: str, value: str) -> Filter:
     return Compare("lessthanorequalto", field, value)
 
 
+def like(field: str, pattern: str) -> Filter:
+    """`%` matches any run of characters and `_` any one character, as in SQL."""
+    return Compare("like", field, pattern)
+
+
 def in_(field: str, values: Iterable[str]) -> Filter:
     return In(field, tuple(values))
 

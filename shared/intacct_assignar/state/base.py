@@ -138,17 +138,20 @@ class LedgerEntry:
         require_aware("LedgerEntry.updated_at", self.updated_at)
 
 
-def may_claim(existing: LedgerEntry | None, content_hash: str, now: datetime) -> bool:
+def may_claim(existing: LedgerEntry | None, content_hash: str, now: datetime, *, retry_parked: bool = False) -> bool:
     """The claim rule, written once for SQLite; DynamoDB states the same rule as its ConditionExpression.
 
     Free when nobody has it, when the holder's lease ran out (it crashed or timed out), or when the content was
     re-approved with changes after it was posted or parked. Posted or parked with the same content stays put:
-    re-sending it would double the hours in Intacct, and re-trying a parked one would fail the same way.
+    re-sending it would double the hours in Intacct, and re-trying a parked one would fail the same way, unless
+    a person asks for the retry (`retry_parked`) after fixing what it was parked for.
     """
     if existing is None:
         return True
     if existing.state == "claimed":
         return existing.lease_until is not None and existing.lease_until <= now
+    if retry_parked and existing.state == "parked":
+        return True
     return existing.content_hash != content_hash
 
 
@@ -222,7 +225,7 @@ class StateStore(ABC):
 
     @abstractmethod
     def claim_timesheet(
-        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime
+        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime, *, retry_parked: bool = False
     ) -> LedgerEntry | None:
         """Atomically take the timesheet for `lease_s` seconds; see `may_claim` for when that is allowed.
 
@@ -237,8 +240,18 @@ class StateStore(ABC):
         """Intacct has the timesheet: keep its keys and release the lease."""
 
     @abstractmethod
-    def record_parked(self, timesheet_id: int, content_hash: str, reason: str, now: datetime) -> None:
-        """A person must act (unknown employee, closed period, ...): keep the reason and release the lease."""
+    def record_parked(
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        reason: str,
+        now: datetime,
+        intacct_keys: Mapping[str, str] | None = None,
+    ) -> None:
+        """A person must act (unknown employee, closed period, ...): keep the reason and release the lease.
+
+        `intacct_keys`: what is in Intacct now (the labor timesheet posted before its equipment was refused);
+        None keeps the keys already recorded."""
 
     @abstractmethod
     def iter_ledger(self, state: LedgerState | None = None) -> Iterator[LedgerEntry]:

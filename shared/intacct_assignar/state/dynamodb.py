@@ -234,9 +234,18 @@ class DynamoStateStore(StateStore):
         return _ledger_from_item(item) if item else None
 
     def claim_timesheet(
-        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime
+        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime, *, retry_parked: bool = False
     ) -> LedgerEntry | None:
         # The same rule as `may_claim`, evaluated by DynamoDB so that two claimers cannot both win.
+        condition = (
+            "attribute_not_exists(pk)"
+            " OR (ledger_state = :claimed AND lease_until <= :now)"
+            " OR (ledger_state <> :claimed AND content_hash <> :hash)"
+        )
+        values: Item = {}
+        if retry_parked:
+            condition += " OR ledger_state = :parked"
+            values[":parked"] = {"S": "parked"}
         try:
             with _readable_errors(self.table_name):
                 answer = self._client.update_item(
@@ -249,12 +258,9 @@ class DynamoStateStore(StateStore):
                         "intacct_keys = if_not_exists(intacct_keys, :no_keys) "
                         "REMOVE reason"
                     ),
-                    ConditionExpression=(
-                        "attribute_not_exists(pk)"
-                        " OR (ledger_state = :claimed AND lease_until <= :now)"
-                        " OR (ledger_state <> :claimed AND content_hash <> :hash)"
-                    ),
+                    ConditionExpression=condition,
                     ExpressionAttributeValues={
+                        **values,
                         ":claimed": {"S": "claimed"},
                         ":hash": {"S": content_hash},
                         ":lease_until": {"S": to_stored_time("lease_until", lease_until(now, lease_s))},
@@ -285,7 +291,26 @@ class DynamoStateStore(StateStore):
             values={":keys": {"M": {name: {"S": value} for name, value in intacct_keys.items()}}},
         )
 
-    def record_parked(self, timesheet_id: int, content_hash: str, reason: str, now: datetime) -> None:
+    def record_parked(
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        reason: str,
+        now: datetime,
+        intacct_keys: Mapping[str, str] | None = None,
+    ) -> None:
+        if intacct_keys is not None:
+            keys: Item = {":keys": {"M": {name: {"S": value} for name, value in intacct_keys.items()}}}
+            self._record_outcome(
+                timesheet_id,
+                "parked",
+                content_hash,
+                now,
+                set_clause="reason = :reason, intacct_keys = :keys",
+                remove_clause=None,
+                values={":reason": {"S": reason}, **keys},
+            )
+            return
         # Parking keeps earlier Intacct keys: a parked re-approval still names what it would have updated.
         self._record_outcome(
             timesheet_id,

@@ -246,12 +246,12 @@ class SqliteStateStore(StateStore):
             return self._ledger_entry(timesheet_id)
 
     def claim_timesheet(
-        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime
+        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime, *, retry_parked: bool = False
     ) -> LedgerEntry | None:
         lease_until(now, lease_s)  # refuse bad input before taking the write lock
         with self._write_transaction():
             existing = self._ledger_entry(timesheet_id)
-            if not may_claim(existing, content_hash, now):
+            if not may_claim(existing, content_hash, now, retry_parked=retry_parked):
                 return None
             entry = claimed_entry(existing, timesheet_id, content_hash, lease_s, now)
             self._write_ledger(entry)
@@ -262,8 +262,16 @@ class SqliteStateStore(StateStore):
     ) -> None:
         self._record_outcome(timesheet_id, "posted", content_hash, dict(intacct_keys), None, now)
 
-    def record_parked(self, timesheet_id: int, content_hash: str, reason: str, now: datetime) -> None:
-        self._record_outcome(timesheet_id, "parked", content_hash, None, reason, now)
+    def record_parked(
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        reason: str,
+        now: datetime,
+        intacct_keys: Mapping[str, str] | None = None,
+    ) -> None:
+        keys = dict(intacct_keys) if intacct_keys is not None else None
+        self._record_outcome(timesheet_id, "parked", content_hash, keys, reason, now)
 
     def _record_outcome(
         self,

@@ -180,3 +180,77 @@ def test_unprocessed_approved_timesheets_are_found_by_filter(tenant: TenantState
     tenant.process_timesheet(approved)
     rows, _ = tenant.query_timesheets({"processed_at__is": "null"}, max_page_size=100)
     assert rows == []
+
+
+def test_a_reopened_timesheet_shows_its_new_entries_and_can_be_processed_again(tenant: TenantState) -> None:
+    # Given a timesheet that was approved and processed
+    timesheet_id = seeded_timesheet(tenant, status="APPROVED")
+    tenant.process_timesheet(timesheet_id)
+    before = tenant.get_timesheet(timesheet_id)
+    activity = tenant.create("activities", {"name": "Backfill", "external_id": "FILL"})
+    asset = tenant.create("assets", {"name": "Loader", "external_id": "EQ-2"})
+
+    # When an admin reopens it with other labor and equipment, and it is approved again
+    tenant.reopen_timesheet(
+        timesheet_id,
+        labor=[LaborEntry(activity["id"], 300)],
+        equipment=[EquipmentEntry(asset["id"], 90, uses_whole_shift=True)],
+    )
+    reopened = tenant.get_timesheet(timesheet_id)
+    tenant.set_timesheet_status(timesheet_id, "APPROVED")
+    timesheet = tenant.get_timesheet(timesheet_id)
+
+    # Then it shows the new entries and times, unprocessed, and processing works again
+    assert reopened["status"] == "SUBMITTED"
+    assert "completed_at" not in reopened
+    assert [(entry["activity"]["external_id"], entry["duration"]) for entry in timesheet["activity_entries"]] == [
+        ("FILL", 300)
+    ]
+    assert [(entry["asset"]["external_id"], entry["duration"]) for entry in timesheet["asset_entries"]] == [
+        ("EQ-2", 90)
+    ]
+    assert timesheet["asset_entries"][0]["uses_whole_shift"] is True
+    assert not {entry["id"] for entry in timesheet["activity_entries"]} & {
+        entry["id"] for entry in before["activity_entries"]
+    }
+    assert (timesheet["start_datetime"], timesheet["end_datetime"]) == (
+        "2026-11-23T07:00:00.000Z",
+        "2026-11-23T12:00:00.000Z",
+    )
+    assert (timesheet["end_time"], timesheet["total_time"]) == ("12:00", "05:00")
+    assert "processed_at" not in timesheet
+    assert timesheet["status"] == "APPROVED"
+    tenant.process_timesheet(timesheet_id)
+    assert tenant.get_timesheet(timesheet_id)["processed_at"]
+
+
+def test_reopening_without_entries_keeps_them(tenant: TenantState) -> None:
+    # Given a processed timesheet
+    timesheet_id = seeded_timesheet(tenant, status="APPROVED")
+    tenant.process_timesheet(timesheet_id)
+    before = tenant.get_timesheet(timesheet_id)
+
+    # When it is reopened with new labor only
+    activity_id = before["activity_entries"][0]["activity"]["id"]
+    tenant.reopen_timesheet(timesheet_id, labor=[LaborEntry(activity_id, 60)])
+    after = tenant.get_timesheet(timesheet_id)
+
+    # Then the equipment is untouched and the times follow the new labor
+    assert after["asset_entries"] == before["asset_entries"]
+    assert [entry["duration"] for entry in after["activity_entries"]] == [60]
+    assert after["total_time"] == "01:00"
+
+
+def test_reopening_refuses_unknown_timesheets_statuses_and_records(tenant: TenantState) -> None:
+    # Given a processed timesheet
+    timesheet_id = seeded_timesheet(tenant, status="APPROVED")
+    tenant.process_timesheet(timesheet_id)
+    before = tenant.get_timesheet(timesheet_id)
+
+    # Then an unknown timesheet is a 404 in Assignar's words, and a bad status or activity changes nothing
+    assert refusal(tenant.reopen_timesheet, 1) == (404, "[404] Object Not Found - Timesheet (id:1)")
+    with pytest.raises(ValueError, match="unknown timesheet status"):
+        tenant.reopen_timesheet(timesheet_id, status="REOPENED")
+    with pytest.raises(ApiError, match=r"Activity \(id:4242\)"):
+        tenant.reopen_timesheet(timesheet_id, labor=[LaborEntry(4242, 60)])
+    assert tenant.get_timesheet(timesheet_id) == before

@@ -356,3 +356,74 @@ def test_update_with_entries_replaces_them_all(store: IntacctStore) -> None:
     # Then only the new entries exist, numbered from 1
     assert [(entry["LINENO"], entry["QTY"]) for entry in updated["TIMESHEETENTRIES"]] == [(1, 4), (2, 6)]
     assert len(store.records("TIMESHEETENTRY")) == 2
+
+
+def test_approving_stamps_the_timesheet_and_its_entries(store: IntacctStore, clock: FakeClock) -> None:
+    # Given a submitted timesheet
+    timesheet = store.create("TIMESHEET", {**_timesheet(), "STATE": "Submitted"})
+    clock.advance(hours=2)
+
+    # When an approver approves it
+    approved = store.approve_timesheet(timesheet["RECORDNO"])
+
+    # Then the header and its entry are Approved and modified now, and the audit trail has a workflow row
+    assert approved["STATE"] == "Approved"
+    assert approved["WHENMODIFIED"] == datetime(2024, 6, 5, 11, 30)
+    assert approved["WHENCREATED"] == timesheet["WHENCREATED"]
+    (entry,) = approved["TIMESHEETENTRIES"]
+    assert (entry["STATE"], entry["WHENMODIFIED"]) == ("Approved", datetime(2024, 6, 5, 11, 30))
+    assert store.get("TIMESHEET", timesheet["RECORDNO"]) == approved
+    workflow = [row for row in store.records("AUDITHISTORY") if row["ACCESSMODE"] == "W"]
+    assert [row["OBJECTKEY"] for row in workflow] == [audit_object_key(timesheet)]
+
+
+def test_setting_a_timesheet_state_refuses_unknown_states_and_records(store: IntacctStore) -> None:
+    # Given a timesheet
+    timesheet = store.create("TIMESHEET", _timesheet())
+
+    # When a state Intacct does not have is set, or a timesheet that does not exist is approved
+    # Then both are refused
+    with pytest.raises(ValueError, match="unknown timesheet state"):
+        store.set_timesheet_state(timesheet["RECORDNO"], "Posted")
+    with pytest.raises(IntacctError, match="Cannot find timesheet"):
+        store.approve_timesheet(999)
+
+
+@pytest.mark.parametrize(
+    ("state", "correction"),
+    [
+        ("Approved", "Ask an approver to decline it first, or correct the time with a new timesheet."),
+        ("Partially Approved", "Ask an approver to decline it first, or correct the time with a new timesheet."),
+        ("Declined", "Correct the time with a new timesheet."),
+        ("Partially Declined", "Correct the time with a new timesheet."),
+    ],
+)
+def test_a_timesheet_an_approver_acted_on_cannot_be_updated(store: IntacctStore, state: str, correction: str) -> None:
+    # Given a timesheet an approver has acted on
+    timesheet = store.set_timesheet_state(store.create("TIMESHEET", _timesheet())["RECORDNO"], state)
+    recordno = timesheet["RECORDNO"]
+    entries = [{"ENTRYDATE": "06/05/2024", "QTY": "4", "PROJECTID": "24-0117", "TASKID": "01-100"}]
+
+    # When its entries are replaced
+    with pytest.raises(IntacctError) as error:
+        store.update("TIMESHEET", recordno, {"TIMESHEETENTRIES": entries})
+
+    # Then the business error says which timesheet, its state, and what to do instead; nothing changed
+    assert _errornos(error) == ["BL01001973", "BL01001973"]
+    assert error.value.errors[0].description2 == f"Timesheet {recordno} is {state} and can no longer be changed."
+    assert error.value.errors[0].correction == correction
+    assert error.value.errors[1].description2 == "Could not update timesheet record!"
+    assert store.get("TIMESHEET", recordno) == timesheet
+
+
+@pytest.mark.parametrize("state", ["Draft", "Submitted", "Saved"])
+def test_a_timesheet_no_approver_acted_on_can_still_be_updated(store: IntacctStore, state: str) -> None:
+    # Given a timesheet still with its submitter
+    timesheet = store.set_timesheet_state(store.create("TIMESHEET", _timesheet())["RECORDNO"], state)
+
+    # When its entries are replaced
+    entries = [{"ENTRYDATE": "06/05/2024", "QTY": "4", "PROJECTID": "24-0117", "TASKID": "01-100"}]
+    updated = store.update("TIMESHEET", timesheet["RECORDNO"], {"TIMESHEETENTRIES": entries})
+
+    # Then the update went through
+    assert [entry["QTY"] for entry in updated["TIMESHEETENTRIES"]] == [4]

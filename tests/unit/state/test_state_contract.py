@@ -288,6 +288,32 @@ def test_a_parked_timesheet_keeps_its_reason_and_waits_for_changed_content(store
     assert (corrected.state, corrected.reason, corrected.attempts) == ("claimed", None, 2)
 
 
+def test_a_person_may_retry_a_parked_timesheet_but_not_a_posted_one(store: StateStore) -> None:
+    # Given one timesheet parked after its labor was posted, and one posted
+    store.claim_timesheet(106, "hash-a", 60, NOW)
+    store.record_parked(106, "hash-a", "vendor V-9 is inactive", NOW, intacct_keys={"timesheet": "41"})
+    store.claim_timesheet(107, "hash-a", 60, NOW)
+    store.record_posted(107, "hash-a", {"timesheet": "42"}, NOW)
+
+    # When both are claimed again unchanged, as a replay asks
+    retried = store.claim_timesheet(106, "hash-a", 60, NOW + timedelta(hours=1), retry_parked=True)
+    posted = store.claim_timesheet(107, "hash-a", 60, NOW + timedelta(hours=1), retry_parked=True)
+
+    # Then the parked one is claimed again with what Intacct already holds; the posted one stays posted
+    assert retried is not None
+    assert (retried.state, retried.attempts, retried.intacct_keys) == ("claimed", 2, {"timesheet": "41"})
+    assert posted is None
+
+
+def test_parking_without_keys_keeps_those_recorded_earlier(store: StateStore) -> None:
+    store.claim_timesheet(108, "hash-a", 60, NOW)
+    store.record_posted(108, "hash-a", {"timesheet": "43"}, NOW)
+    store.claim_timesheet(108, "hash-b", 60, NOW + timedelta(hours=1))
+    store.record_parked(108, "hash-b", "Intacct timesheet 43 is approved", NOW + timedelta(hours=1))
+    entry = store.get_ledger(108)
+    assert entry is not None and entry.intacct_keys == {"timesheet": "43"}
+
+
 def test_the_ledger_lists_entries_by_state(store: StateStore) -> None:
     # Given one timesheet in each state
     store.claim_timesheet(201, "h", 60, NOW)

@@ -282,6 +282,18 @@ class AssignarEmulator:
     def set_timesheet_status(self, timesheet_id: int, status: str) -> None:
         self.state.set_timesheet_status(timesheet_id, status)
 
+    def reopen_timesheet(
+        self,
+        timesheet_id: int,
+        *,
+        labor: Iterable[LaborEntry] | None = None,
+        equipment: Iterable[EquipmentEntry] | None = None,
+        status: str = "SUBMITTED",
+    ) -> None:
+        """Reverse processing and edit, as an Assignar admin can: `processed_at` is cleared, `status` set, and the
+        labor and/or equipment entries given replace the old ones. Then `approve_timesheet` approves it again."""
+        self.state.reopen_timesheet(timesheet_id, labor=labor, equipment=equipment, status=status)
+
     def send_webhook(self, event: TimesheetEvent) -> WebhookDelivery:
         """Sign and post one event to the configured receiver, once; the attempt is kept in `webhook_deliveries`."""
         if self.webhook is None:

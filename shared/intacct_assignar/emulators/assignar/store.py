@@ -257,6 +257,13 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _span(started: datetime, activity_entries: Iterable[Record]) -> Record:
+    """The end and total of a shift: the labor entries back to back from its start, or a standard 8 hours."""
+    worked = sum(entry["duration"] for entry in activity_entries) or 8 * 60
+    finished = started + timedelta(minutes=worked)
+    return {"end_time": finished.strftime("%H:%M"), "end_datetime": _iso(finished), "total_time": _hhmm(worked)}
+
+
 def _without_nulls(record: Record) -> Record:
     """Drop null fields: most fields in the published schemas are not nullable, and absent is always valid."""
     return {key: _pruned(value) for key, value in record.items() if value is not None}
@@ -397,36 +404,8 @@ class TenantState:
             if work_order_id is not None:
                 self._row("orders", work_order_id)
             started = datetime.combine(work_date, datetime.strptime(start, "%H:%M").time(), tzinfo=UTC)
-            activity_entries: list[Record] = []
-            cursor = started
-            for entry in labor:
-                self._row("activities", entry.activity_id)
-                finish = cursor + timedelta(minutes=entry.minutes)
-                activity_entries.append(
-                    {
-                        "id": next(self._entry_ids),
-                        "activity_id": entry.activity_id,
-                        "duration": entry.minutes,
-                        "start_at": cursor,
-                        "end_at": finish,
-                    }
-                )
-                cursor = finish
-            asset_entries: list[Record] = []
-            for item in equipment:
-                self._row("assets", item.asset_id)
-                asset_entries.append(
-                    {
-                        "id": next(self._entry_ids),
-                        "asset_id": item.asset_id,
-                        "duration": item.minutes,
-                        "start_at": started,
-                        "end_at": started + timedelta(minutes=item.minutes),
-                        "uses_whole_shift": item.uses_whole_shift,
-                    }
-                )
-            worked = sum(entry["duration"] for entry in activity_entries) or 8 * 60
-            finished = started + timedelta(minutes=worked)
+            activity_entries = self._activity_entries(started, labor)
+            asset_entries = self._asset_entries(started, equipment)
             now = _iso(self._now())
             timesheet_id = self._next_id("timesheets")
             self._timesheets[timesheet_id] = {
@@ -438,10 +417,8 @@ class TenantState:
                 "order_id": work_order_id,
                 "status": status,
                 "start_time": start,
-                "end_time": finished.strftime("%H:%M"),
                 "start_datetime": _iso(started),
-                "end_datetime": _iso(finished),
-                "total_time": _hhmm(worked),
+                **_span(started, activity_entries),
                 "comments": comments,
                 "date_of_creation": now,
                 "submitted_date": self._now().date().isoformat() if status != "STARTED" else None,
@@ -456,6 +433,45 @@ class TenantState:
                 "asset_entries": asset_entries,
             }
             return timesheet_id
+
+    def reopen_timesheet(
+        self,
+        timesheet_id: int,
+        *,
+        labor: Iterable[LaborEntry] | None = None,
+        equipment: Iterable[EquipmentEntry] | None = None,
+        status: str = "SUBMITTED",
+    ) -> None:
+        """An admin reverses processing and edits the timesheet: processing is cleared, `status` set, and the
+        labor and/or equipment entries given replace the old ones (new entry ids); re-approve it afterwards.
+        """
+        if status not in TIMESHEET_STATUSES:
+            raise ValueError(f"unknown timesheet status {status!r}; one of {TIMESHEET_STATUSES}")
+        with self._lock:
+            timesheet = self._timesheet(timesheet_id)
+            started = datetime.fromisoformat(timesheet["start_datetime"])
+            # Built before anything changes, so an unknown activity or asset leaves the timesheet as it was.
+            activity_entries = (
+                timesheet["activity_entries"] if labor is None else self._activity_entries(started, labor)
+            )
+            asset_entries = timesheet["asset_entries"] if equipment is None else self._asset_entries(started, equipment)
+            now = _iso(self._now())
+            approved = status in APPROVED_STATUSES
+            timesheet.update(
+                status=status,
+                activity_entries=activity_entries,
+                asset_entries=asset_entries,
+                **_span(started, activity_entries),
+                processed_at=None,
+                processed_by_id=None,
+                # [inf] Completion and submission follow the new status as on create: reopened unapproved, it is
+                # no longer completed, and a resubmitted one counts as submitted today.
+                completed_at=now if approved else None,
+                completed_by_id=API_USER_ID if approved else None,
+                submitted_date=self._now().date().isoformat() if status != "STARTED" else None,
+                modified_time=now,
+                modified_by=API_USER,
+            )
 
     def set_timesheet_status(self, timesheet_id: int, status: str) -> None:
         if status not in TIMESHEET_STATUSES:
@@ -545,6 +561,42 @@ class TenantState:
             start = max([base, *[row_id + 1 for row_id in self._rows.get(table_name, {})]])
             self._ids[table_name] = itertools.count(start)
         return next(self._ids[table_name])
+
+    def _activity_entries(self, started: datetime, labor: Iterable[LaborEntry]) -> list[Record]:
+        """Labor entries back to back from the shift start, in the order given; each activity must exist."""
+        entries: list[Record] = []
+        cursor = started
+        for entry in labor:
+            self._row("activities", entry.activity_id)
+            finish = cursor + timedelta(minutes=entry.minutes)
+            entries.append(
+                {
+                    "id": next(self._entry_ids),
+                    "activity_id": entry.activity_id,
+                    "duration": entry.minutes,
+                    "start_at": cursor,
+                    "end_at": finish,
+                }
+            )
+            cursor = finish
+        return entries
+
+    def _asset_entries(self, started: datetime, equipment: Iterable[EquipmentEntry]) -> list[Record]:
+        """Equipment entries, each from the shift start (machines run alongside the labor); each asset must exist."""
+        entries: list[Record] = []
+        for item in equipment:
+            self._row("assets", item.asset_id)
+            entries.append(
+                {
+                    "id": next(self._entry_ids),
+                    "asset_id": item.asset_id,
+                    "duration": item.minutes,
+                    "start_at": started,
+                    "end_at": started + timedelta(minutes=item.minutes),
+                    "uses_whole_shift": item.uses_whole_shift,
+                }
+            )
+        return entries
 
     def _row(self, table_name: str, record_id: int) -> Record:
         row = self._rows[table_name].get(record_id)

@@ -1,13 +1,16 @@
 """The emulator on loopback HTTP: one POST endpoint, one request in flight per company, injected faults
-(429/502/malformed do nothing; 524 and timeout commit the work and lose the answer, as real traffic shows).
+(429/502/malformed do nothing; 524 and timeout commit the work and lose the answer, as real traffic shows),
+drawn at random from a `FaultPlan` or armed for the next requests of one function with `fail_next`.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -35,6 +38,24 @@ def _rate_limited() -> GatewayReply:
     return GatewayReply(429, to_xml(document))
 
 
+@dataclass
+class _QueuedFault:
+    """A fault armed by `fail_next`: for the next `remaining` requests that `pattern` matches (None: any)."""
+
+    kind: str
+    pattern: re.Pattern[bytes] | None
+    remaining: int
+
+
+def _function_pattern(function: str) -> re.Pattern[bytes]:
+    """Matches a request carrying a `<function>` whose element is named `function`.
+
+    A function holds exactly one element, so the name is looked for right after `<function ...>`: that keeps
+    `create` from matching `<create_potransaction>` and `query` from matching readByQuery's `<query>` child.
+    """
+    return re.compile(rb"<function\b[^>]*>\s*<" + re.escape(function.encode()) + rb"[\s/>]")
+
+
 class _Server(LoopbackServer):
     emulator: IntacctEmulator
 
@@ -49,7 +70,7 @@ class _Handler(EmulatorHandler):
         if self.path.split("?", 1)[0] != GATEWAY_PATH:
             self.reply(404, b"Not Found", "text/plain")
             return
-        fault = emulator.faults.draw() if emulator.faults else None
+        fault = emulator.draw_fault(body)
         if fault is not None:
             emulator.stats.count_fault(fault)
         if fault == "429":
@@ -123,6 +144,8 @@ class IntacctEmulator:
         self.company_slot = threading.Lock()
         self.stopping = threading.Event()
         self._server: _Server | None = None
+        self._queued: list[_QueuedFault] = []
+        self._queued_lock = threading.Lock()
         self.gateway = Gateway(
             store,
             self.credentials,
@@ -154,6 +177,34 @@ class IntacctEmulator:
         if self.credentials.entity_id is not None:
             env["INTACCT_ENTITY_ID"] = self.credentials.entity_id
         return env
+
+    def fail_next(self, kind: str, *, function: str | None = None, times: int = 1) -> None:
+        """Give the next `times` requests holding a `function` element (e.g. "create", "update",
+        "create_potransaction"; None: any request) fault `kind`, exactly as a random fault of that kind.
+
+        Armed faults come before the random plan, in the order armed. "524" and "timeout" still let the gateway
+        do the work first, so a write is committed and only its answer is lost.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown Intacct fault kind {kind!r}; use {', '.join(FAULT_KINDS)}")
+        if times < 1:
+            raise ValueError(f"times must be at least 1, got {times}")
+        if function is not None and not function.strip():
+            raise ValueError("function must be a function element name such as 'create', or None for any request")
+        pattern = None if function is None else _function_pattern(function.strip())
+        with self._queued_lock:
+            self._queued.append(_QueuedFault(kind, pattern, times))
+
+    def draw_fault(self, body: bytes) -> str | None:
+        """The fault for a request with this body: the first armed one that matches, else the random plan's."""
+        with self._queued_lock:
+            for queued in self._queued:
+                if queued.pattern is None or queued.pattern.search(body):
+                    queued.remaining -= 1
+                    if queued.remaining <= 0:
+                        self._queued.remove(queued)
+                    return queued.kind
+        return self.faults.draw() if self.faults else None
 
     def expire_sessions(self) -> None:
         self.gateway.expire_sessions()

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import IntacctError, business, duplicate_value
-from .schema import AUDITHISTORY, OBJECTS, DataType, ObjectDef, object_def
+from .schema import AUDITHISTORY, OBJECTS, TIMESHEET_STATES, DataType, ObjectDef, object_def
 
 Clock = Callable[[], datetime]
 Record = dict[str, Any]
@@ -22,6 +22,10 @@ Record = dict[str, Any]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_PO_DEFINITIONS = ("Purchase Order", "Equipment Usage")
 UI_USER = "Admin"
+# [inf] Timesheet states an update is refused in: the reference documents update as "a complete replace of the
+# existing timesheet and all of its entries" but not which states allow it; time an approver has acted on
+# (approved or declined, wholly or partly) is taken to be out of the submitter's hands.
+LOCKED_TIMESHEET_STATES = frozenset({"Approved", "Partially Approved", "Declined", "Partially Declined"})
 
 
 def audit_object_key(record: Mapping[str, Any]) -> str:
@@ -213,6 +217,7 @@ class IntacctStore:
                 current = self._tables[spec.name].get(int(recordno))
                 if current is None:
                     raise IntacctError(business(f"Cannot find {spec.label.lower()} with key '{recordno}' to update."))
+                self._refuse_if_locked(spec, current)
                 fields, lines = self._normalize(spec, values, creating=False)
                 record = self._change(spec, current, fields, lines, user_id=user_id, source=source)
             except IntacctError as error:
@@ -232,7 +237,48 @@ class IntacctStore:
             self._put(spec.name, current["RECORDNO"], None)
             self._audit(spec, current, "D", user_id, source)
 
+    def set_timesheet_state(self, recordno: int, state: str, *, user_id: str = UI_USER) -> Record:
+        """Put a timesheet and all its entries in `state` as an approver in the UI would; returns it stored.
+
+        A test helper standing in for the approve/decline workflow, which the emulator does not model: no check
+        that the entries were Submitted, and any state goes, locked ones included.
+        """
+        if state not in TIMESHEET_STATES:
+            raise ValueError(f"unknown timesheet state {state!r}; use one of {', '.join(TIMESHEET_STATES)}")
+        spec = self._object("TIMESHEET")
+        with self._lock:
+            current = self._tables[spec.name].get(int(recordno))
+            if current is None:
+                raise IntacctError(business(f"Cannot find {spec.label.lower()} with key '{recordno}' to update."))
+            now = self.now()
+            record = {**current, "STATE": state, "WHENMODIFIED": now}
+            self._put(spec.name, record["RECORDNO"], record)
+            # [inf] Intacct approves entry by entry (ENTRYKEYS), so each entry counts as modified too.
+            self._restamp_lines(spec, record, modified=now)
+            # [inf] The reference lists a 'W' (Workflow) ACCESSMODE; an approval is taken to write one.
+            self._audit(spec, record, "W", user_id, "ui")
+            return self._with_lines(spec, record)
+
+    def approve_timesheet(self, recordno: int, *, user_id: str = UI_USER) -> Record:
+        """Approve a timesheet and its entries, as an approver in the UI would (see `set_timesheet_state`)."""
+        return self.set_timesheet_state(recordno, "Approved", user_id=user_id)
+
     # --- rules ----------------------------------------------------------------------------------------------
+
+    def _refuse_if_locked(self, spec: ObjectDef, current: Record) -> None:
+        """An approver has acted on this timesheet: it can no longer be changed (see LOCKED_TIMESHEET_STATES)."""
+        if spec.name != "TIMESHEET" or current["STATE"] not in LOCKED_TIMESHEET_STATES:
+            return
+        state: str = current["STATE"]
+        # [inf] Declining is the way back for approved time; time already declined can only be corrected anew.
+        correction = (
+            "Ask an approver to decline it first, or correct the time with a new timesheet."
+            if state.endswith("Approved")
+            else "Correct the time with a new timesheet."
+        )
+        raise IntacctError(
+            business(f"Timesheet {current['RECORDNO']} is {state} and can no longer be changed.", correction)
+        )
 
     def _normalize(
         self, spec: ObjectDef, values: Mapping[str, Any], *, creating: bool
@@ -549,10 +595,12 @@ class IntacctStore:
         elif line.get("TASKKEY") is not None:
             line["TASKID"] = self._tables["TASK"][line["TASKKEY"]]["TASKID"]
 
-    def _restamp_lines(self, spec: ObjectDef, header: Record) -> None:
+    def _restamp_lines(self, spec: ObjectDef, header: Record, *, modified: datetime | None = None) -> None:
+        """Entries carry their timesheet's STATE; `modified` also moves their WHENMODIFIED."""
         assert spec.lines is not None
         for line in self.lines(spec.name, header["RECORDNO"]):
-            self._put(spec.lines.line_object, line["RECORDNO"], {**line, "STATE": header["STATE"]})
+            stamp = {"WHENMODIFIED": modified} if modified is not None else {}
+            self._put(spec.lines.line_object, line["RECORDNO"], {**line, "STATE": header["STATE"], **stamp})
 
     def _by_id(self, obj: str, value: Any) -> Record | None:
         recordno = self._ids[obj].get((value,)) if value is not None else None

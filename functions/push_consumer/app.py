@@ -1,0 +1,38 @@
+"""Push consumer: posts each queued timesheet to Intacct exactly once, reporting partial batch failures.
+
+No Powertools idempotency here: the timesheet ledger is the idempotency record (it also knows a timesheet
+re-approved with new content from a duplicate delivery). A record that must wait (another worker holds the
+timesheet, Intacct's answer was lost) fails alone and comes back after the visibility timeout.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from intacct_assignar.observability import logger
+from intacct_assignar.runtime import Runtime
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# The queue's maxReceiveCount: on the last delivery a timesheet that still cannot be posted is parked with
+# the reason instead of reaching the dead-letter queue without one.
+MAX_RECEIVES = int(os.environ.get("MAX_RECEIVES", "5"))
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any] | None:
+    result = Runtime.current().push_consumer.handle(
+        record.body, receive_count=int(record.attributes.approximate_receive_count), max_receives=MAX_RECEIVES
+    )
+    if result is None:
+        return None
+    logger.info("timesheet handled", extra=result.as_dict())
+    return result.as_dict()
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

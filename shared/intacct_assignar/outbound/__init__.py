@@ -1,0 +1,1 @@
+"""Outbound time: approved Assignar timesheets posted to Intacct exactly once."""

@@ -1,0 +1,44 @@
+"""Handling deliveries from the push queue: post the timesheet, retry later, or park it with the reason.
+
+Timesheets parked by the push itself (unknown employee, Intacct's refusal) are copied to the parked queue
+with the reason, as replayable messages: re-driving one retries the timesheet. Work that must wait (another
+worker holds the timesheet, Intacct's answer was lost, an outage) raises, so the queue brings it back; on its
+last delivery it is parked instead, so it reaches an admin with its reason rather than without one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..inbound.consume import Parking
+from .messages import PushMessage, PushMessageError
+from .push import PushResult, PushService
+
+logger = logging.getLogger(__name__)
+
+
+class PushConsumer:
+    def __init__(self, push: PushService, parking: Parking) -> None:
+        self.push = push
+        self.parking = parking
+
+    def handle(self, body: str, *, receive_count: int = 1, max_receives: int | None = None) -> PushResult | None:
+        """The result of posting the message's timesheet; None for a body that is not a push message (parked)."""
+        try:
+            message = PushMessage.from_body(body)
+        except PushMessageError as error:
+            self.parking.park(body, str(error))
+            return None
+        try:
+            result = self.push.post(message.timesheet_id, retry_parked=message.retry_parked)
+        except Exception as error:
+            if max_receives is None or receive_count < max_receives:
+                raise
+            # Last delivery: hand it to a person with the reason; the ledger still guards against doubles.
+            reason = f"not posted after {receive_count} deliveries: {type(error).__name__}: {error}"
+            self.parking.park(message.for_replay().to_body(), reason)
+            logger.error("timesheet parked after its last delivery", extra={"timesheet_id": message.timesheet_id})
+            return PushResult(message.timesheet_id, "parked", reason=reason)
+        if result.outcome == "parked" and not result.earlier:
+            self.parking.park(message.for_replay().to_body(), result.reason or "parked")
+        return result

@@ -1,0 +1,140 @@
+"""The outbound tests' tenant: both emulators over HTTP, a company synced into Assignar by the real inbound
+sync, a SQLite ledger, and the push service the Lambdas and the CLI run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from intacct_assignar.assignar import AssignarClient
+from intacct_assignar.config import TenantConfig, parse_config
+from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar.inbound.pull import PullService
+from intacct_assignar.inbound.sync import InProcessQueue, run_sync
+from intacct_assignar.inbound.upsert import UpsertService
+from intacct_assignar.intacct import IntacctClient, MemorySessionCache
+from intacct_assignar.outbound.push import PushService
+from intacct_assignar.settings import IntacctSettings
+from intacct_assignar.state import SqliteStateStore
+
+from ..inbound.company_clock import ZONE, Clock
+
+WORK_DATE = date(2026, 11, 18)  # a Wednesday: its Intacct week (Sunday start) begins 2026-11-15
+
+
+@dataclass
+class Crew:
+    """Assignar ids of records the inbound sync wrote, to build timesheets from."""
+
+    workers: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+    roles: list[dict[str, Any]]
+    activities: list[dict[str, Any]]
+    assets: list[dict[str, Any]]
+
+
+@dataclass
+class TimeWorld:
+    clock: Clock
+    store: IntacctStore
+    intacct_emulator: IntacctEmulator
+    assignar: AssignarEmulator
+    intacct: IntacctClient
+    assignar_client: AssignarClient
+    state: SqliteStateStore
+    config: TenantConfig
+    crew: Crew
+    push: PushService
+    _next: int = field(default=0)
+
+    def timesheet(
+        self,
+        *,
+        worker: int = 0,
+        labor: tuple[int, ...] = (240, 240),
+        equipment: tuple[int, ...] = (180,),
+        work_date: date = WORK_DATE,
+        order: int = 0,
+        approve: bool = True,
+    ) -> int:
+        """A worker's day on a work order with a role, activity entries (minutes) and asset entries (minutes)."""
+        person = self.crew.workers[worker]
+        job = self.crew.orders[order]
+        timesheet_id = self.assignar.create_timesheet(
+            worker_id=person["id"],
+            project_id=job["project_id"],
+            work_order_id=job["id"],
+            role_id=self.crew.roles[worker % len(self.crew.roles)]["id"],
+            work_date=work_date,
+            labor=[
+                LaborEntry(self.crew.activities[i % len(self.crew.activities)]["id"], m) for i, m in enumerate(labor)
+            ],
+            equipment=[
+                EquipmentEntry(self.crew.assets[i % len(self.crew.assets)]["id"], m) for i, m in enumerate(equipment)
+            ],
+        )
+        if approve:
+            self.assignar.approve_timesheet(timesheet_id, notify=False)
+        return timesheet_id
+
+    def intacct_timesheets(self) -> list[dict[str, Any]]:
+        return self.store.records("TIMESHEET")
+
+    def equipment_documents(self) -> list[dict[str, Any]]:
+        return self.store.records("PODOCUMENT")
+
+    def timesheet_lines(self, recordno: int) -> list[dict[str, Any]]:
+        return self.store.lines("TIMESHEET", recordno)
+
+    def processed(self, timesheet_id: int) -> bool:
+        return self.assignar_client.timesheets.get(timesheet_id).is_processed
+
+
+def synced_world(tmp_path: Path, *, timesheets: dict[str, Any] | None = None) -> Iterator[TimeWorld]:
+    clock = Clock()
+    store = IntacctStore(timezone=str(ZONE), clock=clock.company)
+    generate_company(store, employees=30, seed=5)
+    with (
+        IntacctEmulator(store) as intacct_emulator,
+        AssignarEmulator(seed=3) as assignar_emulator,
+        SqliteStateStore(tmp_path / "state.db") as state,
+    ):
+        owner = assignar_emulator.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+        config = parse_config(
+            {
+                "timezone": str(ZONE),
+                "workflows": {"work_orders": {"owner_user_id": owner["id"]}},
+                "timesheets": timesheets or {},
+            }
+        )
+        intacct = IntacctClient(
+            IntacctSettings.model_validate(intacct_emulator.settings_env()),
+            timezone=ZONE,
+            sessions=MemorySessionCache(),
+            clock=lambda: clock.at.timestamp(),
+        )
+        assignar = AssignarClient(assignar_emulator.settings(), requests_per_second=None)
+        summary = run_sync(
+            PullService(intacct, state, InProcessQueue(), config, clock=clock),
+            UpsertService(assignar, state, config, clock=clock),
+        )
+        assert summary.ok, summary.failures
+        crew = Crew(
+            workers=[w for w in assignar_emulator.records("users") if w.get("employee_id") and w.get("active")],
+            orders=[o for o in assignar_emulator.records("orders") if o.get("active")],
+            roles=[r for r in assignar_emulator.records("tasks") if r.get("active")],
+            activities=[a for a in assignar_emulator.records("activities") if a.get("active")],
+            assets=[a for a in assignar_emulator.records("assets") if a.get("active")],
+        )
+        push = PushService(assignar, intacct, state, config, clock=clock)
+        yield TimeWorld(clock, store, intacct_emulator, assignar_emulator, intacct, assignar, state, config, crew, push)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[TimeWorld]:
+    yield from synced_world(tmp_path)

@@ -1,0 +1,200 @@
+"""The push service against both emulators over HTTP: what lands in Intacct, and exactly once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from intacct_assignar.outbound.push import TimesheetBusyError
+
+from .conftest import TimeWorld
+
+
+def test_an_approved_timesheet_becomes_one_intacct_timesheet_and_one_equipment_transaction(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet(labor=(240, 200), equipment=(180,))
+    result = world.push.post(timesheet_id)
+    assert result.outcome == "posted", result
+    [sheet] = world.intacct_timesheets()
+    person = world.crew.workers[0]
+    assert sheet["EMPLOYEEID"] == person["employee_id"]
+    assert sheet["BEGINDATE"] == date(2026, 11, 15)
+    assert sheet["STATE"] == "Submitted"
+    assert sheet["DESCRIPTION"].startswith(f"Assignar timesheet {timesheet_id} (rev ")
+    lines = world.timesheet_lines(sheet["RECORDNO"])
+    assert [line["QTY"] for line in lines] == [Decimal("4.00"), Decimal("3.33")]
+    order = world.crew.orders[0]
+    assert {line["TASKID"] for line in lines} == {order["job_number"]}
+    assert {line["COSTTYPEID"] for line in lines} == {"LAB"}
+    assert {line["ENTRYDATE"] for line in lines} == {date(2026, 11, 18)}
+    [po] = world.equipment_documents()
+    assert po["DOCPARID"] == "Equipment Usage"
+    assert po["CUSTVENDID"] == "V-INTERNAL"
+    [po_line] = world.store.lines("PODOCUMENT", po["RECORDNO"])
+    assert po_line["QUANTITY"] == Decimal("3.00")
+    assert po_line["COSTTYPEID"] == "EQP"
+    assert world.processed(timesheet_id)
+    assert result.intacct_keys == {"timesheet": str(sheet["RECORDNO"]), "equipment": po["DOCID"]}
+
+
+def test_posting_again_writes_nothing(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet()
+    world.push.post(timesheet_id)
+    before = world.intacct.counters.by_function.copy()
+    again = world.push.post(timesheet_id)
+    assert again.outcome == "already_posted"
+    assert len(world.intacct_timesheets()) == 1
+    assert world.intacct.counters.by_function == before
+
+
+def test_the_same_timesheet_posted_by_three_workers_at_once_lands_once(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet()
+    outcomes: list[str] = []
+    errors: list[Exception] = []
+
+    def deliver() -> None:
+        # Each worker retries while another holds the lease, as SQS re-delivers a failed record.
+        for _ in range(200):
+            try:
+                outcomes.append(world.push.post(timesheet_id).outcome)
+                return
+            except TimesheetBusyError:
+                time.sleep(0.01)
+            except Exception as error:  # pragma: no cover - reported below
+                errors.append(error)
+                return
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(outcomes) == ["already_posted", "already_posted", "posted"]
+    assert len(world.intacct_timesheets()) == 1
+    assert len(world.equipment_documents()) == 1
+    assert world.processed(timesheet_id)
+
+
+def test_a_crash_between_the_intacct_write_and_the_ledger_is_recovered_by_lookup(
+    world: TimeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timesheet_id = world.timesheet()
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise SystemExit("the Lambda container died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.state, "record_posted", crash)
+        with pytest.raises(SystemExit):
+            world.push.post(timesheet_id)
+    assert len(world.intacct_timesheets()) == 1  # the write happened; the ledger never heard of it
+    # A redelivery inside the lease waits; after it, the new holder looks in Intacct before writing.
+    with pytest.raises(TimesheetBusyError):
+        world.push.post(timesheet_id)
+    world.clock.at += timedelta(seconds=world.push.lease_s + 1)
+    creates = world.intacct.counters.by_function["create"] + world.intacct.counters.by_function["create_potransaction"]
+    result = world.push.post(timesheet_id)
+    assert result.outcome == "posted"
+    assert len(world.intacct_timesheets()) == 1
+    assert len(world.equipment_documents()) == 1
+    after = world.intacct.counters.by_function["create"] + world.intacct.counters.by_function["create_potransaction"]
+    assert after == creates, "nothing was re-sent: both documents were found"
+    entry = world.state.get_ledger(timesheet_id)
+    assert entry is not None and entry.state == "posted" and entry.attempts == 2
+    assert world.processed(timesheet_id)
+
+
+def test_a_crash_between_the_two_documents_writes_only_the_missing_one(
+    world: TimeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timesheet_id = world.timesheet()
+    real = world.intacct.legacy_create
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise SystemExit("died before the equipment write")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.intacct, "legacy_create", crash)
+        with pytest.raises(SystemExit):
+            world.push.post(timesheet_id)
+    assert world.intacct.legacy_create == real
+    world.clock.at += timedelta(seconds=world.push.lease_s + 1)
+    assert world.push.post(timesheet_id).outcome == "posted"
+    assert len(world.intacct_timesheets()) == 1
+    assert len(world.equipment_documents()) == 1
+
+
+def test_an_unknown_employee_is_parked_with_a_reason_and_nothing_is_written(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet()
+    worker = world.crew.workers[0]
+    world.assignar_client.workers.update(worker["id"], {"employee_id": "E-NOBODY"})
+    result = world.push.post(timesheet_id)
+    assert result.outcome == "parked"
+    assert result.reason is not None and "E-NOBODY" in result.reason and "does not exist in Intacct" in result.reason
+    assert world.intacct_timesheets() == []
+    assert world.equipment_documents() == []
+    assert not world.processed(timesheet_id)
+    entry = world.state.get_ledger(timesheet_id)
+    assert entry is not None and entry.state == "parked" and entry.reason == result.reason
+    # A duplicate delivery does not try again (it would fail the same way) ...
+    again = world.push.post(timesheet_id)
+    assert again.outcome == "parked" and again.earlier
+    # ... but once the worker is fixed, a person's replay posts it.
+    world.assignar_client.workers.update(worker["id"], {"employee_id": worker["employee_id"]})
+    assert world.push.post(timesheet_id, retry_parked=True).outcome == "posted"
+    assert len(world.intacct_timesheets()) == 1
+
+
+def test_a_worker_without_an_employee_id_is_parked_naming_the_worker(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet()
+    worker = world.crew.workers[0]
+    world.assignar_client.workers.update(worker["id"], {"employee_id": ""})
+    result = world.push.post(timesheet_id)
+    assert result.outcome == "parked"
+    assert result.reason is not None and f"Assignar user {worker['id']}" in result.reason
+    assert "employee ID" in result.reason
+    assert world.intacct.counters.by_function["create"] == 0
+
+
+def test_intacct_refusing_one_timesheet_of_ten_leaves_the_other_nine_posted(world: TimeWorld) -> None:
+    ids = [world.timesheet(worker=index) for index in range(10)]
+    refused_worker = world.crew.workers[3]
+    # Made inactive in Intacct after the reference check saw it active (a dry run; the check remembers active
+    # records for a while), so the refusal comes from Intacct's own create.
+    assert world.push.post(ids[3], dry_run=True).problems == []
+    employee = next(e for e in world.store.records("EMPLOYEE") if e["EMPLOYEEID"] == refused_worker["employee_id"])
+    world.store.update("EMPLOYEE", employee["RECORDNO"], {"STATUS": "inactive"})
+    results = {timesheet_id: world.push.post(timesheet_id) for timesheet_id in ids}
+    assert [results[i].outcome for i in ids].count("posted") == 9
+    refused = results[ids[3]]
+    assert refused.outcome == "parked"
+    assert refused.reason is not None and "inactive" in refused.reason and "Intacct refused" in refused.reason
+    assert len(world.intacct_timesheets()) == 9
+    assert {t["EMPLOYEEID"] for t in world.intacct_timesheets()} == {
+        w["employee_id"] for i, w in enumerate(world.crew.workers[:10]) if i != 3
+    }
+    assert [world.processed(i) for i in ids].count(True) == 9
+    parked = [entry.timesheet_id for entry in world.state.iter_ledger("parked")]
+    assert parked == [ids[3]]
+
+
+def test_a_timesheet_not_approved_is_left_alone(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet(approve=False)
+    result = world.push.post(timesheet_id)
+    assert result.outcome == "skipped" and result.reason is not None and "not approved" in result.reason
+    assert world.intacct_timesheets() == []
+    assert world.state.get_ledger(timesheet_id) is None
+
+
+def test_a_dry_run_shows_the_documents_and_writes_nothing(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet()
+    result = world.push.post(timesheet_id, dry_run=True)
+    assert result.outcome == "dry_run"
+    assert result.documents is not None and set(result.documents) == {"TIMESHEET", "create_potransaction"}
+    assert result.problems == []
+    assert world.intacct_timesheets() == [] and world.equipment_documents() == []
+    assert world.state.get_ledger(timesheet_id) is None
+    assert not world.processed(timesheet_id)

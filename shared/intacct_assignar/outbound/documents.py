@@ -221,7 +221,8 @@ def build_posting(timesheet: Timesheet, settings: Timesheets, *, entity_id: str 
     task_id: str | None = None
     if timesheet.order_id is not None:
         order = timesheet.order
-        order_label = f"work order {order.job_number if order else '?'} (Assignar {timesheet.order_id})"
+        order_name = (order.job_number or order.job_description) if order else None
+        order_label = f"work order {order_name or '?'} (Assignar {timesheet.order_id})"
         task_id = refs.require(
             order.job_number if order else None, order_label, "sync it from Intacct, or set its job number"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,10 @@ class TimeWorld:
     def timesheet_lines(self, recordno: int) -> list[dict[str, Any]]:
         return self.store.lines("TIMESHEET", recordno)
 
+    def push_lease(self) -> timedelta:
+        """Just past a holder's lease: a claim left by a crash can be taken over."""
+        return timedelta(seconds=self.push.lease_s + 1)
+
     def processed(self, timesheet_id: int) -> bool:
         return self.assignar_client.timesheets.get(timesheet_id).is_processed
 
@@ -100,7 +104,7 @@ def synced_world(tmp_path: Path, *, timesheets: dict[str, Any] | None = None) ->
     store = IntacctStore(timezone=str(ZONE), clock=clock.company)
     generate_company(store, employees=30, seed=5)
     with (
-        IntacctEmulator(store) as intacct_emulator,
+        IntacctEmulator(store, timeout_hold_s=3.0) as intacct_emulator,
         AssignarEmulator(seed=3) as assignar_emulator,
         SqliteStateStore(tmp_path / "state.db") as state,
     ):
@@ -117,6 +121,8 @@ def synced_world(tmp_path: Path, *, timesheets: dict[str, Any] | None = None) ->
             timezone=ZONE,
             sessions=MemorySessionCache(),
             clock=lambda: clock.at.timestamp(),
+            # Short, so an answer held back by a "timeout" fault is given up on (the emulator holds it longer).
+            timeout_s=1.5,
         )
         assignar = AssignarClient(assignar_emulator.settings(), requests_per_second=None)
         summary = run_sync(

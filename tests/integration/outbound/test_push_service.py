@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -94,7 +94,7 @@ def test_a_crash_between_the_intacct_write_and_the_ledger_is_recovered_by_lookup
     # A redelivery inside the lease waits; after it, the new holder looks in Intacct before writing.
     with pytest.raises(TimesheetBusyError):
         world.push.post(timesheet_id)
-    world.clock.at += timedelta(seconds=world.push.lease_s + 1)
+    world.clock.at += world.push_lease()
     creates = world.intacct.counters.by_function["create"] + world.intacct.counters.by_function["create_potransaction"]
     result = world.push.post(timesheet_id)
     assert result.outcome == "posted"
@@ -121,7 +121,7 @@ def test_a_crash_between_the_two_documents_writes_only_the_missing_one(
         with pytest.raises(SystemExit):
             world.push.post(timesheet_id)
     assert world.intacct.legacy_create == real
-    world.clock.at += timedelta(seconds=world.push.lease_s + 1)
+    world.clock.at += world.push_lease()
     assert world.push.post(timesheet_id).outcome == "posted"
     assert len(world.intacct_timesheets()) == 1
     assert len(world.equipment_documents()) == 1

@@ -35,4 +35,5 @@ def record_handler(record: SQSRecord) -> dict[str, Any] | None:
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    Runtime.current().push_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

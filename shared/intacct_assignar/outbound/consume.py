@@ -9,6 +9,7 @@ last delivery it is parked instead, so it reaches an admin with its reason rathe
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from ..inbound.consume import Parking
 from .messages import PushMessage, PushMessageError
@@ -21,6 +22,19 @@ class PushConsumer:
     def __init__(self, push: PushService, parking: Parking) -> None:
         self.push = push
         self.parking = parking
+
+    def prefetch(self, bodies: Iterable[str]) -> None:
+        """Read a batch's timesheets and check their references together; a failure only costs the speed-up."""
+        ids = []
+        for body in bodies:
+            try:
+                ids.append(PushMessage.from_body(body).timesheet_id)
+            except PushMessageError:
+                continue  # handled, and parked, on its own delivery
+        try:
+            self.push.prefetch(ids)
+        except Exception:
+            logger.warning("prefetch of a timesheet batch failed; reading timesheets one by one", exc_info=True)
 
     def handle(self, body: str, *, receive_count: int = 1, max_receives: int | None = None) -> PushResult | None:
         """The result of posting the message's timesheet; None for a body that is not a push message (parked)."""

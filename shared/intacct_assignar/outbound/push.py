@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -35,7 +35,7 @@ from ..intacct import (
     IntacctOutcomeUnknownError,
     QuerySpec,
 )
-from ..intacct.filters import and_, eq, in_, like, or_
+from ..intacct.filters import MAX_IN_VALUES, and_, eq, in_, like, or_
 from ..state import LedgerEntry, StateStore
 from .documents import (
     Document,
@@ -119,33 +119,60 @@ class ReferenceChecker:
         self._active: dict[tuple[str, str], float] = {}
 
     def problems(self, refs: References) -> list[str]:
-        wanted: dict[str, list[str]] = {
-            "EMPLOYEE": [refs.employee_id],
-            "PROJECT": sorted(refs.projects),
-            "TASK": [f"{project}/{task}" for project, task in sorted(refs.tasks)],
-            "ITEM": sorted(refs.items),
-            "VENDOR": [refs.vendor] if refs.vendor else [],
-        }
-        now = self._clock()
-        unknown = {
-            obj: [key for key in keys if self._active.get((obj, key), 0.0) <= now] for obj, keys in wanted.items()
-        }
-        specs = [(obj, keys, _reference_query(obj, keys)) for obj, keys in unknown.items() if keys]
-        if not specs:
-            return []
-        results = self._intacct.query_batch([spec for _, _, spec in specs])
+        """Readable reasons why these documents cannot be posted as they stand; empty when all is well."""
+        statuses = self._statuses([refs])
         problems: list[str] = []
-        for (obj, keys, _), result in zip(specs, results, strict=True):
+        for obj, keys in _wanted(refs).items():
+            for key in keys:
+                status = statuses.get((obj, key), "active")
+                if status is None:
+                    problems.append(f"{_LABELS[obj]} {_describe(refs, obj, key)} does not exist in Intacct")
+                elif status.lower() != "active":
+                    problems.append(f"{_LABELS[obj]} {_describe(refs, obj, key)} is {status} in Intacct")
+        return problems
+
+    def warm(self, batch: Sequence[References]) -> None:
+        """Check a batch's references together (one request), so each timesheet's own check is answered here."""
+        self._statuses(batch)
+
+    def _statuses(self, batch: Sequence[References]) -> dict[tuple[str, str], str | None]:
+        """STATUS of every reference not known active (None: not in Intacct), from one request."""
+        now = self._clock()
+        unknown: dict[str, set[str]] = {}
+        for refs in batch:
+            for obj, keys in _wanted(refs).items():
+                fresh = {key for key in keys if self._active.get((obj, key), 0.0) <= now}
+                unknown.setdefault(obj, set()).update(fresh)
+        specs = [
+            (obj, chunk, _reference_query(obj, chunk))
+            for obj, keys in unknown.items()
+            for chunk in _chunks(sorted(keys), MAX_IN_VALUES)
+        ]
+        if not specs:
+            return {}
+        statuses: dict[tuple[str, str], str | None] = {}
+        for (obj, keys, _), result in zip(specs, self._intacct.query_batch([s for _, _, s in specs]), strict=True):
             found = {_reference_key(obj, record): record.get("STATUS") for record in result.raise_for_status().records}
             for key in keys:
                 status = found.get(key)
-                if status is None:
-                    problems.append(f"{_LABELS[obj]} {_describe(refs, obj, key)} does not exist in Intacct")
-                elif str(status).lower() != "active":
-                    problems.append(f"{_LABELS[obj]} {_describe(refs, obj, key)} is {status} in Intacct")
-                else:
+                statuses[(obj, key)] = None if status is None else str(status)
+                if status is not None and str(status).lower() == "active":
                     self._active[(obj, key)] = now + self._ttl_s
-        return problems
+        return statuses
+
+
+def _wanted(refs: References) -> dict[str, list[str]]:
+    return {
+        "EMPLOYEE": [refs.employee_id],
+        "PROJECT": sorted(refs.projects),
+        "TASK": [f"{project}/{task}" for project, task in sorted(refs.tasks)],
+        "ITEM": sorted(refs.items),
+        "VENDOR": [refs.vendor] if refs.vendor else [],
+    }
+
+
+def _chunks(keys: list[str], size: int) -> list[list[str]]:
+    return [keys[start : start + size] for start in range(0, len(keys), size)]
 
 
 _LABELS = {"EMPLOYEE": "employee", "PROJECT": "project", "TASK": "task", "ITEM": "item", "VENDOR": "vendor"}
@@ -308,8 +335,22 @@ class PushService:
         self.lease_s = lease_s
         self._clock = clock
         self.references = references or ReferenceChecker(intacct)
+        self._prefetched: dict[int, Timesheet] = {}
         self._labor = _LaborTimesheets(intacct)
         self._equipment = _EquipmentTransactions(intacct, config.timesheets.equipment_transaction)
+
+    def prefetch(self, timesheet_ids: Sequence[int]) -> None:
+        """Read a batch's timesheets in one Assignar call and check their Intacct references in one request.
+
+        Only saves calls: `post` uses a prefetched timesheet once (it is seconds old) and reads any other itself.
+        """
+        ids = sorted(set(timesheet_ids))
+        if len(ids) < 2:
+            return
+        found = self.assignar.timesheets.list({"id__in": ids})
+        self._prefetched = {timesheet.id: timesheet for timesheet in found}
+        postings = [self._plan(t)[0] for t in found if t.is_approved and not t.is_processed]
+        self.references.warm([posting.references for posting in postings if posting is not None])
 
     def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
         """Post the timesheet if it is approved and not yet in Intacct.
@@ -317,10 +358,12 @@ class PushService:
         Raises `TimesheetBusyError` or `PostingIncompleteError` (and client errors for outages) when it must be
         tried again later; everything a person must look at comes back as a "parked" result instead.
         """
-        try:
-            timesheet = self.assignar.timesheets.get(timesheet_id)
-        except NotFoundError:
-            return PushResult(timesheet_id, "skipped", reason="Assignar has no such timesheet")
+        timesheet = self._prefetched.pop(timesheet_id, None)
+        if timesheet is None:
+            try:
+                timesheet = self.assignar.timesheets.get(timesheet_id)
+            except NotFoundError:
+                return PushResult(timesheet_id, "skipped", reason="Assignar has no such timesheet")
         if not timesheet.is_approved:
             return PushResult(timesheet_id, "skipped", reason=f"not approved in Assignar (status {timesheet.status})")
         posting, unpostable = self._plan(timesheet)

@@ -34,6 +34,8 @@ integration: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/intacct_pull.py
 	$(BIN)/python benchmarks/assignar_index.py
+	$(BIN)/python benchmarks/inbound_sync.py
+	$(BIN)/python benchmarks/outbound_push.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

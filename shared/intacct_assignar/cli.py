@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .assignar import AssignarClient
@@ -183,7 +184,7 @@ def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
             for name, (before, after) in result.changes.items():
                 console.print(f"    {name}: {before!r} -> {after!r}")
     for failure in summary.failures:
-        errors.print(f"[red]failed[/red] {failure.workflow} {failure.record}: {failure.reason}")
+        errors.print(f"[red]failed[/red] {failure.workflow} {escape(failure.record)}: {escape(failure.reason)}")
 
 
 @app.command(
@@ -243,18 +244,26 @@ class _NoQueue:
         raise RuntimeError("push-timesheets posts in-process and queues nothing")
 
 
-_OUTCOME_STYLE = {"posted": "green", "already_posted": "dim", "parked": "yellow", "failed": "red", "skipped": "dim"}
+_OUTCOME_STYLE = {
+    "posted": "green",
+    "already_posted": "dim",
+    "parked": "yellow",
+    "failed": "red",
+    "skipped": "dim",
+    "dry_run": "cyan",
+}
 
 
 def _show_push(result: PushResult) -> None:
-    style = _OUTCOME_STYLE.get(result.outcome, "")
+    style = _OUTCOME_STYLE[result.outcome]
+    outcome = result.outcome.replace("_", " ")
     keys = ", ".join(f"{name} {value}" for name, value in result.intacct_keys.items())
-    line = (
-        f"timesheet {result.timesheet_id}: [{style}]{result.outcome.replace('_', ' ')}[/{style}]"
-        if style
-        else (f"timesheet {result.timesheet_id}: {result.outcome}")
-    )
-    console.log(line + (f" ({keys})" if keys else "") + (f" - {result.reason}" if result.reason else ""))
+    line = f"timesheet {result.timesheet_id}: [{style}]{outcome}[/{style}]"
+    if keys:
+        line += f" (Intacct {keys})"
+    if result.reason:
+        line += f" - {escape(result.reason)}"
+    console.log(line)
 
 
 def _print_push(summary: PushSummary, dry_run: bool) -> None:
@@ -262,17 +271,17 @@ def _print_push(summary: PushSummary, dry_run: bool) -> None:
         for result in summary.results:
             console.rule(f"Assignar timesheet {result.timesheet_id}")
             if result.reason:
-                console.print(result.reason)
+                console.print(result.reason, markup=False)
             for name, fields in (result.documents or {}).items():
                 console.print(render(name, fields), markup=False, highlight=False)
             for problem in result.problems:
-                console.print(f"[yellow]would be parked:[/yellow] {problem}")
+                console.print(f"[yellow]would be parked:[/yellow] {escape(problem)}")
         console.print("[bold]Dry run: nothing was written.[/bold]")
     counts = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in summary.counts.items() if count)
     console.print(f"Timesheets: {counts or 'none pending'}")
     for result in summary.results:
         if result.outcome in ("parked", "failed") and not dry_run:
-            errors.print(f"[red]{result.outcome}[/red] timesheet {result.timesheet_id}: {result.reason}")
+            errors.print(f"[red]{result.outcome}[/red] timesheet {result.timesheet_id}: {escape(result.reason or '')}")
 
 
 @app.command(epilog="Examples:\n\n  intacct-assignar demo\n\n  intacct-assignar demo --size 5000 --json > summary.json")

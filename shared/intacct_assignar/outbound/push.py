@@ -347,9 +347,8 @@ class PushService:
         ids = sorted(set(timesheet_ids))
         if len(ids) < 2:
             return
-        found = self.assignar.timesheets.list({"id__in": ids})
-        self._prefetched = {timesheet.id: timesheet for timesheet in found}
-        postings = [self._plan(t)[0] for t in found if t.is_approved and not t.is_processed]
+        self._prefetched = self.assignar.timesheets.get_many(ids)
+        postings = [self._plan(t)[0] for t in self._prefetched.values() if t.is_approved and not t.is_processed]
         self.references.warm([posting.references for posting in postings if posting is not None])
 
     def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:

@@ -198,3 +198,19 @@ def test_a_dry_run_shows_the_documents_and_writes_nothing(world: TimeWorld) -> N
     assert world.intacct_timesheets() == [] and world.equipment_documents() == []
     assert world.state.get_ledger(timesheet_id) is None
     assert not world.processed(timesheet_id)
+
+
+def test_a_prefetched_batch_reads_its_timesheets_in_one_call_and_checks_references_in_one_request(
+    world: TimeWorld,
+) -> None:
+    ids = [world.timesheet(worker=index) for index in range(5)]
+    gets_before = world.assignar.calls("GET", "/v2/timesheets-expanded")
+    requests_before = world.intacct.counters.http_requests
+    world.push.prefetch(ids)
+    assert world.assignar.calls("GET", "/v2/timesheets-expanded") == gets_before + 1
+    assert world.intacct.counters.http_requests == requests_before + 1
+    results = [world.push.post(timesheet_id) for timesheet_id in ids]
+    assert [r.outcome for r in results] == ["posted"] * 5
+    assert world.assignar.calls("GET", "/v2/timesheets-expanded") == gets_before + 1, "no timesheet read again"
+    # Per timesheet only its writes: one timesheet, one equipment transaction (no reference check).
+    assert world.intacct.counters.http_requests == requests_before + 1 + 2 * 5

@@ -1,0 +1,103 @@
+"""The push consumer's delivery rules: park bad bodies and refusals once, retry what must wait, and hand a
+timesheet that still cannot be posted on its last delivery to a person with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import pytest
+from intacct_assignar.outbound.consume import PushConsumer
+from intacct_assignar.outbound.messages import PushMessage
+from intacct_assignar.outbound.push import PushResult, PushService, TimesheetBusyError
+
+
+@dataclass
+class FakePush:
+    answers: dict[int, PushResult | Exception] = field(default_factory=dict)
+    calls: list[tuple[int, bool]] = field(default_factory=list)
+    prefetched: list[list[int]] = field(default_factory=list)
+
+    def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
+        self.calls.append((timesheet_id, retry_parked))
+        answer = self.answers.get(timesheet_id, PushResult(timesheet_id, "posted"))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def prefetch(self, ids: list[int]) -> None:
+        if ids == [666]:
+            raise RuntimeError("Assignar is down")
+        self.prefetched.append(ids)
+
+
+@dataclass
+class FakeParking:
+    parked: list[tuple[str, str]] = field(default_factory=list)
+
+    def park(self, body: str, reason: str) -> None:
+        self.parked.append((body, reason))
+
+
+def consumer(push: FakePush) -> tuple[PushConsumer, FakeParking]:
+    parking = FakeParking()
+    return PushConsumer(cast(PushService, push), parking), parking
+
+
+def body(timesheet_id: int, **extra: Any) -> str:
+    return PushMessage(timesheet_id=timesheet_id, trigger="webhook", **extra).to_body()
+
+
+def test_a_body_that_is_not_a_push_message_is_parked_with_the_reason_and_not_retried() -> None:
+    push = FakePush()
+    handler, parking = consumer(push)
+    assert handler.handle('{"timesheet_id": "x"}') is None
+    [(parked_body, reason)] = parking.parked
+    assert parked_body == '{"timesheet_id": "x"}' and "not a valid push message" in reason
+    assert push.calls == []
+
+
+def test_a_newly_parked_timesheet_is_copied_to_the_parked_queue_as_a_replay() -> None:
+    push = FakePush({7: PushResult(7, "parked", reason="employee E-9 does not exist in Intacct")})
+    handler, parking = consumer(push)
+    result = handler.handle(body(7))
+    assert result is not None and result.outcome == "parked"
+    [(parked_body, reason)] = parking.parked
+    replay = PushMessage.from_body(parked_body)
+    assert (replay.timesheet_id, replay.retry_parked, replay.trigger) == (7, True, "replay")
+    assert reason == "employee E-9 does not exist in Intacct"
+
+
+def test_one_parked_earlier_is_not_parked_again_by_a_duplicate_delivery() -> None:
+    push = FakePush({7: PushResult(7, "parked", reason="earlier", earlier=True)})
+    handler, parking = consumer(push)
+    handler.handle(body(7))
+    assert parking.parked == []
+
+
+def test_a_replay_asks_to_retry_a_parked_timesheet() -> None:
+    push = FakePush()
+    handler, _ = consumer(push)
+    handler.handle(body(7, retry_parked=True))
+    assert push.calls == [(7, True)]
+
+
+def test_work_that_must_wait_raises_until_its_last_delivery_then_is_parked_with_the_reason() -> None:
+    push = FakePush({7: TimesheetBusyError("timesheet 7 is being posted by another worker")})
+    handler, parking = consumer(push)
+    with pytest.raises(TimesheetBusyError):
+        handler.handle(body(7), receive_count=2, max_receives=3)
+    assert parking.parked == []
+    result = handler.handle(body(7), receive_count=3, max_receives=3)
+    assert result is not None and result.outcome == "parked"
+    [(parked_body, reason)] = parking.parked
+    assert PushMessage.from_body(parked_body).retry_parked
+    assert "after 3 deliveries" in reason and "another worker" in reason
+
+
+def test_prefetch_reads_the_batch_and_a_failure_only_costs_the_speed_up() -> None:
+    push = FakePush()
+    handler, _ = consumer(push)
+    handler.prefetch([body(1), "junk", body(2)])
+    assert push.prefetched == [[1, 2]]
+    handler.prefetch([body(666)])  # raises inside: logged, not raised

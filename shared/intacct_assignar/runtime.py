@@ -139,15 +139,21 @@ class Runtime:
         return WebhookReceiver(secret, self.config.webhook, self.push_queue)
 
     @cached_property
+    def parking(self) -> SqsParking:
+        if not self.settings.parked_queue_url:
+            raise RuntimeError("PARKED_QUEUE_URL is not set for this function")
+        return SqsParking(self.settings.parked_queue_url)
+
+    @cached_property
     def push_service(self) -> PushService:
-        return PushService(self.assignar, self.intacct, self.state, self.config)
+        return PushService(self.assignar, self.intacct, self.state, self.config, parking=self.parking)
 
     @cached_property
     def push_consumer(self) -> PushConsumer:
-        if not self.settings.parked_queue_url:
-            raise RuntimeError("PARKED_QUEUE_URL is not set for the push consumer")
-        return PushConsumer(self.push_service, SqsParking(self.settings.parked_queue_url))
+        return PushConsumer(self.push_service, self.parking)
 
     @cached_property
     def sweep_service(self) -> SweepService:
-        return SweepService(self.assignar, self.state, self.push_queue)
+        # The sweep only reads timesheets and hashes them as the push would; it writes nothing to Intacct.
+        push = PushService(self.assignar, self.intacct, self.state, self.config)
+        return SweepService(self.assignar, self.state, self.push_queue, fingerprint=push.content_hash)

@@ -1,9 +1,9 @@
 """Handling deliveries from the push queue: post the timesheet, retry later, or park it with the reason.
 
-Timesheets parked by the push itself (unknown employee, Intacct's refusal) are copied to the parked queue
-with the reason, as replayable messages: re-driving one retries the timesheet. Work that must wait (another
+Timesheets the push parks itself (unknown employee, Intacct's refusal) are reported by the push service to
+the parked queue, as replayable messages: re-driving one retries the timesheet. Work that must wait (another
 worker holds the timesheet, Intacct's answer was lost, an outage) raises, so the queue brings it back; on its
-last delivery it is parked instead, so it reaches an admin with its reason rather than without one.
+last delivery it is parked here instead, so it reaches an admin with its reason rather than without one.
 """
 
 from __future__ import annotations
@@ -49,10 +49,19 @@ class PushConsumer:
             if max_receives is None or receive_count < max_receives:
                 raise
             # Last delivery: hand it to a person with the reason; the ledger still guards against doubles.
-            reason = f"not posted after {receive_count} deliveries: {type(error).__name__}: {error}"
+            reason = f"{self._where(message.timesheet_id)} after {receive_count} deliveries: "
+            reason += f"{type(error).__name__}: {error}"
             self.parking.park(message.for_replay().to_body(), reason)
             logger.error("timesheet parked after its last delivery", extra={"timesheet_id": message.timesheet_id})
             return PushResult(message.timesheet_id, "parked", reason=reason)
-        if result.outcome == "parked" and not result.earlier:
-            self.parking.park(message.for_replay().to_body(), result.reason or "parked")
         return result
+
+    def _where(self, timesheet_id: int) -> str:
+        """How far the timesheet got, from the ledger: the reason must not say "not posted" of posted time."""
+        try:
+            entry = self.push.state.get_ledger(timesheet_id)
+        except Exception:
+            return "not finished"
+        if entry is not None and entry.state == "posted":
+            return "posted to Intacct but not marked processed in Assignar"
+        return "not posted"

@@ -107,9 +107,13 @@ def revision_of(timesheet_id: int, text: str | None) -> str | None:
     return text[len(prefix) : -1] or None
 
 
-def controlid(timesheet_id: int, kind: str, revision: str) -> str:
-    """Deterministic per timesheet, document and content: Intacct refuses a second run of the same write."""
-    return f"assignar-ts-{timesheet_id}-{kind}-{revision}"
+def controlid(timesheet_id: int, kind: str, revision: str, generation: int) -> str:
+    """Deterministic per write: the timesheet, the document, its content and the write's generation.
+
+    Re-sending the same write keeps it, so Intacct refuses a second run; a new write (the same content again
+    after a change, or after one that surely did not happen) gets a new generation, so a new control ID.
+    """
+    return f"assignar-ts-{timesheet_id}-{kind}-{revision}-g{generation}"
 
 
 def week_start(day: date, first_day: str) -> date:
@@ -144,15 +148,15 @@ def _revision(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:REVISION_LENGTH]
 
 
-def _minutes(total_time: str | None) -> int:
-    """Assignar's "HH:MM" total; 0 when absent or unreadable (then nothing is posted from it)."""
+def _minutes(timesheet_id: int, total_time: str | None) -> int:
+    """Assignar's "HH:MM" total; 0 when absent. Unreadable is refused: guessing 0 would drop the labor."""
     if not total_time:
         return 0
     hours_part, _, minutes_part = total_time.partition(":")
     try:
         return int(hours_part) * 60 + int(minutes_part or 0)
     except ValueError:
-        return 0
+        raise UnpostableError(timesheet_id, f"its total time {total_time!r} is not HH:MM") from None
 
 
 def work_date(timesheet: Timesheet) -> date:
@@ -339,7 +343,7 @@ def _labor_lines(
             for entry in entries
         ]
     else:
-        total = _minutes(timesheet.total_time)
+        total = _minutes(timesheet.id, timesheet.total_time)
         # A shift with equipment entries only and no worked time recorded has no labor to post.
         minutes, notes = ([total], [None]) if total > 0 else ([], [])
     lines: list[dict[str, Any]] = []

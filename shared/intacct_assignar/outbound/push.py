@@ -1,13 +1,17 @@
 """Posting approved Assignar timesheets to Intacct exactly once.
 
-Three guards work together, so that neither retries, duplicate webhooks, crashes nor lost answers can double
+Four guards work together, so that neither retries, duplicate webhooks, crashes nor lost answers can double
 or drop time:
 1. The ledger: one entry per timesheet, claimed atomically with a lease before anything is written. A second
    delivery finds it claimed (and retries later) or posted (and only makes sure Assignar shows it processed).
-2. Intacct's own duplicate check: every write carries a function control ID made of the timesheet, the
-   document and its content revision, sent with `uniqueid=true`.
-3. A lookup before any re-send: after a timeout, an HTTP 524 or a crash (a claim taken over from a holder whose
-   lease ran out), Intacct is searched for the documents by the marker in their description first.
+   A read of the timesheet older than one already claimed never wins (Assignar's modified_time orders them).
+2. Intent before every write, fenced: the claim saves what it is about to send (document, revision,
+   generation) and extends its lease in one conditional write; a holder whose lease was taken over stops there.
+3. Intacct's own duplicate check: every write carries a function control ID made of the timesheet, the
+   document, its content revision and the write's generation, sent with `uniqueid=true`.
+4. A lookup before any re-send: after a timeout, an HTTP 524 or a crash, Intacct is searched for the document
+   by the marker in its description. A write not found is re-sent only after Intacct's in-doubt window, since
+   Intacct may still be running it, and its duplicate check covers only writes that completed.
 
 What cannot be posted (unknown employee, inactive project, Intacct's refusal) is parked in the ledger with a
 reason a person can act on; it is retried only when someone asks (`retry_parked`) or the timesheet is
@@ -21,22 +25,25 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from ..assignar import AssignarClient
 from ..assignar.errors import NotFoundError, TimesheetNotApprovedError
 from ..assignar.models import Timesheet
 from ..config import TenantConfig
+from ..inbound.consume import Parking
 from ..intacct import (
     IntacctBusinessError,
     IntacctClient,
     IntacctDuplicateControlIdError,
     IntacctOutcomeUnknownError,
+    IntacctRateLimitError,
+    IntacctTransientError,
     QuerySpec,
 )
 from ..intacct.filters import MAX_IN_VALUES, and_, eq, in_, like, or_
-from ..state import LedgerEntry, StateStore
+from ..state import StateStore
 from .documents import (
     Document,
     References,
@@ -47,11 +54,15 @@ from .documents import (
     marker,
     revision_of,
 )
+from .messages import PushMessage
 
 logger = logging.getLogger(__name__)
 
-# Longer than a push can run (the function's timeout), so a slow holder is never overtaken mid-write.
+# How long a claim is held without news; each write renews it, and a holder overtaken anyway is fenced off.
 DEFAULT_LEASE_S = 300.0
+# After a lost answer, how long Intacct may still be running the write (reference §6.1: synchronous requests
+# can run up to 15 minutes after the caller times out). Only after it is an absent document re-sent.
+DOUBT_WINDOW_S = 15 * 60.0
 
 Outcome = Literal["posted", "already_posted", "parked", "skipped", "failed", "dry_run"]
 
@@ -214,15 +225,19 @@ class Found:
 
 class _DocumentKind(Protocol):
     name: str  # the ledger key ("timesheet", "equipment")
-    label: str  # how people call it
+    what: str  # the time it carries, in people's words ("labor", "equipment")
+    label: str  # the Intacct document, in people's words
 
     def find(self, timesheet_id: int) -> Found | None: ...
-    def create(self, timesheet_id: int, document: Document) -> Found: ...
-    def update(self, timesheet_id: int, key: str, document: Document, keys: Mapping[str, str]) -> None: ...
+    def create(self, timesheet_id: int, document: Document, generation: int) -> Found: ...
+    def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found: ...
+    def cannot_update(self, key: str) -> str | None: ...
+    def refused(self, action: str, key: str | None, details: str) -> str: ...
 
 
 class _LaborTimesheets:
     name = "timesheet"
+    what = "labor"
     label = "Intacct timesheet"
 
     def __init__(self, intacct: IntacctClient) -> None:
@@ -235,36 +250,41 @@ class _LaborTimesheets:
             filter=like("DESCRIPTION", marker(timesheet_id) + "%"),
             orderby=(("RECORDNO", True),),
         )
-        return _first_found(timesheet_id, result.records, "RECORDNO", "DESCRIPTION")
+        return _only_found(timesheet_id, result.records, "RECORDNO", "DESCRIPTION", self.label)
 
-    def create(self, timesheet_id: int, document: Document) -> Found:
+    def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
         written = self._intacct.create(
-            "TIMESHEET", document.fields, controlid=controlid(timesheet_id, "labor", document.revision)
+            "TIMESHEET", document.fields, controlid=controlid(timesheet_id, "labor", document.revision, generation)
         )
         if written.recordno is None:
             raise PostingIncompleteError(f"Intacct created timesheet {timesheet_id}'s labor but sent no RECORDNO")
         return Found(written.recordno, document.revision)
 
-    def update(self, timesheet_id: int, key: str, document: Document, keys: Mapping[str, str]) -> None:
+    def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
         # An update replaces the timesheet and all its entries; Intacct refuses it once the timesheet is approved.
-        try:
-            self._intacct.update(
-                "TIMESHEET",
-                {"RECORDNO": key, **document.fields},
-                controlid=controlid(timesheet_id, "labor-update", document.revision),
-            )
-        except IntacctDuplicateControlIdError:
-            return  # this very update already ran
-        except IntacctBusinessError as refused:
-            raise _Refused(
+        self._intacct.update(
+            "TIMESHEET",
+            {"RECORDNO": key, **document.fields},
+            controlid=controlid(timesheet_id, "labor-update", document.revision, generation),
+        )
+        return Found(key, document.revision)
+
+    def cannot_update(self, key: str) -> str | None:
+        return None
+
+    def refused(self, action: str, key: str | None, details: str) -> str:
+        if action == "update":
+            return (
                 f"it was re-approved with changed labor time, but Intacct timesheet {key} could not be updated "
-                f"({_details(refused)}); correct that timesheet in Intacct by hand, or decline it there and replay",
-                keys,
-            ) from refused
+                f"({details}); correct that timesheet in Intacct by hand (or delete it, and replay this timesheet "
+                "to post it again)"
+            )
+        return f"Intacct refused the timesheet: {details}"
 
 
 class _EquipmentTransactions:
     name = "equipment"
+    what = "equipment"
     label = "Intacct purchasing transaction"
 
     def __init__(self, intacct: IntacctClient, transaction: str) -> None:
@@ -278,37 +298,94 @@ class _EquipmentTransactions:
             filter=like("PONUMBER", marker(timesheet_id) + "%"),
             docparid=self._transaction,
         )
-        return _first_found(timesheet_id, result.records, "DOCID", "PONUMBER")
+        return _only_found(timesheet_id, result.records, "DOCID", "PONUMBER", self.label)
 
-    def create(self, timesheet_id: int, document: Document) -> Found:
+    def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
         written = self._intacct.legacy_create(
-            "create_potransaction", document.fields, controlid=controlid(timesheet_id, "equipment", document.revision)
+            "create_potransaction",
+            document.fields,
+            controlid=controlid(timesheet_id, "equipment", document.revision, generation),
         )
         key = written.key or written.recordno
         if key is None:
             raise PostingIncompleteError(f"Intacct created timesheet {timesheet_id}'s equipment usage but sent no key")
         return Found(key, document.revision)
 
-    def update(self, timesheet_id: int, key: str, document: Document, keys: Mapping[str, str]) -> None:
+    def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
+        raise AssertionError("purchasing transactions are never updated (see cannot_update)")
+
+    def cannot_update(self, key: str) -> str | None:
         # Purchasing transactions move on (received, converted, invoiced) in the accountants' hands; rewriting
         # one from here could undo their work, so a change is handed to a person.
-        raise _Refused(
+        return (
             f"it was re-approved with changed equipment time, but purchasing transaction {key} already holds the "
-            "earlier hours; correct or delete that transaction in Intacct, then replay this timesheet",
-            keys,
+            "earlier hours; delete that transaction in Intacct and replay this timesheet to post the new hours, "
+            "or correct the transaction by hand"
         )
 
+    def refused(self, action: str, key: str | None, details: str) -> str:
+        return f"Intacct refused the equipment purchasing transaction: {details}"
 
-def _first_found(timesheet_id: int, records: list[dict[str, Any]], key_field: str, text_field: str) -> Found | None:
-    for record in records:
-        revision = revision_of(timesheet_id, record.get(text_field))
-        if revision is not None and record.get(key_field) is not None:
-            return Found(str(record[key_field]), revision)
-    return None
+
+def _only_found(
+    timesheet_id: int, records: list[dict[str, Any]], key_field: str, text_field: str, label: str
+) -> Found | None:
+    """Our document for this timesheet; two of them means time is doubled in Intacct, which a person must see."""
+    found = [
+        Found(str(record[key_field]), revision)
+        for record in records
+        if (revision := revision_of(timesheet_id, record.get(text_field))) is not None
+        and record.get(key_field) is not None
+    ]
+    if len(found) > 1:
+        raise _Refused(
+            f"Intacct holds {len(found)} {label}s for this timesheet ({', '.join(f.key for f in found)}); delete "
+            "all but one in Intacct, then replay this timesheet",
+            {},
+        )
+    return found[0] if found else None
 
 
 def _details(error: IntacctBusinessError) -> str:
     return "; ".join(str(detail) for detail in error.details) or str(error)
+
+
+@dataclass
+class _Pending:
+    """A write sent (or about to be) whose answer is not known: what, which generation, since when."""
+
+    revision: str
+    generation: int
+    action: str
+    since: datetime
+
+    def encode(self) -> str:
+        return f"{self.revision}|{self.generation}|{self.action}|{self.since.isoformat()}"
+
+    @classmethod
+    def decode(cls, text: str) -> _Pending:
+        revision, generation, action, since = text.split("|", 3)
+        return cls(revision, int(generation), action, datetime.fromisoformat(since))
+
+
+@dataclass
+class _Step:
+    """What one document needs: nothing, a create, an update of `known`, or a person (`refusal`)."""
+
+    kind: _DocumentKind
+    document: Document | None
+    action: Literal["none", "create", "update"]
+    known: Found | None = None
+    refusal: str | None = None
+
+
+@dataclass
+class _Claim:
+    """The claim being worked on: its number fences every ledger write, `keys` is its progress."""
+
+    timesheet_id: int
+    attempt: int
+    keys: dict[str, str]
 
 
 # --- the service --------------------------------------------------------------------------------------
@@ -325,16 +402,21 @@ class PushService:
         config: TenantConfig,
         *,
         lease_s: float = DEFAULT_LEASE_S,
+        doubt_window_s: float = DOUBT_WINDOW_S,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         references: ReferenceChecker | None = None,
+        parking: Parking | None = None,
     ) -> None:
         self.assignar = assignar
         self.intacct = intacct
         self.state = state
         self.config = config
         self.lease_s = lease_s
+        self.doubt_window = timedelta(seconds=doubt_window_s)
         self._clock = clock
         self.references = references or ReferenceChecker(intacct)
+        # Where a parked timesheet is reported (the parked queue in AWS), before the ledger records it parked.
+        self.parking = parking
         self._prefetched: dict[int, Timesheet] = {}
         self._labor = _LaborTimesheets(intacct)
         self._equipment = _EquipmentTransactions(intacct, config.timesheets.equipment_transaction)
@@ -342,8 +424,11 @@ class PushService:
     def prefetch(self, timesheet_ids: Sequence[int]) -> None:
         """Read a batch's timesheets in one Assignar call and check their Intacct references in one request.
 
-        Only saves calls: `post` uses a prefetched timesheet once (it is seconds old) and reads any other itself.
+        Only saves calls: `post` uses a prefetched timesheet once (it is seconds old; an older read never wins
+        a claim over a newer one) and reads any other itself.
         """
+        # Each batch starts clean: a timesheet left from an earlier invocation (one cut short) may be stale.
+        self._prefetched = {}
         ids = sorted(set(timesheet_ids))
         if len(ids) < 2:
             return
@@ -351,11 +436,17 @@ class PushService:
         postings = [self._plan(t)[0] for t in self._prefetched.values() if t.is_approved and not t.is_processed]
         self.references.warm([posting.references for posting in postings if posting is not None])
 
+    def content_hash(self, timesheet: Timesheet) -> str:
+        """The ledger's hash for this timesheet as it stands (what the sweep compares a parked entry with)."""
+        posting, unpostable = self._plan(timesheet)
+        return posting.content_hash if posting else _unpostable_hash(timesheet, unpostable)
+
     def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
         """Post the timesheet if it is approved and not yet in Intacct.
 
-        Raises `TimesheetBusyError` or `PostingIncompleteError` (and client errors for outages) when it must be
-        tried again later; everything a person must look at comes back as a "parked" result instead.
+        Raises `TimesheetBusyError`, `PostingIncompleteError` or `LeaseLostError` (and client errors for
+        outages) when it must be tried again later; everything a person must look at comes back as a "parked"
+        result instead.
         """
         timesheet = self._prefetched.pop(timesheet_id, None)
         if timesheet is None:
@@ -376,22 +467,31 @@ class PushService:
                 timesheet_id, "skipped", reason="already marked processed in Assignar, not by this integration"
             )
         content_hash = posting.content_hash if posting else _unpostable_hash(timesheet, unpostable)
-        claim = self.state.claim_timesheet(
-            timesheet_id, content_hash, self.lease_s, self._clock(), retry_parked=retry_parked
+        entry = self.state.claim_timesheet(
+            timesheet_id,
+            content_hash,
+            self.lease_s,
+            self._clock(),
+            retry_parked=retry_parked,
+            source_version=timesheet.modified_time,
         )
-        if claim is None:
+        if entry is None:
             return self._not_claimed(timesheet_id)
+        claim = _Claim(timesheet_id, entry.attempts, dict(entry.intacct_keys))
         if posting is None:
             assert unpostable is not None
-            return self._park(timesheet_id, content_hash, unpostable.reason, claim.intacct_keys)
+            reason = unpostable.reason
+            if _public(claim.keys):
+                reason += f"; Intacct still holds its earlier hours ({_describe_keys(claim.keys)})"
+            return self._park(claim, content_hash, reason)
         try:
-            keys = self._write(claim, posting)
+            self._write(claim, posting, recovering=entry.attempts > 1)
         except _Refused as refused:
-            return self._park(timesheet_id, content_hash, refused.reason, refused.keys)
-        self.state.record_posted(timesheet_id, content_hash, keys, self._clock())
-        logger.info("timesheet posted to Intacct", extra={"timesheet_id": timesheet_id, "intacct": _public(keys)})
+            return self._park(claim, content_hash, refused.reason)
+        self.state.record_posted(timesheet_id, content_hash, claim.keys, self._clock(), attempt=claim.attempt)
+        logger.info("timesheet posted to Intacct", extra={"timesheet_id": timesheet_id, "intacct": _public(claim.keys)})
         self._mark_processed(timesheet_id)
-        return PushResult(timesheet_id, "posted", intacct_keys=_public(keys))
+        return PushResult(timesheet_id, "posted", intacct_keys=_public(claim.keys))
 
     # --- steps ------------------------------------------------------------------------------------------
 
@@ -400,6 +500,8 @@ class PushService:
             posting = build_posting(timesheet, self.config.timesheets, entity_id=self.intacct.settings.entity_id)
         except UnpostableError as error:
             return None, error
+        except ValueError as error:  # a value Assignar sent that cannot be read (a malformed date)
+            return None, UnpostableError(timesheet.id, f"it holds a value that cannot be read: {error}")
         if posting.is_empty:
             return None, UnpostableError(timesheet.id, "it has no labor or equipment time to post")
         return posting, None
@@ -416,90 +518,135 @@ class PushService:
             timesheet_id, "parked", reason=entry.reason, intacct_keys=_public(entry.intacct_keys), earlier=True
         )
 
-    def _write(self, claim: LedgerEntry, posting: TimesheetPosting) -> dict[str, str]:
-        keys = dict(claim.intacct_keys)
+    def _write(self, claim: _Claim, posting: TimesheetPosting, *, recovering: bool) -> None:
+        mode = self.config.timesheets.equipment_mode
+        kinds: list[tuple[_DocumentKind, Document | None]] = [(self._labor, posting.labor)]
+        if mode == "purchasing" or "equipment" in claim.keys or "equipment_pending" in claim.keys:
+            kinds.append((self._equipment, posting.equipment if mode == "purchasing" else None))
+        # Writes whose answer an earlier attempt lost are settled first: in Intacct, or surely not.
+        for kind, _ in kinds:
+            self._settle_pending(claim, kind)
+        steps = [self._step(claim, kind, document, recovering) for kind, document in kinds]
+        # Every document is checked before any is written, so a refusal never leaves half a change behind
+        # (labor updated, equipment refused).
+        refusals = [step.refusal for step in steps if step.refusal]
+        if refusals:
+            raise _Refused("; ".join(refusals), claim.keys)
+        if all(step.action == "none" for step in steps):
+            return
         problems = self.references.problems(posting.references)
         if problems:
-            raise _Refused("; ".join(problems), keys)
-        # A claim after an earlier attempt (crash, lost answer, expired lease) may find its documents already
-        # in Intacct: look before writing.
-        recovering = claim.attempts > 1
-        self._sync(posting.timesheet_id, self._labor, posting.labor, keys, recovering)
-        mode = self.config.timesheets.equipment_mode
-        equipment = posting.equipment if mode == "purchasing" else None
-        if mode == "purchasing" or "equipment" in keys:
-            self._sync(posting.timesheet_id, self._equipment, equipment, keys, recovering)
-        return keys
+            raise _Refused("; ".join(problems), claim.keys)
+        for step in steps:
+            if step.action != "none":
+                assert step.document is not None
+                self._send(claim, step.kind, step.action, step.document, step.known)
 
-    def _sync(
-        self,
-        timesheet_id: int,
-        kind: _DocumentKind,
-        document: Document | None,
-        keys: dict[str, str],
-        recovering: bool,
-    ) -> None:
-        revision_key = f"{kind.name}_rev"
-        known = Found(keys[kind.name], keys.get(revision_key, "")) if kind.name in keys else None
-        if known is None and recovering:
-            known = kind.find(timesheet_id)
-        elif known is not None and document is not None and known.revision != document.revision:
-            # About to change a document: make sure it is still there (a person may have deleted it to redo it).
-            known = kind.find(timesheet_id)
-        if document is None:
-            if known is not None:
-                raise _Refused(
-                    f"it was re-approved without its {kind.name} time, but {kind.label} {known.key} still holds "
-                    "the earlier hours; remove them in Intacct by hand",
-                    keys,
-                )
+    def _settle_pending(self, claim: _Claim, kind: _DocumentKind) -> None:
+        text = claim.keys.get(f"{kind.name}_pending")
+        if text is None:
             return
-        if known is None:
-            known = self._create(timesheet_id, kind, document, keys)
-        keys[kind.name] = known.key
-        keys[revision_key] = known.revision
-        if known.revision != document.revision:
-            kind.update(timesheet_id, known.key, document, keys)
-            keys[revision_key] = document.revision
-
-    def _create(self, timesheet_id: int, kind: _DocumentKind, document: Document, keys: dict[str, str]) -> Found:
-        try:
-            return kind.create(timesheet_id, document)
-        except IntacctDuplicateControlIdError:
-            # This very write ran before (its answer was lost): it is in Intacct.
-            return self._found_after_write(timesheet_id, kind)
-        except IntacctOutcomeUnknownError:
-            logger.warning("Intacct answer lost; looking before re-sending", extra={"timesheet_id": timesheet_id})
-        except IntacctBusinessError as refused:
-            raise _Refused(
-                f"Intacct refused the {kind.label.removeprefix('Intacct ')}: {_details(refused)}", keys
-            ) from refused
-        found = kind.find(timesheet_id)
-        if found is not None:
-            return found
-        # Not there: re-send with the same control ID, so Intacct refuses it if the first one lands meanwhile.
-        try:
-            return kind.create(timesheet_id, document)
-        except (IntacctDuplicateControlIdError, IntacctOutcomeUnknownError):
-            return self._found_after_write(timesheet_id, kind)
-        except IntacctBusinessError as refused:
-            raise _Refused(
-                f"Intacct refused the {kind.label.removeprefix('Intacct ')}: {_details(refused)}", keys
-            ) from refused
-
-    def _found_after_write(self, timesheet_id: int, kind: _DocumentKind) -> Found:
-        found = kind.find(timesheet_id)
-        if found is None:
+        pending = _Pending.decode(text)
+        found = kind.find(claim.timesheet_id)
+        if found is not None and found.revision == pending.revision:
+            _adopt(claim, kind, found)
+            return
+        settles_at = pending.since + self.doubt_window
+        if self._clock() < settles_at:
+            # Intacct may still be running it (reference §6.1: up to 15 minutes after the caller gave up), and
+            # a second send would not count as a repeat of one that has not completed. Wait, then look again.
             raise PostingIncompleteError(
-                f"Intacct reports timesheet {timesheet_id}'s {kind.name} write as done but it cannot be found yet; "
-                "it will be looked up again before anything is re-sent"
+                f"timesheet {claim.timesheet_id}: Intacct's answer to the {kind.what} {pending.action} was lost; "
+                f"it is looked for again, and re-sent only if still absent, after {settles_at.isoformat()}"
+            )
+        # Long enough: it did not happen. The next write uses a new generation, so a new control ID.
+        del claim.keys[f"{kind.name}_pending"]
+
+    def _step(self, claim: _Claim, kind: _DocumentKind, document: Document | None, recovering: bool) -> _Step:
+        known = (
+            Found(claim.keys[kind.name], claim.keys.get(f"{kind.name}_rev", "")) if kind.name in claim.keys else None
+        )
+        if known is None and recovering:
+            known = kind.find(claim.timesheet_id)
+        elif known is not None and (document is None or known.revision != document.revision):
+            # About to change or refuse over a document: is it still there (a person may have deleted it)?
+            known = kind.find(claim.timesheet_id)
+            if known is None:
+                _forget(claim, kind)
+        if known is not None:
+            _adopt(claim, kind, known)
+        if document is None:
+            if known is None:
+                return _Step(kind, None, "none")
+            return _Step(
+                kind,
+                None,
+                "none",
+                refusal=f"it no longer has {kind.what} time (or no longer posts it this way), but {kind.label} "
+                f"{known.key} still holds the earlier hours; delete them in Intacct, then replay this timesheet",
+            )
+        if known is None:
+            return _Step(kind, document, "create")
+        if known.revision == document.revision:
+            return _Step(kind, document, "none", known)
+        blocked = kind.cannot_update(known.key)
+        if blocked:
+            return _Step(kind, document, "none", known, refusal=blocked)
+        return _Step(kind, document, "update", known)
+
+    def _send(self, claim: _Claim, kind: _DocumentKind, action: str, document: Document, known: Found | None) -> None:
+        generation = int(claim.keys.get(f"{kind.name}_gen", "0")) + 1
+        claim.keys[f"{kind.name}_gen"] = str(generation)
+        claim.keys[f"{kind.name}_pending"] = _Pending(document.revision, generation, action, self._clock()).encode()
+        # Saved before sending: a crash from here on leaves the intent where the next attempt looks. Also the
+        # fence: a holder whose lease was taken over stops here, before writing anything.
+        self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
+        try:
+            if action == "create":
+                found = kind.create(claim.timesheet_id, document, generation)
+            else:
+                assert known is not None
+                found = kind.update(claim.timesheet_id, known.key, document, generation)
+        except (IntacctDuplicateControlIdError, IntacctOutcomeUnknownError):
+            # A repeat of this very write (it ran), or an answer lost (it may have run): look, never re-send now.
+            found = self._look_after(claim, kind, document)
+        except IntacctBusinessError as refused:
+            # Look before calling it a refusal: a repeat refused in words we do not recognise ran all the same.
+            try:
+                found = self._look_after(claim, kind, document)
+            except PostingIncompleteError:
+                del claim.keys[f"{kind.name}_pending"]  # refused: nothing was written
+                raise _Refused(
+                    kind.refused(action, known.key if known else None, _details(refused)), claim.keys
+                ) from refused
+        except (IntacctRateLimitError, IntacctTransientError):
+            # Nothing reached Intacct (or it ran nothing): no doubt to wait out.
+            del claim.keys[f"{kind.name}_pending"]
+            self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
+            raise
+        del claim.keys[f"{kind.name}_pending"]
+        _adopt(claim, kind, found)
+
+    def _look_after(self, claim: _Claim, kind: _DocumentKind, document: Document) -> Found:
+        found = kind.find(claim.timesheet_id)
+        if found is None or found.revision != document.revision:
+            raise PostingIncompleteError(
+                f"timesheet {claim.timesheet_id}: Intacct's answer to the {kind.what} write was lost and the result "
+                "is not visible yet; it is looked for again before anything is re-sent"
             )
         return found
 
-    def _park(self, timesheet_id: int, content_hash: str, reason: str, keys: Mapping[str, str]) -> PushResult:
-        self.state.record_parked(timesheet_id, content_hash, reason, self._clock(), intacct_keys=keys)
-        logger.warning("timesheet parked", extra={"timesheet_id": timesheet_id, "reason": reason})
-        return PushResult(timesheet_id, "parked", reason=reason, intacct_keys=_public(keys))
+    def _park(self, claim: _Claim, content_hash: str, reason: str) -> PushResult:
+        if self.parking is not None:
+            # Reported before it is recorded: if the report fails, the ledger still shows the claim, and the
+            # retry reports it again, rather than a parked entry nobody was told about.
+            replay = PushMessage(timesheet_id=claim.timesheet_id, trigger="replay", retry_parked=True)
+            self.parking.park(replay.to_body(), reason)
+        self.state.record_parked(
+            claim.timesheet_id, content_hash, reason, self._clock(), intacct_keys=claim.keys, attempt=claim.attempt
+        )
+        logger.warning("timesheet parked", extra={"timesheet_id": claim.timesheet_id, "reason": reason})
+        return PushResult(claim.timesheet_id, "parked", reason=reason, intacct_keys=_public(claim.keys))
 
     def _mark_processed(self, timesheet_id: int) -> None:
         try:
@@ -534,9 +681,27 @@ class PushService:
         )
 
 
+def _adopt(claim: _Claim, kind: _DocumentKind, found: Found) -> None:
+    claim.keys[kind.name] = found.key
+    claim.keys[f"{kind.name}_rev"] = found.revision
+
+
+def _forget(claim: _Claim, kind: _DocumentKind) -> None:
+    claim.keys.pop(kind.name, None)
+    claim.keys.pop(f"{kind.name}_rev", None)
+
+
+_PRIVATE_SUFFIXES = ("_rev", "_gen", "_pending")
+
+
 def _public(keys: Mapping[str, str]) -> dict[str, str]:
-    """The Intacct keys people look for; the revisions are ours."""
-    return {name: value for name, value in keys.items() if not name.endswith("_rev")}
+    """The Intacct keys people look for; revisions, generations and pending writes are ours."""
+    return {name: value for name, value in keys.items() if not name.endswith(_PRIVATE_SUFFIXES)}
+
+
+def _describe_keys(keys: Mapping[str, str]) -> str:
+    names = {"timesheet": "timesheet", "equipment": "purchasing transaction"}
+    return ", ".join(f"{names.get(name, name)} {value}" for name, value in _public(keys).items())
 
 
 def _unpostable_hash(timesheet: Timesheet, error: UnpostableError | None) -> str:

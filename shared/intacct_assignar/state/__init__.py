@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .base import (
     LEDGER_STATES,
+    LeaseLostError,
     LedgerEntry,
     LedgerState,
     NaiveDatetimeError,
@@ -24,6 +25,7 @@ __all__ = [
     "LEDGER_STATES",
     "TABLE_DEFINITION",
     "DynamoStateStore",
+    "LeaseLostError",
     "LedgerEntry",
     "LedgerState",
     "NaiveDatetimeError",

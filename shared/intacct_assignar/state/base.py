@@ -42,6 +42,15 @@ class StateSchemaError(StateError):
     """The store on disk or in AWS is not one this version can use (newer schema, missing table)."""
 
 
+class LeaseLostError(StateError):
+    """This worker's claim on a timesheet ran out and another took it: stop before writing anything more."""
+
+    def __init__(self, timesheet_id: int, attempt: int) -> None:
+        self.timesheet_id = timesheet_id
+        self.attempt = attempt
+        super().__init__(f"timesheet {timesheet_id}: claim {attempt} is no longer held (its lease ran out)")
+
+
 class StateUnavailableError(StateError):
     """The store did not answer in time (e.g. DynamoDB kept throttling after our retries); safe to retry later."""
 
@@ -116,7 +125,10 @@ class SyncedRecord:
 class LedgerEntry:
     """One Assignar timesheet's way into Intacct: the ledger is what makes posting exactly once.
 
-    `intacct_keys` survive a re-claim, so a re-approval with changed content can update what was posted.
+    `intacct_keys` survive a re-claim, so a re-approval with changed content can update what was posted; they
+    also hold the progress of a claim (a write whose answer was lost), saved with `renew_claim`.
+    `source_version` is the newest Assignar version (its modified_time) claimed so far: an older read of the
+    timesheet, arriving late, must not overwrite what a newer one posted.
     """
 
     timesheet_id: int
@@ -127,6 +139,7 @@ class LedgerEntry:
     attempts: int
     lease_until: datetime | None
     updated_at: datetime
+    source_version: str | None = None
 
     def __post_init__(self) -> None:
         if self.state not in LEDGER_STATES:
@@ -138,21 +151,42 @@ class LedgerEntry:
         require_aware("LedgerEntry.updated_at", self.updated_at)
 
 
-def may_claim(existing: LedgerEntry | None, content_hash: str, now: datetime, *, retry_parked: bool = False) -> bool:
+def may_claim(
+    existing: LedgerEntry | None,
+    content_hash: str,
+    now: datetime,
+    *,
+    retry_parked: bool = False,
+    source_version: str | None = None,
+) -> bool:
     """The claim rule, written once for SQLite; DynamoDB states the same rule as its ConditionExpression.
 
     Free when nobody has it, when the holder's lease ran out (it crashed or timed out), or when the content was
     re-approved with changes after it was posted or parked. Posted or parked with the same content stays put:
     re-sending it would double the hours in Intacct, and re-trying a parked one would fail the same way, unless
-    a person asks for the retry (`retry_parked`) after fixing what it was parked for.
+    a person asks for the retry (`retry_parked`) after fixing what it was parked for. A read of the timesheet
+    older than one already claimed never wins.
     """
     if existing is None:
         return True
+    if is_older(source_version, existing.source_version):
+        return False
     if existing.state == "claimed":
         return existing.lease_until is not None and existing.lease_until <= now
     if retry_parked and existing.state == "parked":
         return True
     return existing.content_hash != content_hash
+
+
+def is_older(version: str | None, than: str | None) -> bool:
+    # Assignar's modified_time is ISO 8601 in one format, so text order is time order.
+    return version is not None and than is not None and version < than
+
+
+def newest(version: str | None, other: str | None) -> str | None:
+    if version is None or other is None:
+        return version or other
+    return max(version, other)
 
 
 def lease_until(now: datetime, lease_s: float) -> datetime:
@@ -163,7 +197,12 @@ def lease_until(now: datetime, lease_s: float) -> datetime:
 
 
 def claimed_entry(
-    existing: LedgerEntry | None, timesheet_id: int, content_hash: str, lease_s: float, now: datetime
+    existing: LedgerEntry | None,
+    timesheet_id: int,
+    content_hash: str,
+    lease_s: float,
+    now: datetime,
+    source_version: str | None = None,
 ) -> LedgerEntry:
     return LedgerEntry(
         timesheet_id=timesheet_id,
@@ -174,6 +213,7 @@ def claimed_entry(
         attempts=(existing.attempts if existing else 0) + 1,
         lease_until=lease_until(now, lease_s),
         updated_at=now,
+        source_version=newest(source_version, existing.source_version if existing else None),
     )
 
 
@@ -225,7 +265,14 @@ class StateStore(ABC):
 
     @abstractmethod
     def claim_timesheet(
-        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime, *, retry_parked: bool = False
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        lease_s: float,
+        now: datetime,
+        *,
+        retry_parked: bool = False,
+        source_version: str | None = None,
     ) -> LedgerEntry | None:
         """Atomically take the timesheet for `lease_s` seconds; see `may_claim` for when that is allowed.
 
@@ -234,10 +281,26 @@ class StateStore(ABC):
         """
 
     @abstractmethod
-    def record_posted(
-        self, timesheet_id: int, content_hash: str, intacct_keys: Mapping[str, str], now: datetime
+    def renew_claim(
+        self, timesheet_id: int, attempt: int, intacct_keys: Mapping[str, str], lease_s: float, now: datetime
     ) -> None:
-        """Intacct has the timesheet: keep its keys and release the lease."""
+        """Save a claim's progress and extend its lease, if claim `attempt` still holds the timesheet.
+
+        Raises `LeaseLostError` when it does not: the holder must stop before its next Intacct write.
+        """
+
+    @abstractmethod
+    def record_posted(
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        intacct_keys: Mapping[str, str],
+        now: datetime,
+        attempt: int | None = None,
+    ) -> None:
+        """Intacct has the timesheet: keep its keys and release the lease.
+
+        With `attempt`, only while that claim still holds it (else `LeaseLostError`)."""
 
     @abstractmethod
     def record_parked(
@@ -247,6 +310,7 @@ class StateStore(ABC):
         reason: str,
         now: datetime,
         intacct_keys: Mapping[str, str] | None = None,
+        attempt: int | None = None,
     ) -> None:
         """A person must act (unknown employee, closed period, ...): keep the reason and release the lease.
 

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from ..retry import RetryPolicy
 from .base import (
     LEDGER_STATES,
+    LeaseLostError,
     LedgerEntry,
     LedgerState,
     PullCheckpoint,
@@ -234,7 +235,14 @@ class DynamoStateStore(StateStore):
         return _ledger_from_item(item) if item else None
 
     def claim_timesheet(
-        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime, *, retry_parked: bool = False
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        lease_s: float,
+        now: datetime,
+        *,
+        retry_parked: bool = False,
+        source_version: str | None = None,
     ) -> LedgerEntry | None:
         # The same rule as `may_claim`, evaluated by DynamoDB so that two claimers cannot both win.
         condition = (
@@ -246,6 +254,12 @@ class DynamoStateStore(StateStore):
         if retry_parked:
             condition += " OR ledger_state = :parked"
             values[":parked"] = {"S": "parked"}
+        version_clause = ""
+        if source_version is not None:
+            # Never older than a version claimed before (text order is time order for Assignar's stamps).
+            condition = f"({condition}) AND (attribute_not_exists(source_version) OR source_version <= :version)"
+            version_clause = ", source_version = :version"
+            values[":version"] = {"S": source_version}
         try:
             with _readable_errors(self.table_name):
                 answer = self._client.update_item(
@@ -255,8 +269,8 @@ class DynamoStateStore(StateStore):
                         "SET ledger_state = :claimed, content_hash = :hash, lease_until = :lease_until, "
                         "updated_at = :now, timesheet_id = :timesheet_id, "
                         "attempts = if_not_exists(attempts, :zero) + :one, "
-                        "intacct_keys = if_not_exists(intacct_keys, :no_keys) "
-                        "REMOVE reason"
+                        "intacct_keys = if_not_exists(intacct_keys, :no_keys)"
+                        f"{version_clause} REMOVE reason"
                     ),
                     ConditionExpression=condition,
                     ExpressionAttributeValues={
@@ -278,17 +292,46 @@ class DynamoStateStore(StateStore):
             raise
         return _ledger_from_item(answer["Attributes"])
 
+    def renew_claim(
+        self, timesheet_id: int, attempt: int, intacct_keys: Mapping[str, str], lease_s: float, now: datetime
+    ) -> None:
+        try:
+            with _readable_errors(self.table_name):
+                self._client.update_item(
+                    TableName=self.table_name,
+                    Key=_key(f"LEDGER#{timesheet_id}", "LEDGER"),
+                    UpdateExpression="SET intacct_keys = :keys, lease_until = :lease_until, updated_at = :now",
+                    ConditionExpression="ledger_state = :claimed AND attempts = :attempt",
+                    ExpressionAttributeValues={
+                        ":keys": _keys_item(intacct_keys),
+                        ":lease_until": {"S": to_stored_time("lease_until", lease_until(now, lease_s))},
+                        ":now": {"S": to_stored_time("now", now)},
+                        ":claimed": {"S": "claimed"},
+                        ":attempt": {"N": str(attempt)},
+                    },
+                )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                raise LeaseLostError(timesheet_id, attempt) from error
+            raise
+
     def record_posted(
-        self, timesheet_id: int, content_hash: str, intacct_keys: Mapping[str, str], now: datetime
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        intacct_keys: Mapping[str, str],
+        now: datetime,
+        attempt: int | None = None,
     ) -> None:
         self._record_outcome(
             timesheet_id,
             "posted",
             content_hash,
             now,
+            attempt=attempt,
             set_clause="intacct_keys = :keys",
             remove_clause="reason",
-            values={":keys": {"M": {name: {"S": value} for name, value in intacct_keys.items()}}},
+            values={":keys": _keys_item(intacct_keys)},
         )
 
     def record_parked(
@@ -298,14 +341,16 @@ class DynamoStateStore(StateStore):
         reason: str,
         now: datetime,
         intacct_keys: Mapping[str, str] | None = None,
+        attempt: int | None = None,
     ) -> None:
         if intacct_keys is not None:
-            keys: Item = {":keys": {"M": {name: {"S": value} for name, value in intacct_keys.items()}}}
+            keys: Item = {":keys": _keys_item(intacct_keys)}
             self._record_outcome(
                 timesheet_id,
                 "parked",
                 content_hash,
                 now,
+                attempt=attempt,
                 set_clause="reason = :reason, intacct_keys = :keys",
                 remove_clause=None,
                 values={":reason": {"S": reason}, **keys},
@@ -320,6 +365,7 @@ class DynamoStateStore(StateStore):
             set_clause="reason = :reason, intacct_keys = if_not_exists(intacct_keys, :no_keys)",
             remove_clause=None,
             values={":reason": {"S": reason}, ":no_keys": {"M": {}}},
+            attempt=attempt,
         )
 
     def _record_outcome(
@@ -332,10 +378,35 @@ class DynamoStateStore(StateStore):
         set_clause: str,
         remove_clause: str | None,
         values: Item,
+        attempt: int | None = None,
     ) -> None:
         remove = f" REMOVE lease_until, {remove_clause}" if remove_clause else " REMOVE lease_until"
+        fence: dict[str, Any] = {}
+        if attempt is not None:
+            # Only the claim that still holds the timesheet may say how it ended.
+            fence = {"ConditionExpression": "ledger_state = :claimed AND attempts = :attempt"}
+            values = {**values, ":claimed": {"S": "claimed"}, ":attempt": {"N": str(attempt)}}
+        try:
+            self._update_outcome(timesheet_id, state, content_hash, now, set_clause, remove, values, fence)
+        except ClientError as error:
+            if attempt is not None and _error_code(error) == "ConditionalCheckFailedException":
+                raise LeaseLostError(timesheet_id, attempt) from error
+            raise
+
+    def _update_outcome(
+        self,
+        timesheet_id: int,
+        state: LedgerState,
+        content_hash: str,
+        now: datetime,
+        set_clause: str,
+        remove: str,
+        values: Item,
+        fence: dict[str, Any],
+    ) -> None:
         with _readable_errors(self.table_name):
             self._client.update_item(
+                **fence,
                 TableName=self.table_name,
                 Key=_key(f"LEDGER#{timesheet_id}", "LEDGER"),
                 UpdateExpression=(
@@ -473,6 +544,10 @@ def _synced_from_item(item: Item) -> SyncedRecord:
     )
 
 
+def _keys_item(keys: Mapping[str, str]) -> AttributeValueTypeDef:
+    return {"M": {name: {"S": value} for name, value in keys.items()}}
+
+
 def _ledger_from_item(item: Item) -> LedgerEntry:
     lease = _optional_text(item, "lease_until")
     state = _text(item, "ledger_state")
@@ -485,4 +560,5 @@ def _ledger_from_item(item: Item) -> LedgerEntry:
         attempts=_int(item, "attempts"),
         lease_until=from_stored_time(lease) if lease is not None else None,
         updated_at=from_stored_time(_text(item, "updated_at")),
+        source_version=_optional_text(item, "source_version"),
     )

@@ -7,11 +7,13 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from .base import (
+    LeaseLostError,
     LedgerEntry,
     LedgerState,
     PullCheckpoint,
@@ -26,7 +28,7 @@ from .base import (
     to_stored_time,
 )
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS watermark (
@@ -63,7 +65,8 @@ CREATE TABLE IF NOT EXISTS ledger (
     reason TEXT,
     attempts INTEGER NOT NULL,
     lease_until TEXT,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    source_version TEXT
 );
 CREATE INDEX IF NOT EXISTS ledger_by_state ON ledger (state, timesheet_id);
 """
@@ -90,21 +93,24 @@ INSERT OR REPLACE INTO synced
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 _LEDGER_ENTRY: Final = """
-SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at FROM ledger
+SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at, source_version
+FROM ledger
 WHERE timesheet_id = ?
 """
 _LEDGER_ALL: Final = """
-SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at FROM ledger
+SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at, source_version
+FROM ledger
 ORDER BY timesheet_id
 """
 _LEDGER_IN_STATE: Final = """
-SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at FROM ledger
+SELECT timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at, source_version
+FROM ledger
 WHERE state = ? ORDER BY timesheet_id
 """
 _PUT_LEDGER: Final = """
 INSERT OR REPLACE INTO ledger
-(timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+(timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at, source_version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -144,7 +150,9 @@ class SqliteStateStore(StateStore):
                 f"state file {self.path} has schema version {version}, newer than this version of "
                 f"intacct-assignar understands ({SCHEMA_VERSION}); upgrade intacct-assignar to use it"
             )
-        self._db.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+        # Version 1 files lack the ledger's source_version; everything else is created if missing.
+        upgrade = "ALTER TABLE ledger ADD COLUMN source_version TEXT;" if version == 1 else ""
+        self._db.executescript(f"BEGIN;{upgrade}{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
 
     def close(self) -> None:
         with self._lock:
@@ -246,21 +254,43 @@ class SqliteStateStore(StateStore):
             return self._ledger_entry(timesheet_id)
 
     def claim_timesheet(
-        self, timesheet_id: int, content_hash: str, lease_s: float, now: datetime, *, retry_parked: bool = False
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        lease_s: float,
+        now: datetime,
+        *,
+        retry_parked: bool = False,
+        source_version: str | None = None,
     ) -> LedgerEntry | None:
         lease_until(now, lease_s)  # refuse bad input before taking the write lock
         with self._write_transaction():
             existing = self._ledger_entry(timesheet_id)
-            if not may_claim(existing, content_hash, now, retry_parked=retry_parked):
+            if not may_claim(existing, content_hash, now, retry_parked=retry_parked, source_version=source_version):
                 return None
-            entry = claimed_entry(existing, timesheet_id, content_hash, lease_s, now)
+            entry = claimed_entry(existing, timesheet_id, content_hash, lease_s, now, source_version)
             self._write_ledger(entry)
             return entry
 
-    def record_posted(
-        self, timesheet_id: int, content_hash: str, intacct_keys: Mapping[str, str], now: datetime
+    def renew_claim(
+        self, timesheet_id: int, attempt: int, intacct_keys: Mapping[str, str], lease_s: float, now: datetime
     ) -> None:
-        self._record_outcome(timesheet_id, "posted", content_hash, dict(intacct_keys), None, now)
+        until = lease_until(now, lease_s)
+        with self._write_transaction():
+            existing = self._ledger_entry(timesheet_id)
+            if existing is None or not _held(existing, attempt):
+                raise LeaseLostError(timesheet_id, attempt)
+            self._write_ledger(replace(existing, intacct_keys=dict(intacct_keys), lease_until=until, updated_at=now))
+
+    def record_posted(
+        self,
+        timesheet_id: int,
+        content_hash: str,
+        intacct_keys: Mapping[str, str],
+        now: datetime,
+        attempt: int | None = None,
+    ) -> None:
+        self._record_outcome(timesheet_id, "posted", content_hash, dict(intacct_keys), None, now, attempt)
 
     def record_parked(
         self,
@@ -269,9 +299,10 @@ class SqliteStateStore(StateStore):
         reason: str,
         now: datetime,
         intacct_keys: Mapping[str, str] | None = None,
+        attempt: int | None = None,
     ) -> None:
         keys = dict(intacct_keys) if intacct_keys is not None else None
-        self._record_outcome(timesheet_id, "parked", content_hash, keys, reason, now)
+        self._record_outcome(timesheet_id, "parked", content_hash, keys, reason, now, attempt)
 
     def _record_outcome(
         self,
@@ -281,10 +312,15 @@ class SqliteStateStore(StateStore):
         intacct_keys: dict[str, str] | None,
         reason: str | None,
         now: datetime,
+        attempt: int | None = None,
     ) -> None:
         to_stored_time("now", now)
         with self._write_transaction():
             existing = self._ledger_entry(timesheet_id)
+            if attempt is not None and (
+                existing is None or existing.state != "claimed" or existing.attempts != attempt
+            ):
+                raise LeaseLostError(timesheet_id, attempt)
             # Parking keeps earlier Intacct keys: a parked re-approval still names what it would have updated.
             keys = intacct_keys if intacct_keys is not None else (existing.intacct_keys if existing else {})
             self._write_ledger(
@@ -297,6 +333,7 @@ class SqliteStateStore(StateStore):
                     attempts=existing.attempts if existing else 0,
                     lease_until=None,
                     updated_at=now,
+                    source_version=existing.source_version if existing else None,
                 )
             )
 
@@ -329,6 +366,7 @@ class SqliteStateStore(StateStore):
                 entry.attempts,
                 to_stored_time("lease_until", entry.lease_until) if entry.lease_until is not None else None,
                 to_stored_time("updated_at", entry.updated_at),
+                entry.source_version,
             ),
         )
 
@@ -336,6 +374,11 @@ class SqliteStateStore(StateStore):
         rows = self._execute(_LEDGER_ALL) if state is None else self._execute(_LEDGER_IN_STATE, (state,))
         for row in rows:
             yield _ledger_from_row(row)
+
+
+def _held(entry: LedgerEntry | None, attempt: int) -> bool:
+    """Is the timesheet still claimed by claim number `attempt` (a later claim counts attempts up)?"""
+    return entry is not None and entry.state == "claimed" and entry.attempts == attempt
 
 
 @contextmanager
@@ -366,7 +409,7 @@ def _synced_from_row(row: Collection[Any]) -> SyncedRecord:
 
 
 def _ledger_from_row(row: Collection[Any]) -> LedgerEntry:
-    timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at = row
+    timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at, source_version = row
     return LedgerEntry(
         timesheet_id=timesheet_id,
         state=state,
@@ -376,4 +419,5 @@ def _ledger_from_row(row: Collection[Any]) -> LedgerEntry:
         attempts=attempts,
         lease_until=from_stored_time(lease_until) if lease_until is not None else None,
         updated_at=from_stored_time(updated_at),
+        source_version=source_version,
     )

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from intacct_assignar.outbound.push import TimesheetBusyError
+from intacct_assignar.outbound.push import PostingIncompleteError, TimesheetBusyError
 
 from .conftest import TimeWorld
 
@@ -111,17 +111,21 @@ def test_a_crash_between_the_two_documents_writes_only_the_missing_one(
     world: TimeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     timesheet_id = world.timesheet()
-    real = world.intacct.legacy_create
 
     def crash(*_args: object, **_kwargs: object) -> None:
-        raise SystemExit("died before the equipment write")
+        raise SystemExit("died just before the equipment write left")
 
     with monkeypatch.context() as patch:
         patch.setattr(world.intacct, "legacy_create", crash)
         with pytest.raises(SystemExit):
             world.push.post(timesheet_id)
-    assert world.intacct.legacy_create == real
+    # The intent was saved before sending, so the next holder cannot tell whether it left: it waits out
+    # Intacct's in-doubt window rather than risk a second transaction beside one still running.
     world.clock.at += world.push_lease()
+    with pytest.raises(PostingIncompleteError):
+        world.push.post(timesheet_id)
+    assert world.equipment_documents() == []
+    world.clock.at += world.push.doubt_window
     assert world.push.post(timesheet_id).outcome == "posted"
     assert len(world.intacct_timesheets()) == 1
     assert len(world.equipment_documents()) == 1

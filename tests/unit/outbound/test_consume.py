@@ -57,22 +57,13 @@ def test_a_body_that_is_not_a_push_message_is_parked_with_the_reason_and_not_ret
     assert push.calls == []
 
 
-def test_a_newly_parked_timesheet_is_copied_to_the_parked_queue_as_a_replay() -> None:
-    push = FakePush({7: PushResult(7, "parked", reason="employee E-9 does not exist in Intacct")})
-    handler, parking = consumer(push)
-    result = handler.handle(body(7))
-    assert result is not None and result.outcome == "parked"
-    [(parked_body, reason)] = parking.parked
-    replay = PushMessage.from_body(parked_body)
-    assert (replay.timesheet_id, replay.retry_parked, replay.trigger) == (7, True, "replay")
-    assert reason == "employee E-9 does not exist in Intacct"
-
-
-def test_one_parked_earlier_is_not_parked_again_by_a_duplicate_delivery() -> None:
-    push = FakePush({7: PushResult(7, "parked", reason="earlier", earlier=True)})
-    handler, parking = consumer(push)
-    handler.handle(body(7))
-    assert parking.parked == []
+def test_a_parked_result_is_not_copied_again_the_push_service_reported_it() -> None:
+    for earlier in (False, True):
+        push = FakePush({7: PushResult(7, "parked", reason="employee E-9 does not exist in Intacct", earlier=earlier)})
+        handler, parking = consumer(push)
+        result = handler.handle(body(7))
+        assert result is not None and result.outcome == "parked"
+        assert parking.parked == []
 
 
 def test_a_replay_asks_to_retry_a_parked_timesheet() -> None:

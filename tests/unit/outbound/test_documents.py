@@ -150,8 +150,10 @@ def test_changed_content_changes_the_revision_and_the_control_id() -> None:
     assert first.labor is not None and changed.labor is not None
     assert first.labor.revision != changed.labor.revision
     assert first.equipment == changed.equipment
-    assert controlid(812, "labor", first.labor.revision) != controlid(812, "labor", changed.labor.revision)
-    assert len(controlid(10**12, "equipment", first.labor.revision)) <= 256
+    assert controlid(812, "labor", first.labor.revision, 1) != controlid(812, "labor", changed.labor.revision, 1)
+    # The same content written again (after a change back) is a new write: a new generation, a new ID.
+    assert controlid(812, "labor", first.labor.revision, 1) != controlid(812, "labor", first.labor.revision, 3)
+    assert len(controlid(10**12, "labor-update", first.labor.revision, 10**6)) <= 256
 
 
 def test_descriptions_of_other_timesheets_are_not_taken_for_ours() -> None:

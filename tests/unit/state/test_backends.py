@@ -129,6 +129,35 @@ def test_sqlite_keeps_state_across_reopening_the_file(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_sqlite_upgrades_a_version_1_file_keeping_its_ledger(tmp_path: Path) -> None:
+    # Given a state file written by the first release (no source_version in the ledger)
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            "CREATE TABLE ledger (timesheet_id INTEGER PRIMARY KEY, state TEXT NOT NULL, content_hash TEXT NOT NULL,"
+            " intacct_keys TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL, lease_until TEXT,"
+            " updated_at TEXT NOT NULL);"
+            "INSERT INTO ledger VALUES (7, 'posted', 'h', '{\"timesheet\": \"41\"}', NULL, 1, NULL,"
+            " '2026-11-25T22:00:00.000000+00:00');"
+            "PRAGMA user_version = 1;"
+        )
+
+    # When this version opens it
+    with SqliteStateStore(path) as store:
+        entry = store.get_ledger(7)
+        claim = store.claim_timesheet(7, "h2", 60, NOW, source_version="2026-11-25T10:00:00.000Z")
+
+    # Then the entry is read as before and the new column works
+    assert entry is not None and (entry.state, entry.intacct_keys, entry.source_version) == (
+        "posted",
+        {"timesheet": "41"},
+        None,
+    )
+    assert claim is not None and claim.source_version == "2026-11-25T10:00:00.000Z"
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
 def test_sqlite_refuses_a_file_written_by_a_newer_version(tmp_path: Path) -> None:
     # Given a state file with a schema version from the future
     path = tmp_path / "state.db"

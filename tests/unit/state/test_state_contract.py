@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from intacct_assignar.state import NaiveDatetimeError, PullCheckpoint, StateStore, SyncedRecord
+from intacct_assignar.state import LeaseLostError, NaiveDatetimeError, PullCheckpoint, StateStore, SyncedRecord
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
@@ -312,6 +312,48 @@ def test_parking_without_keys_keeps_those_recorded_earlier(store: StateStore) ->
     store.record_parked(108, "hash-b", "Intacct timesheet 43 is approved", NOW + timedelta(hours=1))
     entry = store.get_ledger(108)
     assert entry is not None and entry.intacct_keys == {"timesheet": "43"}
+
+
+def test_a_holder_saves_progress_and_extends_its_lease_while_it_holds_the_claim(store: StateStore) -> None:
+    claim = store.claim_timesheet(110, "hash-a", 60, NOW)
+    assert claim is not None
+    store.renew_claim(110, claim.attempts, {"timesheet_pending": "r1:1:x"}, 60, NOW + timedelta(seconds=50))
+    # Still held at 100 s (the lease now runs to 110 s): nobody else can take it.
+    assert store.claim_timesheet(110, "hash-a", 60, NOW + timedelta(seconds=100)) is None
+    entry = store.get_ledger(110)
+    assert entry is not None and entry.intacct_keys == {"timesheet_pending": "r1:1:x"}
+    assert entry.lease_until == NOW + timedelta(seconds=110)
+
+
+def test_a_holder_whose_lease_was_taken_over_can_neither_renew_nor_record(store: StateStore) -> None:
+    first = store.claim_timesheet(111, "hash-a", 60, NOW)
+    second = store.claim_timesheet(111, "hash-a", 60, NOW + timedelta(seconds=61))
+    assert first is not None and second is not None and second.attempts == first.attempts + 1
+    with pytest.raises(LeaseLostError):
+        store.renew_claim(111, first.attempts, {"timesheet": "1"}, 60, NOW + timedelta(seconds=62))
+    with pytest.raises(LeaseLostError):
+        store.record_posted(111, "hash-a", {"timesheet": "1"}, NOW + timedelta(seconds=62), attempt=first.attempts)
+    with pytest.raises(LeaseLostError):
+        store.record_parked(111, "hash-a", "late", NOW + timedelta(seconds=62), attempt=first.attempts)
+    store.record_posted(111, "hash-a", {"timesheet": "2"}, NOW + timedelta(seconds=63), attempt=second.attempts)
+    entry = store.get_ledger(111)
+    assert entry is not None and (entry.state, entry.intacct_keys) == ("posted", {"timesheet": "2"})
+
+
+def test_an_older_read_of_the_timesheet_never_claims_over_a_newer_one(store: StateStore) -> None:
+    newer = store.claim_timesheet(112, "hash-10h", 60, NOW, source_version="2026-11-25T10:00:00.000Z")
+    assert newer is not None
+    store.record_posted(112, "hash-10h", {"timesheet": "1"}, NOW, attempt=newer.attempts)
+    stale = store.claim_timesheet(
+        112, "hash-8h", 60, NOW + timedelta(seconds=5), source_version="2026-11-25T09:00:00.000Z"
+    )
+    assert stale is None
+    later = store.claim_timesheet(
+        112, "hash-9h", 60, NOW + timedelta(seconds=6), source_version="2026-11-25T11:00:00.000Z"
+    )
+    assert later is not None and later.source_version == "2026-11-25T11:00:00.000Z"
+    entry = store.get_ledger(112)
+    assert entry is not None and entry.source_version == "2026-11-25T11:00:00.000Z"
 
 
 def test_the_ledger_lists_entries_by_state(store: StateStore) -> None:

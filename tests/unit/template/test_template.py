@@ -1,0 +1,385 @@
+"""The SAM template, transformed offline by SAM's own translator, checked the way a cloud engineer would.
+
+Every event source mapping reports batch item failures and caps its concurrency; every consumed queue has a
+dead-letter queue, and the consumers park on their last delivery exactly when SQS would move the message;
+visibility timeouts follow AWS's six-times rule; schedules have no fixed names; no IAM statement grants a
+wildcard action, or "*" where a resource can be named; no secret reaches an environment variable; each
+function's role names only its own queues, tables and secrets. cfn-lint (a version that still checks SAM) and
+`sam validate` must be clean too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from intacct_assignar.outbound.push import DEFAULT_LEASE_S
+from intacct_assignar.state import TABLE_DEFINITION
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = ROOT / "template.yaml"
+PARAMETERS = {
+    "TenantId": "acme",
+    "IntacctSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/intacct-AbCdEf",
+    "AssignarSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/assignar-AbCdEf",
+}
+ENTITIES = {"clients", "projects", "work_orders", "activities", "roles", "workers"}
+# Actions that have no resource to name (AWS: X-Ray trace writes are granted on "*" only).
+UNSCOPABLE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+Resources = dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict[str, Any]:
+    document: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
+    return document
+
+
+@pytest.fixture(scope="module")
+def cfn(sam: dict[str, Any]) -> Resources:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    template = json.loads(json.dumps(sam))
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                # The translator wants S3 locations; `sam build`/`sam deploy` put the local folders there.
+                properties[key] = "s3://placeholder/code.zip"
+    # managed_policy_map=None: the translator uses its bundled map of AWS managed policies, no IAM call.
+    translated = Translator(managed_policy_map=None, sam_parser=Parser()).translate(
+        sam_template=template, parameter_values=dict(PARAMETERS)
+    )
+    resources: Resources = translated["Resources"]
+    return resources
+
+
+def of_type(resources: Resources, kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+
+def ref_name(value: Any) -> str:
+    """The logical id behind {"Fn::GetAtt": [X, ...]} or {"Ref": X}."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else target.split(".")[0])
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    raise AssertionError(f"not a reference: {value!r}")
+
+
+def statements(resources: Resources) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in of_type(resources, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- queues and consumers ---------------------------------------------------------------------------------
+
+
+def test_every_event_source_mapping_reports_batch_item_failures_and_caps_concurrency(cfn: Resources) -> None:
+    mappings = of_type(cfn, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 2
+    for name, mapping in mappings.items():
+        properties = mapping["Properties"]
+        assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+        assert "MaximumConcurrency" in properties["ScalingConfig"], name
+        assert properties["BatchSize"] <= 10, name
+
+
+def test_every_consumed_queue_has_a_dead_letter_queue_and_parks_on_the_same_delivery(cfn: Resources) -> None:
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    for name, mapping in of_type(cfn, "AWS::Lambda::EventSourceMapping").items():
+        queue_name = ref_name(mapping["Properties"]["EventSourceArn"])
+        queue = cfn[queue_name]["Properties"]
+        redrive = queue["RedrivePolicy"]
+        assert ref_name(redrive["deadLetterTargetArn"]) in of_type(cfn, "AWS::SQS::Queue"), name
+        function = functions[ref_name(mapping["Properties"]["FunctionName"])]
+        env = function["Properties"]["Environment"]["Variables"]
+        # The consumer parks a record with its reason on the delivery after which SQS would move it silently.
+        assert env["MAX_RECEIVES"] == redrive["maxReceiveCount"] == {"Ref": "MaxReceives"}, name
+        assert ref_name(env["PARKED_QUEUE_URL"]) == ref_name(redrive["deadLetterTargetArn"]), name
+
+
+def test_visibility_timeouts_are_six_times_the_consumer_timeout_plus_its_batching_window(cfn: Resources) -> None:
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    for mapping in of_type(cfn, "AWS::Lambda::EventSourceMapping").values():
+        properties = mapping["Properties"]
+        queue = cfn[ref_name(properties["EventSourceArn"])]["Properties"]
+        timeout = functions[ref_name(properties["FunctionName"])]["Properties"]["Timeout"]
+        window = properties.get("MaximumBatchingWindowInSeconds", 0)
+        assert queue["VisibilityTimeout"] >= 6 * timeout + window
+
+
+def test_dead_letter_queues_keep_messages_fourteen_days_and_every_queue_is_encrypted(cfn: Resources) -> None:
+    queues = of_type(cfn, "AWS::SQS::Queue")
+    targets = {
+        ref_name(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
+    for name, queue in queues.items():
+        assert queue["Properties"].get("SqsManagedSseEnabled") is True, name
+        if name in targets or "RedrivePolicy" not in queue["Properties"]:
+            assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600, name
+
+
+def test_the_push_consumer_finishes_well_inside_the_ledger_lease(cfn: Resources) -> None:
+    timeout = cfn["PushConsumerFunction"]["Properties"]["Timeout"]
+    assert timeout * 2 <= DEFAULT_LEASE_S
+
+
+# --- schedules --------------------------------------------------------------------------------------------
+
+
+def test_one_schedule_per_entity_for_changes_and_for_the_weekly_repair_plus_deletions_and_the_sweep(
+    cfn: Resources,
+) -> None:
+    schedules = of_type(cfn, "AWS::Scheduler::Schedule")
+    inputs = [json.loads(s["Properties"]["Target"]["Input"]) for s in schedules.values()]
+    incremental = {i["entity"] for i in inputs if i.get("entity") and not i["full"]}
+    full = {i["entity"] for i in inputs if i.get("entity") and i["full"]}
+    assert incremental == ENTITIES | {"deletions"}
+    assert full == ENTITIES
+    assert sum(1 for i in inputs if i == {}) == 1  # the sweep
+
+
+def test_no_schedule_has_a_fixed_name_and_each_retries_then_dead_letters(cfn: Resources) -> None:
+    for name, schedule in of_type(cfn, "AWS::Scheduler::Schedule").items():
+        properties = schedule["Properties"]
+        # A fixed name (SAM's default is the logical id) would collide between two tenants' stacks.
+        assert "Name" not in properties, name
+        target = properties["Target"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1, name
+        assert ref_name(target["DeadLetterConfig"]["Arn"]) == "ScheduleDeadLetterQueue", name
+
+
+def test_asynchronous_functions_send_failed_invocations_to_a_queue(cfn: Resources) -> None:
+    configs = of_type(cfn, "AWS::Lambda::EventInvokeConfig")
+    by_function = {ref_name(c["Properties"]["FunctionName"]): c["Properties"] for c in configs.values()}
+    assert set(by_function) == {"SyncPullerFunction", "TimesheetSweepFunction"}
+    for properties in by_function.values():
+        assert ref_name(properties["DestinationConfig"]["OnFailure"]["Destination"]) == "FailedInvocationQueue"
+
+
+def test_the_puller_runs_one_at_a_time_and_may_start_its_own_continuation(cfn: Resources) -> None:
+    puller = cfn["SyncPullerFunction"]["Properties"]
+    assert puller["ReservedConcurrentExecutions"] == 1
+    invoke = [s for name, s in statements(cfn) if name == "SyncPullerRole" and s["Action"] == "lambda:InvokeFunction"]
+    assert len(invoke) == 1
+    assert invoke[0]["Resource"]["Fn::Sub"].endswith("function:${AWS::StackName}-sync-puller")
+    assert puller["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-sync-puller"}
+
+
+# --- IAM --------------------------------------------------------------------------------------------------
+
+
+def test_no_statement_grants_a_wildcard_action_or_star_where_a_resource_can_be_named(cfn: Resources) -> None:
+    for role, statement in statements(cfn):
+        actions = as_list(statement["Action"])
+        assert not any("*" in action for action in actions), (role, actions)
+        if "*" in as_list(statement.get("Resource")):
+            assert set(actions) <= UNSCOPABLE_ACTIONS, (role, actions)
+
+
+def test_functions_carry_no_managed_policies_that_reach_beyond_them(cfn: Resources) -> None:
+    for name, function in of_type(cfn, "AWS::Lambda::Function").items():
+        role = cfn[ref_name(function["Properties"]["Role"])]["Properties"]
+        assert not role.get("ManagedPolicyArns"), name
+
+
+def granted(cfn: Resources, role: str, action: str) -> set[str]:
+    """Logical ids of the resources a role is granted `action` on."""
+    names: set[str] = set()
+    for name, statement in statements(cfn):
+        if name == role and action in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                if isinstance(resource, dict) and "Fn::Sub" in resource:
+                    names.update(re.findall(r"\$\{(\w+)\.Arn\}", str(resource["Fn::Sub"])))
+                elif isinstance(resource, dict):
+                    names.add(ref_name(resource))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("role", "sends_to", "consumes", "tables", "secrets"),
+    [
+        (
+            "SyncPullerRole",
+            {"UpsertQueue", "UpsertDeadLetterQueue", "FailedInvocationQueue"},
+            set(),
+            {"StateTable"},
+            {"IntacctSecretArn"},
+        ),
+        (
+            "SyncConsumerRole",
+            {"UpsertDeadLetterQueue"},
+            {"UpsertQueue"},
+            {"StateTable", "IdempotencyTable"},
+            {"AssignarSecretArn"},
+        ),
+        ("WebhookReceiverRole", {"PushQueue"}, set(), set(), {"AssignarSecretArn"}),
+        (
+            "PushConsumerRole",
+            {"PushDeadLetterQueue"},
+            {"PushQueue"},
+            {"StateTable"},
+            {"IntacctSecretArn", "AssignarSecretArn"},
+        ),
+        (
+            "TimesheetSweepRole",
+            {"PushQueue", "FailedInvocationQueue"},
+            set(),
+            {"StateTable"},
+            {"IntacctSecretArn", "AssignarSecretArn"},
+        ),
+    ],
+)
+def test_each_function_reaches_only_its_own_queues_tables_and_secrets(
+    cfn: Resources, role: str, sends_to: set[str], consumes: set[str], tables: set[str], secrets: set[str]
+) -> None:
+    assert granted(cfn, role, "sqs:SendMessage") == sends_to
+    assert granted(cfn, role, "sqs:ReceiveMessage") == consumes
+    assert granted(cfn, role, "dynamodb:GetItem") == tables
+    assert granted(cfn, role, "secretsmanager:GetSecretValue") == secrets
+
+
+# --- secrets and configuration ----------------------------------------------------------------------------
+
+
+def test_no_secret_reaches_an_environment_variable(cfn: Resources) -> None:
+    assert "resolve:secretsmanager" not in TEMPLATE.read_text()
+    for name, function in of_type(cfn, "AWS::Lambda::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        for key, value in variables.items():
+            if re.search(r"SECRET|PASSWORD|TOKEN", key):
+                # Only the ARN, read at run time through Powertools' parameters.
+                assert key.endswith("_SECRET_ARN") and value in (
+                    {"Ref": "IntacctSecretArn"},
+                    {"Ref": "AssignarSecretArn"},
+                ), (name, key)
+
+
+def test_every_handler_in_functions_is_deployed_with_its_code(sam: dict[str, Any]) -> None:
+    deployed = {
+        Path(r["Properties"]["CodeUri"]).name
+        for r in sam["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    present = {p.parent.name for p in (ROOT / "functions").glob("*/app.py")}
+    assert deployed == present
+    for folder in present:
+        assert "def lambda_handler" in (ROOT / "functions" / folder / "app.py").read_text(), folder
+
+
+def test_functions_get_the_settings_their_runtime_reads(cfn: Resources) -> None:
+    needs = {
+        "SyncPullerFunction": {"INTACCT_SECRET_ARN", "UPSERT_QUEUE_URL", "PARKED_QUEUE_URL"},
+        "SyncConsumerFunction": {"ASSIGNAR_SECRET_ARN", "PARKED_QUEUE_URL", "IDEMPOTENCY_TABLE", "MAX_RECEIVES"},
+        "WebhookReceiverFunction": {"ASSIGNAR_SECRET_ARN", "PUSH_QUEUE_URL"},
+        "PushConsumerFunction": {"INTACCT_SECRET_ARN", "ASSIGNAR_SECRET_ARN", "PARKED_QUEUE_URL", "MAX_RECEIVES"},
+        "TimesheetSweepFunction": {"INTACCT_SECRET_ARN", "ASSIGNAR_SECRET_ARN", "PUSH_QUEUE_URL"},
+    }
+    for name, keys in needs.items():
+        variables = cfn[name]["Properties"]["Environment"]["Variables"]
+        assert keys | {"TENANT_ID", "TENANT_CONFIG", "STATE_TABLE"} <= set(variables), name
+
+
+# --- tables -----------------------------------------------------------------------------------------------
+
+
+def test_the_state_table_is_the_one_the_code_creates(cfn: Resources) -> None:
+    table = cfn["StateTable"]["Properties"]
+    for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode"):
+        assert table[key] == TABLE_DEFINITION[key], key  # type: ignore[literal-required]
+    assert cfn["StateTable"]["DeletionPolicy"] == "Retain"
+
+
+def test_tables_are_on_demand_with_point_in_time_recovery_and_idempotency_records_expire(cfn: Resources) -> None:
+    for name, table in of_type(cfn, "AWS::DynamoDB::Table").items():
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", name
+        assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+    idempotency = cfn["IdempotencyTable"]["Properties"]
+    assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    # Powertools' DynamoDBPersistenceLayer writes its expiry in "expiration".
+    assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+# --- alarms, API, outputs ---------------------------------------------------------------------------------
+
+
+def test_alarms_watch_every_dead_letter_queue_both_queues_ages_and_every_function(cfn: Resources) -> None:
+    alarms = of_type(cfn, "AWS::CloudWatch::Alarm").values()
+    watched = {(a["Properties"]["MetricName"], ref_name(a["Properties"]["Dimensions"][0]["Value"])) for a in alarms}
+    queues = of_type(cfn, "AWS::SQS::Queue")
+    for name, queue in queues.items():
+        if "RedrivePolicy" in queue["Properties"]:
+            assert ("ApproximateAgeOfOldestMessage", name) in watched
+        else:
+            assert ("ApproximateNumberOfMessagesVisible", name) in watched
+    for name in of_type(cfn, "AWS::Lambda::Function"):
+        assert ("Errors", name) in watched
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_webhook_api_is_throttled_and_its_url_is_an_output(sam: dict[str, Any], cfn: Resources) -> None:
+    [stage] = of_type(cfn, "AWS::ApiGatewayV2::Stage").values()
+    route = stage["Properties"]["DefaultRouteSettings"]
+    assert route["ThrottlingRateLimit"] == {"Ref": "WebhookRateLimit"}
+    assert route["ThrottlingBurstLimit"] == {"Ref": "WebhookBurstLimit"}
+    assert "/webhooks/assignar" in sam["Outputs"]["WebhookUrl"]["Value"]["Fn::Sub"]
+
+
+def test_an_alarm_email_is_subscribed_only_when_given(sam: dict[str, Any]) -> None:
+    assert sam["Resources"]["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+# --- the tools a cloud engineer runs -----------------------------------------------------------------------
+
+
+def tool(name: str) -> str:
+    found = Path(sys.executable).parent / name
+    if found.exists():
+        return str(found)
+    located = shutil.which(name)
+    assert located, f"{name} is not installed (it is a dev dependency: pip install -e '.[dev]')"
+    return located
+
+
+def test_cfn_lint_is_clean() -> None:
+    result = subprocess.run(  # noqa: S603  # fixed argument list, no shell
+        [tool("cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_is_clean() -> None:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(  # noqa: S603  # fixed argument list, no shell
+        [tool("sam"), "validate", "--lint", "--region", "us-east-1", "--template-file", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr

@@ -16,11 +16,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from intacct_assignar.config import parse_config
 from intacct_assignar.outbound.push import DEFAULT_LEASE_S
 from intacct_assignar.state import TABLE_DEFINITION
 from samtranslator.parser.parser import Parser
@@ -383,3 +385,18 @@ def test_sam_validate_is_clean() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_the_example_tenant_in_samconfig_deploys_with_valid_parameters(sam: dict[str, Any]) -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    deploy = config["acme"]["deploy"]["parameters"]
+    overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"])
+    parameters = sam["Parameters"]
+    assert set(overrides) <= set(parameters), set(overrides) - set(parameters)
+    required = {name for name, p in parameters.items() if "Default" not in p}
+    assert required <= set(overrides)
+    for name, value in overrides.items():
+        if pattern := parameters[name].get("AllowedPattern"):
+            assert re.fullmatch(pattern, value), name
+    parse_config(json.loads(overrides["TenantConfig"]), "TenantConfig")
+    assert "CAPABILITY_IAM" in deploy["capabilities"] and deploy["stack_name"].endswith("acme")

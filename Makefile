@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration bench clean
+.PHONY: demo test lint typecheck unit integration bench layers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/assignar_index.py
 	$(BIN)/python benchmarks/inbound_sync.py
 	$(BIN)/python benchmarks/outbound_push.py
+
+# The two Lambda layers as `sam build` lays them out, without Docker: build/layers/<arch>/{dependencies,shared}/python
+# and sizes.json. arm64 is what deploys; x86_64 is what this kind of machine can import to check them.
+layers: $(STAMP)
+	$(BIN)/python scripts/build_layers.py --arch arm64 --arch x86_64
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

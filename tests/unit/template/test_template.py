@@ -25,6 +25,7 @@ import pytest
 from intacct_assignar.config import parse_config
 from intacct_assignar.outbound.push import DEFAULT_LEASE_S
 from intacct_assignar.state import TABLE_DEFINITION
+from samcli.cli.types import CfnParameterOverridesType
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
@@ -183,9 +184,10 @@ def test_asynchronous_functions_send_failed_invocations_to_a_queue(cfn: Resource
 def test_the_puller_runs_one_at_a_time_and_may_start_its_own_continuation(cfn: Resources) -> None:
     puller = cfn["SyncPullerFunction"]["Properties"]
     assert puller["ReservedConcurrentExecutions"] == 1
-    invoke = [s for name, s in statements(cfn) if name == "SyncPullerRole" and s["Action"] == "lambda:InvokeFunction"]
-    assert len(invoke) == 1
-    assert invoke[0]["Resource"]["Fn::Sub"].endswith("function:${AWS::StackName}-sync-puller")
+    assert grants(cfn, "SyncPullerRole")["lambda:InvokeFunction"] == {
+        "${AWS::StackName}-sync-puller",
+        "${AWS::StackName}-sync-puller:*",
+    }
     assert puller["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-sync-puller"}
 
 
@@ -219,47 +221,98 @@ def granted(cfn: Resources, role: str, action: str) -> set[str]:
     return names
 
 
+STATE = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]
+CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+
+
+def grants(cfn: Resources, role: str) -> dict[str, set[str]]:
+    """Action -> logical ids (or parameter names) of what the role may do it on; X-Ray and logs aside."""
+    found: dict[str, set[str]] = {}
+    for name, statement in statements(cfn):
+        if name != role:
+            continue
+        for action in as_list(statement["Action"]):
+            if action.startswith(("xray:", "logs:")):
+                continue
+            for resource in as_list(statement["Resource"]):
+                if isinstance(resource, dict) and "Fn::Sub" in resource:
+                    target = str(resource["Fn::Sub"]).rsplit(":function:", 1)[-1]
+                else:
+                    target = ref_name(resource)
+                found.setdefault(action, set()).add(target)
+    return found
+
+
 @pytest.mark.parametrize(
-    ("role", "sends_to", "consumes", "tables", "secrets"),
+    ("role", "expected"),
     [
         (
             "SyncPullerRole",
-            {"UpsertQueue", "UpsertDeadLetterQueue", "FailedInvocationQueue"},
-            set(),
-            {"StateTable"},
-            {"IntacctSecretArn"},
+            {
+                "secretsmanager:GetSecretValue": {"IntacctSecretArn"},
+                **{key: {"StateTable"} for key in STATE},
+                "sqs:SendMessage": {"UpsertQueue", "UpsertDeadLetterQueue", "FailedInvocationQueue"},
+                "lambda:InvokeFunction": {"${AWS::StackName}-sync-puller", "${AWS::StackName}-sync-puller:*"},
+            },
         ),
         (
             "SyncConsumerRole",
-            {"UpsertDeadLetterQueue"},
-            {"UpsertQueue"},
-            {"StateTable", "IdempotencyTable"},
-            {"AssignarSecretArn"},
+            {
+                "secretsmanager:GetSecretValue": {"AssignarSecretArn"},
+                **{key: {"StateTable", "IdempotencyTable"} for key in STATE},
+                "dynamodb:BatchGetItem": {"StateTable"},
+                **{key: {"UpsertQueue"} for key in CONSUME},
+                "sqs:SendMessage": {"UpsertDeadLetterQueue"},
+            },
         ),
-        ("WebhookReceiverRole", {"PushQueue"}, set(), set(), {"AssignarSecretArn"}),
+        (
+            "WebhookReceiverRole",
+            {"secretsmanager:GetSecretValue": {"AssignarSecretArn"}, "sqs:SendMessage": {"PushQueue"}},
+        ),
         (
             "PushConsumerRole",
-            {"PushDeadLetterQueue"},
-            {"PushQueue"},
-            {"StateTable"},
-            {"IntacctSecretArn", "AssignarSecretArn"},
+            {
+                "secretsmanager:GetSecretValue": {"IntacctSecretArn", "AssignarSecretArn"},
+                "dynamodb:GetItem": {"StateTable"},
+                "dynamodb:UpdateItem": {"StateTable"},
+                **{key: {"PushQueue"} for key in CONSUME},
+                "sqs:SendMessage": {"PushDeadLetterQueue"},
+            },
         ),
         (
             "TimesheetSweepRole",
-            {"PushQueue", "FailedInvocationQueue"},
-            set(),
-            {"StateTable"},
-            {"IntacctSecretArn", "AssignarSecretArn"},
+            {
+                "secretsmanager:GetSecretValue": {"IntacctSecretArn", "AssignarSecretArn"},
+                "dynamodb:GetItem": {"StateTable"},
+                "sqs:SendMessage": {"PushQueue", "FailedInvocationQueue"},
+            },
         ),
     ],
 )
-def test_each_function_reaches_only_its_own_queues_tables_and_secrets(
-    cfn: Resources, role: str, sends_to: set[str], consumes: set[str], tables: set[str], secrets: set[str]
+def test_each_function_may_do_exactly_what_it_does_on_its_own_resources(
+    cfn: Resources, role: str, expected: dict[str, set[str]]
 ) -> None:
-    assert granted(cfn, role, "sqs:SendMessage") == sends_to
-    assert granted(cfn, role, "sqs:ReceiveMessage") == consumes
-    assert granted(cfn, role, "dynamodb:GetItem") == tables
-    assert granted(cfn, role, "secretsmanager:GetSecretValue") == secrets
+    assert grants(cfn, role) == expected
+
+
+def test_each_function_writes_logs_only_to_its_own_log_group(cfn: Resources) -> None:
+    for name, function in of_type(cfn, "AWS::Lambda::Function").items():
+        properties = function["Properties"]
+        group = ref_name(properties["LoggingConfig"]["LogGroup"])
+        role = ref_name(properties["Role"])
+        logs = [s for r, s in statements(cfn) if r == role and "logs:PutLogEvents" in as_list(s["Action"])]
+        assert [ref_name(s["Resource"]) for s in logs] == [group], name
+
+
+def test_schedules_share_one_role_trusted_only_for_this_account(cfn: Resources) -> None:
+    roles = {ref_name(s["Properties"]["Target"]["RoleArn"]) for s in of_type(cfn, "AWS::Scheduler::Schedule").values()}
+    assert roles == {"SchedulerRole"}
+    trust = cfn["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert grants(cfn, "SchedulerRole") == {
+        "lambda:InvokeFunction": {"${AWS::StackName}-sync-puller", "${AWS::StackName}-timesheet-sweep"},
+        "sqs:SendMessage": {"ScheduleDeadLetterQueue"},
+    }
 
 
 # --- secrets and configuration ----------------------------------------------------------------------------
@@ -270,7 +323,9 @@ def test_no_secret_reaches_an_environment_variable(cfn: Resources) -> None:
     for name, function in of_type(cfn, "AWS::Lambda::Function").items():
         variables = function["Properties"]["Environment"]["Variables"]
         for key, value in variables.items():
-            if re.search(r"SECRET|PASSWORD|TOKEN", key):
+            if key == "SECRETS_REVISION":
+                assert value == {"Ref": "SecretsRevision"}  # a label to bump after a rotation, not a secret
+            elif re.search(r"SECRET|PASSWORD|TOKEN", key):
                 # Only the ARN, read at run time through Powertools' parameters.
                 assert key.endswith("_SECRET_ARN") and value in (
                     {"Ref": "IntacctSecretArn"},
@@ -342,6 +397,40 @@ def test_alarms_watch_every_dead_letter_queue_both_queues_ages_and_every_functio
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
+def test_the_webhook_api_answers_are_alarmed_since_the_receiver_turns_failures_into_answers(cfn: Resources) -> None:
+    alarms = of_type(cfn, "AWS::CloudWatch::Alarm").values()
+    api = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
+    assert {("AWS/ApiGateway", "5xx"), ("AWS/ApiGateway", "4xx")} <= api
+
+
+def test_alarms_can_publish_to_the_topic(cfn: Resources) -> None:
+    # CloudWatch cannot publish to a topic encrypted with aws/sns (its key policy cannot grant CloudWatch).
+    topic = cfn["AlarmTopic"]["Properties"]
+    assert topic.get("KmsMasterKeyId") in (None, {"Ref": "AlarmKey"})
+
+
+def test_the_access_log_goes_under_vendedlogs_so_the_account_log_policy_does_not_grow(cfn: Resources) -> None:
+    [stage] = of_type(cfn, "AWS::ApiGatewayV2::Stage").values()
+    group = cfn[ref_name(stage["Properties"]["AccessLogSettings"]["DestinationArn"])]["Properties"]
+    assert group["LogGroupName"]["Fn::Sub"].startswith("/aws/vendedlogs/")
+    for name, log_group in of_type(cfn, "AWS::Logs::LogGroup").items():
+        assert log_group["Properties"]["RetentionInDays"] >= 30, name
+
+
+def test_names_that_must_be_unique_in_the_account_carry_the_stack_name(cfn: Resources) -> None:
+    named = [
+        cfn["Dashboard"]["Properties"]["DashboardName"],
+        *(
+            f["Properties"]["FunctionName"]
+            for f in of_type(cfn, "AWS::Lambda::Function").values()
+            if "FunctionName" in f["Properties"]
+        ),
+        *(g["Properties"]["LogGroupName"] for g in of_type(cfn, "AWS::Logs::LogGroup").values()),
+    ]
+    for name in named:
+        assert "${AWS::StackName}" in name["Fn::Sub"], name
+
+
 def test_the_webhook_api_is_throttled_and_its_url_is_an_output(sam: dict[str, Any], cfn: Resources) -> None:
     [stage] = of_type(cfn, "AWS::ApiGatewayV2::Stage").values()
     route = stage["Properties"]["DefaultRouteSettings"]
@@ -390,13 +479,40 @@ def test_sam_validate_is_clean() -> None:
 def test_the_example_tenant_in_samconfig_deploys_with_valid_parameters(sam: dict[str, Any]) -> None:
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
     deploy = config["acme"]["deploy"]["parameters"]
-    overrides = dict(item.split("=", 1) for item in deploy["parameter_overrides"])
+    # Read as `sam deploy` reads them: SAM splits unquoted values at spaces and double quotes.
+    overrides: dict[str, str] = CfnParameterOverridesType().convert(deploy["parameter_overrides"], None, None)
     parameters = sam["Parameters"]
     assert set(overrides) <= set(parameters), set(overrides) - set(parameters)
     required = {name for name, p in parameters.items() if "Default" not in p}
     assert required <= set(overrides)
     for name, value in overrides.items():
         if pattern := parameters[name].get("AllowedPattern"):
-            assert re.fullmatch(pattern, value), name
+            assert re.fullmatch(pattern, value), (name, value)
+    assert overrides["PullSchedule"] == "rate(15 minutes)"
     parse_config(json.loads(overrides["TenantConfig"]), "TenantConfig")
     assert "CAPABILITY_IAM" in deploy["capabilities"] and deploy["stack_name"].endswith("acme")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "good", "bad"),
+    [
+        ("PullSchedule", ["rate(15 minutes)", "rate(1 hour)", "cron(0 9 ? * SUN *)"], ["rate(15", "15 minutes", ""]),
+        (
+            "IntacctSecretArn",
+            ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:intacct-assignar/acme/intacct-Ab12Cd"],
+            ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:intacct-assignar/acme/intacct", "acme/intacct"],
+        ),
+        ("TenantConfig", ["{}", '{"timezone":"UTC"}'], ["{", "timezone=UTC"]),
+    ],
+)
+def test_parameters_refuse_values_that_would_fail_later(
+    sam: dict[str, Any], parameter: str, good: list[str], bad: list[str]
+) -> None:
+    pattern = sam["Parameters"][parameter]["AllowedPattern"]
+    for value in good:
+        assert re.fullmatch(pattern, value), value
+    for value in bad:
+        assert not re.fullmatch(pattern, value), value
+    default = sam["Parameters"][parameter].get("Default")
+    if default is not None:
+        assert re.fullmatch(pattern, default)

@@ -1,0 +1,353 @@
+"""The tenant stack of `template.yaml`, stood up on moto in this process, with the real Lambda handlers.
+
+Everything comes from the template itself, translated by SAM's own translator: the queues with their
+redrive policies and visibility timeouts, the tables with their keys and indexes, each function's environment,
+its SQS event source (batch size), its schedules (their input) and its HTTP route. Nothing here is a second,
+hand-written list of resources, so the demo and the tests exercise the wiring that deploys.
+
+Used by `intacct-assignar demo` and the end-to-end tests; needs the dev extras (moto, aws-sam-translator), which
+`make demo` installs. Functions run one at a time, each with its own environment and its own warm `Runtime`,
+as separate Lambda containers would.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from .emulators.http_api import LocalContext
+from .runtime import Runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+Resources = dict[str, dict[str, Any]]
+
+
+def translate(
+    template: Path = TEMPLATE, parameters: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], Resources]:
+    """The SAM template as written, and the CloudFormation resources SAM's translator makes of it (offline)."""
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    sam: dict[str, Any] = yaml_parse(template.read_text())
+    prepared = json.loads(json.dumps(sam))
+    for resource in prepared["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                # The translator wants S3 locations; here the code is read from the folders themselves.
+                properties[key] = "s3://local/code.zip"
+    translated = Translator(managed_policy_map=None, sam_parser=Parser()).translate(
+        sam_template=prepared, parameter_values=dict(parameters or {})
+    )
+    resources: Resources = translated["Resources"]
+    return sam, resources
+
+
+@dataclass
+class Queue:
+    logical_id: str
+    url: str
+    arn: str
+
+
+@dataclass
+class EventSource:
+    """An SQS event source mapping: `function` polls `queue`, `batch_size` messages at a time."""
+
+    function: str
+    queue: str
+    batch_size: int
+
+
+@dataclass
+class Schedule:
+    function: str
+    name: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class LocalFunction:
+    """One function of the stack: its handler module, environment and warm runtime (one "container")."""
+
+    logical_id: str
+    code: Path
+    environment: dict[str, str]
+    timeout_s: float
+    module: ModuleType | None = None
+    runtime: Runtime | None = None
+    invocations: int = 0
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self._container():
+            if self.module is None:
+                self.module = _load_handler(self.logical_id, self.code / "app.py")
+            self.invocations += 1
+            context = LocalContext(
+                self.logical_id,
+                invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.logical_id}",
+                aws_request_id=uuid.uuid4().hex,
+                timeout_s=self.timeout_s,
+            )
+            return self.module.lambda_handler(event, context)
+
+    @contextmanager
+    def _container(self) -> Iterator[None]:
+        saved = dict(os.environ)
+        os.environ.update(self.environment)
+        Runtime._current = self.runtime
+        try:
+            yield
+        finally:
+            self.runtime = Runtime._current
+            Runtime._current = None
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def _load_handler(logical_id: str, path: Path) -> ModuleType:
+    # A module name per function: the handlers are all called `app`, as Lambda loads each from its own folder.
+    name = f"local_lambda_{logical_id}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the handler of {logical_id} from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LocalStack:
+    """The stack's resources on moto (call inside `moto.mock_aws()`), and its functions, ready to invoke."""
+
+    name: str
+    parameters: dict[str, str]
+    queues: dict[str, Queue] = field(default_factory=dict)
+    tables: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    event_sources: list[EventSource] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
+    routes: dict[str, str] = field(default_factory=dict)  # "POST /path" -> function
+
+    @classmethod
+    def create(
+        cls,
+        secrets: Mapping[str, Mapping[str, Any]],
+        *,
+        name: str = "intacct-assignar-demo",
+        parameters: Mapping[str, str] | None = None,
+        template: Path = TEMPLATE,
+    ) -> LocalStack:
+        """Create the template's queues, tables and (given) secrets on moto, and wire its functions.
+
+        `secrets`: the settings for each secret parameter, e.g. {"IntacctSecretArn": {...}}; each becomes a
+        Secrets Manager secret whose ARN is passed as that parameter.
+        """
+        client = boto3.client("secretsmanager", region_name=REGION)
+        values = dict(parameters or {})
+        for parameter, settings in secrets.items():
+            secret = client.create_secret(Name=f"{name}/{parameter}", SecretString=json.dumps(dict(settings)))
+            values[parameter] = secret["ARN"]
+        sam, resources = translate(template, values)
+        stack = cls(name, _with_defaults(sam, values))
+        stack._create_queues(resources)
+        stack._create_tables(resources)
+        stack._wire_functions(sam, resources)
+        return stack
+
+    # --- resources ----------------------------------------------------------------------------------------
+
+    def _create_queues(self, resources: Resources) -> None:
+        sqs: Any = boto3.client("sqs", region_name=REGION)
+        queues = {n: r for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+        # Dead-letter queues first: a redrive policy names its target's ARN.
+        for logical_id in sorted(queues, key=lambda n: "RedrivePolicy" in queues[n].get("Properties", {})):
+            properties = queues[logical_id].get("Properties", {})
+            attributes: dict[str, str] = {}
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod"):
+                if key in properties:
+                    attributes[key] = str(self._value(properties[key]))
+            if "RedrivePolicy" in properties:
+                policy = properties["RedrivePolicy"]
+                attributes["RedrivePolicy"] = json.dumps(
+                    {
+                        "deadLetterTargetArn": self._value(policy["deadLetterTargetArn"]),
+                        "maxReceiveCount": str(self._value(policy["maxReceiveCount"])),
+                    }
+                )
+            url = sqs.create_queue(QueueName=f"{self.name}-{logical_id}", Attributes=attributes)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.queues[logical_id] = Queue(logical_id, url, arn)
+
+    def _create_tables(self, resources: Resources) -> None:
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::DynamoDB::Table":
+                continue
+            properties = resource["Properties"]
+            table = f"{self.name}-{logical_id}"
+            arguments: dict[str, Any] = {
+                key: properties[key]
+                for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
+                if key in properties
+            }
+            dynamodb.create_table(TableName=table, **arguments)
+            ttl = properties.get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
+            self.tables[logical_id] = table
+
+    def _wire_functions(self, sam: dict[str, Any], resources: Resources) -> None:
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            properties = resource["Properties"]
+            code = ROOT / str(sam["Resources"][logical_id]["Properties"]["CodeUri"])
+            environment = {
+                key: str(self._value(value)) for key, value in properties["Environment"]["Variables"].items()
+            }
+            self.functions[logical_id] = LocalFunction(logical_id, code, environment, float(properties["Timeout"]))
+            for name, event in sam["Resources"][logical_id]["Properties"].get("Events", {}).items():
+                event_properties = event.get("Properties", {})
+                if event["Type"] == "ScheduleV2":
+                    self.schedules.append(Schedule(logical_id, name, json.loads(event_properties["Input"])))
+                elif event["Type"] == "HttpApi":
+                    self.routes[f"{event_properties['Method'].upper()} {event_properties['Path']}"] = logical_id
+        for resource in resources.values():
+            if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+                properties = resource["Properties"]
+                self.event_sources.append(
+                    EventSource(
+                        function=_logical(properties["FunctionName"]),
+                        queue=_logical(properties["EventSourceArn"]),
+                        batch_size=int(properties.get("BatchSize", 10)),
+                    )
+                )
+
+    def _value(self, value: Any) -> Any:
+        """A template value with Ref/GetAtt resolved to what this local stack created."""
+        if isinstance(value, dict) and "Ref" in value:
+            target = value["Ref"]
+            if target in self.queues:
+                return self.queues[target].url
+            if target in self.tables:
+                return self.tables[target]
+            if target in self.parameters:
+                return self.parameters[target]
+            raise KeyError(f"no local value for Ref {target}")
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            target, attribute = value["Fn::GetAtt"]
+            if target in self.queues and attribute == "Arn":
+                return self.queues[target].arn
+            if target in self.queues and attribute == "QueueName":
+                return f"{self.name}-{target}"
+            raise KeyError(f"no local value for GetAtt {target}.{attribute}")
+        return value
+
+    # --- running ------------------------------------------------------------------------------------------
+
+    def invoke_schedule(self, schedule: Schedule) -> Any:
+        return self.functions[schedule.function].invoke(dict(schedule.payload))
+
+    def handler_for_route(self, route: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        function = self.functions[self.routes[route]]
+
+        def handle(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            answer: dict[str, Any] = function.invoke(event)
+            return answer
+
+        return handle
+
+    def pump(self, source: EventSource, *, rounds: int = 1000) -> int:
+        """Deliver the queue to its function as the event source mapping would, until it is empty.
+
+        Failed records become visible again at once (instead of after the visibility timeout), so retries
+        and, after maxReceiveCount, the dead-letter queue happen within the run. Returns the records delivered.
+        """
+        sqs: Any = boto3.client("sqs", region_name=REGION)
+        queue = self.queues[source.queue]
+        delivered = 0
+        for _ in range(rounds):
+            received = sqs.receive_message(
+                QueueUrl=queue.url,
+                MaxNumberOfMessages=min(source.batch_size, 10),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                return delivered
+            event = {"Records": [_sqs_record(message, queue.arn) for message in received]}
+            answer = self.functions[source.function].invoke(event)
+            failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+            for message in received:
+                if message["MessageId"] in failed:
+                    sqs.change_message_visibility(
+                        QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                else:
+                    sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
+                    delivered += 1
+        raise RuntimeError(f"{source.queue} did not drain in {rounds} rounds")
+
+    def messages(self, queue: str) -> list[tuple[str, str | None]]:
+        """Bodies and reasons waiting on a queue (e.g. a dead-letter queue), left there."""
+        sqs: Any = boto3.client("sqs", region_name=REGION)
+        found: list[tuple[str, str | None]] = []
+        seen: set[str] = set()
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.queues[queue].url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            fresh = [m for m in batch if m["MessageId"] not in seen]
+            if not fresh:
+                return found
+            for message in fresh:
+                seen.add(message["MessageId"])
+                reason = message.get("MessageAttributes", {}).get("reason", {}).get("StringValue")
+                found.append((message["Body"], reason))
+
+
+def _with_defaults(sam: dict[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+    parameters = {name: str(p["Default"]) for name, p in sam.get("Parameters", {}).items() if "Default" in p}
+    return {**parameters, **values}
+
+
+def _logical(value: Any) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    raise ValueError(f"not a reference to a resource: {value!r}")
+
+
+def _sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }

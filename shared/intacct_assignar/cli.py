@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -23,7 +23,6 @@ from rich.table import Table
 
 from .assignar import AssignarClient
 from .config import WORKFLOWS, ConfigError, TenantConfig, load_config
-from .demo import DemoReport, run_demo
 from .inbound.pull import PullService
 from .inbound.sync import InProcessQueue, SyncSummary, run_sync
 from .inbound.upsert import UpsertService
@@ -34,6 +33,9 @@ from .outbound.run import PushSummary, push_timesheets
 from .outbound.sweep import SweepService
 from .settings import AssignarSettings, IntacctSettings
 from .state import StateStore, open_state
+
+if TYPE_CHECKING:
+    from .system_demo import SystemDemoReport
 
 DEFAULT_STATE = "intacct-assignar.db"
 
@@ -284,17 +286,24 @@ def _print_push(summary: PushSummary, dry_run: bool) -> None:
             errors.print(f"[red]{result.outcome}[/red] timesheet {result.timesheet_id}: {escape(result.reason or '')}")
 
 
-@app.command(epilog="Examples:\n\n  intacct-assignar demo\n\n  intacct-assignar demo --size 5000 --json > summary.json")
+@app.command(
+    epilog=(
+        "Examples:\n\n  intacct-assignar demo\n\n  intacct-assignar demo --size 500\n\n"
+        "  intacct-assignar demo --json > summary.json"
+    )
+)
 def demo(
-    size: Annotated[int, typer.Option("--size", min=10, max=100_000, help="Employees in the seeded company.")] = 500,
+    size: Annotated[int, typer.Option("--size", min=10, max=20_000, help="Employees in the seeded company.")] = 120,
     seed: Annotated[int, typer.Option(help="Seed of the generated company (same seed, same company).")] = 7,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", min=0, help="Emulated Intacct latency per call.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
 ) -> None:
-    """Run the system on this machine against a built-in Intacct emulator: no credentials needed."""
+    """Run the whole system here: both emulators, the stack of template.yaml on local AWS (moto), the real
+    Lambda handlers. No credentials. Exit status 1 when anything did not end where it should."""
+    from .system_demo import run_system_demo
+
     if as_json:
-        report = run_demo(employees=size, seed=seed, latency_s=latency_ms / 1000)
-        print(json.dumps(report.as_dict(), indent=2))
+        report = run_system_demo(employees=size, seed=seed)
+        print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
         with console.status("Starting") as status:
 
@@ -302,33 +311,39 @@ def demo(
                 status.update(message)
                 console.log(message)
 
-            report = run_demo(employees=size, seed=seed, latency_s=latency_ms / 1000, progress=show)
-        _print_report(report)
+            report = run_system_demo(employees=size, seed=seed, progress=show)
+        _print_system_report(report)
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _print_report(report: DemoReport) -> None:
+def _print_system_report(report: SystemDemoReport) -> None:
     company = ", ".join(f"{count} {name.lower()}" for name, count in report.company.items() if count)
     console.print(f"\n[bold]Seeded Intacct company:[/bold] {company}\n")
-    table = Table(title="Intacct pulls: records read (API transactions)", title_justify="left")
-    table.add_column("object", no_wrap=True)
-    table.add_column("workflows", no_wrap=True)
-    for run in report.runs:
-        table.add_column(run.name, justify="right")
-    for index, first in enumerate(report.runs[0].objects):
-        cells = [f"{run.objects[index].records} ({run.objects[index].transactions})" for run in report.runs]
-        table.add_row(first.object_name, ", ".join(first.workflows), *cells)
-    table.add_row("AUDITHISTORY", "deletions", *(f"{r.deleted} ({r.deletion_transactions})" for r in report.runs))
-    table.add_row("getAPISession", "session", *(f"({r.session_transactions})" for r in report.runs))
-    table.add_section()
-    table.add_row("[bold]transactions[/bold]", "", *(f"[bold]{run.transactions}[/bold]" for run in report.runs))
-    console.print(table)
-    console.print(f"Wall time: {report.wall_time_s:.1f}s")
+    for phase in report.phases:
+        table = Table(title=f"Intacct -> Assignar: {phase.name}", title_justify="left")
+        for column in ("workflow", "fetched", "created", "updated", "unchanged", "deactivated", "failed"):
+            table.add_column(column, justify="left" if column == "workflow" else "right", no_wrap=True)
+        for name, row in phase.workflows.items():
+            cells = (row.fetched, row.created, row.updated, row.unchanged, row.deactivated, row.failed)
+            table.add_row(name, *(str(n) for n in cells))
+        table.caption = (
+            f"{phase.intacct_transactions} Intacct API transactions, {phase.assignar_calls} Assignar calls, "
+            f"{phase.seconds:.1f} s"
+        )
+        console.print(table)
+    time_report = report.time
+    console.print(
+        f"[bold]Assignar -> Intacct:[/bold] {time_report.approved} approved timesheets -> "
+        f"{time_report.timesheets_posted} Intacct timesheets and {time_report.equipment_transactions} equipment "
+        f"transactions; {time_report.processed_in_assignar} marked processed in Assignar, {time_report.parked} "
+        f"parked ({time_report.intacct_transactions} Intacct API transactions, {time_report.assignar_calls} "
+        f"Assignar calls, {time_report.seconds:.1f} s)"
+    )
+    console.print(f"Wall time: {report.wall_time_s:.1f} s")
     if report.ok:
-        console.print("[green]Every pull read exactly what it should.[/green]")
-    else:
-        for problem in report.problems:
-            errors.print(f"[red]problem:[/red] {problem}")
+        console.print("[green]Every workflow and both time flows ended where they should.[/green]")
+    for problem in report.problems:
+        errors.print(f"[red]problem:[/red] {escape(problem)}")
 
 
 def main() -> None:

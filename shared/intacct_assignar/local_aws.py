@@ -156,11 +156,13 @@ class LocalStack:
         name: str = "intacct-assignar-demo",
         parameters: Mapping[str, str] | None = None,
         template: Path = TEMPLATE,
+        environment: Mapping[str, str] | None = None,
     ) -> LocalStack:
         """Create the template's queues, tables and (given) secrets on moto, and wire its functions.
 
         `secrets`: the settings for each secret parameter, e.g. {"IntacctSecretArn": {...}}; each becomes a
-        Secrets Manager secret whose ARN is passed as that parameter.
+        Secrets Manager secret whose ARN is passed as that parameter. `environment` overrides variables in
+        every function (the demo quiets their logs).
         """
         client = boto3.client("secretsmanager", region_name=REGION)
         values = dict(parameters or {})
@@ -172,6 +174,8 @@ class LocalStack:
         stack._create_queues(resources)
         stack._create_tables(resources)
         stack._wire_functions(sam, resources)
+        for function in stack.functions.values():
+            function.environment.update(environment or {})
         return stack
 
     # --- resources ----------------------------------------------------------------------------------------

@@ -1,0 +1,350 @@
+"""The whole serverless system on this machine: both emulators, the stack of `template.yaml` on moto, the real
+Lambda handlers, no credentials.
+
+1. Every scheduled pull runs once and the upsert queue drains into Assignar: a construction company arrives.
+2. Timesheets are approved in Assignar; each signed webhook reaches the receiver over HTTP, and the push queue
+   drains into Intacct: timesheets and equipment usage, exactly once, each marked processed in Assignar.
+3. A few records change in Intacct; the incremental pulls run again, and only those changes travel.
+
+Each step is checked; the report says per workflow what was fetched, created, updated, left unchanged,
+deactivated and failed, the time posted, the API calls per system and the wall time, and lists any problem.
+Needs the dev extras (moto, aws-sam-translator), which `make demo` installs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+
+from .config import WORKFLOWS
+from .emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from .emulators.assignar.emulator import WebhookConfig
+from .emulators.http_api import LocalHttpApi
+from .emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from .local_aws import LocalStack, Schedule
+
+Progress = Callable[[str], None]
+ZONE = "America/Denver"
+WEBHOOK_PATH = "/webhooks/assignar"
+# Assignar's name for each workflow's records.
+RESOURCE = {
+    "clients": "clients",
+    "projects": "projects",
+    "work_orders": "orders",
+    "activities": "activities",
+    "roles": "tasks",
+    "assets": "assets",
+    "workers": "users",
+}
+SOURCE_OF = {
+    "clients": "CUSTOMER",
+    "projects": "PROJECT",
+    "work_orders": "TASK",
+    "activities": "STANDARDTASK",
+    "roles": "ITEM",
+    "assets": "ITEM",
+    "workers": "EMPLOYEE",
+}
+
+
+@dataclass
+class WorkflowCounts:
+    fetched: int = 0
+    sent: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Phase:
+    name: str
+    workflows: dict[str, WorkflowCounts]
+    intacct_transactions: int
+    assignar_calls: int
+    seconds: float
+
+
+@dataclass
+class TimeReport:
+    approved: int = 0
+    timesheets_posted: int = 0
+    equipment_transactions: int = 0
+    processed_in_assignar: int = 0
+    parked: int = 0
+    intacct_transactions: int = 0
+    assignar_calls: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class SystemDemoReport:
+    company: dict[str, int]
+    phases: list[Phase]
+    time: TimeReport
+    wall_time_s: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+@contextmanager
+def _local_aws_environment() -> Iterator[None]:
+    """Fake AWS credentials for moto, and quiet function logs (the demo prints its own progress)."""
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def run_system_demo(*, employees: int = 200, seed: int = 7, progress: Progress | None = None) -> SystemDemoReport:
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    from .runtime import Runtime
+
+    say = progress or (lambda _message: None)
+    started = time.perf_counter()
+    store = IntacctStore(timezone=ZONE)
+    company = generate_company(store, employees=employees, seed=seed)
+    say(f"Seeded an Intacct company of {employees} employees")
+    webhook_secret = "demo-webhook-secret"  # noqa: S105  # the emulated tenant's, known to both emulated sides
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
+    Runtime.reset()
+    with (
+        _local_aws_environment(),
+        mock_aws(),
+        IntacctEmulator(store) as intacct,
+        AssignarEmulator(seed=seed) as assignar,
+    ):
+        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+        settings = assignar.settings()
+        tenant = {"timezone": ZONE, "workflows": {"work_orders": {"owner_user_id": owner["id"]}}}
+        stack = LocalStack.create(
+            {
+                "IntacctSecretArn": intacct.settings_env(),
+                "AssignarSecretArn": {
+                    "ASSIGNAR_CLIENT_ID": settings.client_id,
+                    "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
+                    "ASSIGNAR_API_URL": str(settings.api_url),
+                    "ASSIGNAR_TOKEN_URL": str(settings.token_url),
+                    "ASSIGNAR_REQUESTS_PER_SECOND": "0",
+                    "ASSIGNAR_WEBHOOK_SECRET": webhook_secret,
+                },
+            },
+            parameters={"TenantId": "demo", "TenantConfig": json.dumps(tenant)},
+            environment={"POWERTOOLS_LOG_LEVEL": "ERROR"},
+        )
+        say(
+            f"Stood up the stack on moto: {len(stack.queues)} queues, {len(stack.tables)} tables, "
+            f"{len(stack.functions)} functions, {len(stack.schedules)} schedules"
+        )
+        demo = _Demo(stack, store, intacct, assignar, say)
+        report = SystemDemoReport(company=company, phases=[], time=TimeReport(), wall_time_s=0.0)
+        report.phases.append(demo.pull_phase("initial sync"))
+        with LocalHttpApi(stack.handler_for_route(f"POST {WEBHOOK_PATH}"), path=WEBHOOK_PATH) as api:
+            assignar.webhook = WebhookConfig(url=api.endpoint, secret=SecretStr(webhook_secret))
+            report.time = demo.approvals(max(5, employees // 20))
+        changed = demo.change_intacct()
+        report.phases.append(demo.pull_phase("after changes in Intacct"))
+        report.problems = demo.problems + _check(report, changed)
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
+    Runtime.reset()
+    report.wall_time_s = time.perf_counter() - started
+    return report
+
+
+class _Demo:
+    def __init__(
+        self,
+        stack: LocalStack,
+        store: IntacctStore,
+        intacct: IntacctEmulator,
+        assignar: AssignarEmulator,
+        say: Progress,
+    ) -> None:
+        self.stack = stack
+        self.store = store
+        self.intacct = intacct
+        self.assignar = assignar
+        self.say = say
+        self.problems: list[str] = []
+        self._parked_seen = 0
+
+    def _snapshot(self) -> dict[str, dict[int, tuple[Any, bool]]]:
+        return {
+            workflow: {
+                int(r["id"]): (r.get("modified_time"), bool(r.get("active", True)))
+                for r in self.assignar.records(resource)
+                if str(r.get("integration_id") or "").startswith("intacct:")
+            }
+            for workflow, resource in RESOURCE.items()
+        }
+
+    def pull_phase(self, name: str) -> Phase:
+        started = time.perf_counter()
+        transactions, calls = self.intacct.stats.api_transactions, len(self.assignar.request_log)
+        before = self._snapshot()
+        counts: dict[str, WorkflowCounts] = {workflow: WorkflowCounts() for workflow in WORKFLOWS}
+        fetched: dict[str, int] = {}
+        pulls = [s for s in self.stack.schedules if s.function == "SyncPullerFunction" and not s.payload["full"]]
+        for schedule in pulls:
+            summary = self._invoke(schedule)
+            fetched[summary["source"]] = summary["fetched"]
+            for workflow, number in {**summary["published"]}.items():
+                counts[workflow].sent += number
+            for workflow, number in summary["deactivations"].items():
+                counts[workflow].sent += number
+            self.say(f"{name}: pulled {summary['entity']} ({summary['fetched']} read from Intacct)")
+        [upserts] = [e for e in self.stack.event_sources if e.queue == "UpsertQueue"]
+        delivered = self.stack.pump(upserts)
+        self.say(f"{name}: upsert consumer applied {delivered} messages to Assignar")
+        after = self._snapshot()
+        for workflow in WORKFLOWS:
+            row = counts[workflow]
+            row.fetched = fetched.get(SOURCE_OF[workflow], 0)
+            old, new = before[workflow], after[workflow]
+            row.created = sum(1 for i in new if i not in old)
+            row.deactivated = sum(1 for i, (_, active) in new.items() if i in old and old[i][1] and not active)
+            row.updated = sum(
+                1 for i, (stamp, active) in new.items() if i in old and stamp != old[i][0] and (active or not old[i][1])
+            )
+        for body, _reason in self._new_parked("UpsertDeadLetterQueue"):
+            workflow = json.loads(body).get("workflow")
+            if workflow in counts:
+                counts[workflow].failed += 1
+        for row in counts.values():
+            row.unchanged = max(0, row.sent - row.created - row.updated - row.deactivated - row.failed)
+        return Phase(
+            name,
+            counts,
+            self.intacct.stats.api_transactions - transactions,
+            len(self.assignar.request_log) - calls,
+            time.perf_counter() - started,
+        )
+
+    def _invoke(self, schedule: Schedule) -> dict[str, Any]:
+        summary: dict[str, Any] = self.stack.invoke_schedule(schedule)
+        if summary.get("problems"):
+            self.problems.extend(f"pull {summary['entity']}: {p}" for p in summary["problems"])
+        return summary
+
+    def _new_parked(self, queue: str) -> list[tuple[str, str | None]]:
+        parked = self.stack.messages(queue)
+        return parked
+
+    def approvals(self, count: int) -> TimeReport:
+        started = time.perf_counter()
+        transactions, calls = self.intacct.stats.api_transactions, len(self.assignar.request_log)
+        sheets_before, pos_before = len(self.store.records("TIMESHEET")), len(self.store.records("PODOCUMENT"))
+        workers = [w for w in self.assignar.records("users") if w.get("employee_id") and w.get("active")]
+        orders = [o for o in self.assignar.records("orders") if o.get("active")]
+        roles = [r["id"] for r in self.assignar.records("tasks") if r.get("active")]
+        activities = [a["id"] for a in self.assignar.records("activities") if a.get("active")]
+        assets = [a["id"] for a in self.assignar.records("assets") if a.get("active")]
+        day = date.today() - timedelta(days=1)
+        ids: list[int] = []
+        for number in range(count):
+            order = orders[number % len(orders)]
+            ids.append(
+                self.assignar.create_timesheet(
+                    worker_id=workers[number % len(workers)]["id"],
+                    project_id=order["project_id"],
+                    work_order_id=order["id"],
+                    role_id=roles[number % len(roles)] if roles else None,
+                    work_date=day,
+                    labor=[
+                        LaborEntry(activities[number % len(activities)], 240),
+                        LaborEntry(activities[(number + 1) % len(activities)], 210),
+                    ],
+                    equipment=[EquipmentEntry(assets[number % len(assets)], 180)] if assets and number % 3 else [],
+                )
+            )
+        refused = 0
+        for timesheet_id in ids:
+            delivery = self.assignar.approve_timesheet(timesheet_id)
+            if delivery is None or delivery.status_code != 202:
+                refused += 1
+        if refused:
+            self.problems.append(f"{refused} approval webhooks were not accepted")
+        self.say(f"Approved {count} timesheets in Assignar; their webhooks were accepted")
+        [pushes] = [e for e in self.stack.event_sources if e.queue == "PushQueue"]
+        self.stack.pump(pushes)
+        report = TimeReport(
+            approved=count,
+            timesheets_posted=len(self.store.records("TIMESHEET")) - sheets_before,
+            equipment_transactions=len(self.store.records("PODOCUMENT")) - pos_before,
+            processed_in_assignar=sum(1 for t in self.assignar.state._timesheets.values() if t.get("processed_at")),
+            parked=len(self.stack.messages("PushDeadLetterQueue")),
+            intacct_transactions=self.intacct.stats.api_transactions - transactions,
+            assignar_calls=len(self.assignar.request_log) - calls,
+            seconds=time.perf_counter() - started,
+        )
+        self.say(
+            f"Push consumer posted {report.timesheets_posted} timesheets and {report.equipment_transactions} "
+            "equipment transactions to Intacct"
+        )
+        return report
+
+    def change_intacct(self) -> dict[str, int]:
+        """A few edits as the accountants make them: what the next pulls must carry, per workflow."""
+        customer = self.store.records("CUSTOMER")[0]
+        self.store.update("CUSTOMER", customer["RECORDNO"], {"NAME": f"{customer['NAME']} (renamed)"})
+        self.store.create("CUSTOMER", {"CUSTOMERID": "C-DEMO-NEW", "NAME": "Front Range Water District"})
+        worker = next(e for e in self.store.records("EMPLOYEE") if e.get("STATUS") == "active")
+        self.store.update("EMPLOYEE", worker["RECORDNO"], {"CONTACT.CELLPHONE": "(303) 555-0199"})
+        self.say("Changed Intacct: renamed a customer, added one, changed a worker's mobile number")
+        return {"clients": 2, "workers": 1}
+
+
+def _check(report: SystemDemoReport, changed: dict[str, int]) -> list[str]:
+    problems: list[str] = []
+    initial, later = report.phases[0], report.phases[1]
+    for workflow, row in initial.workflows.items():
+        if row.failed:
+            problems.append(f"initial sync: {row.failed} {workflow} records failed")
+        if row.sent and not row.created:
+            problems.append(f"initial sync: no {workflow} reached Assignar")
+    time_report = report.time
+    if time_report.timesheets_posted != time_report.approved:
+        problems.append(
+            f"{time_report.approved} timesheets approved but {time_report.timesheets_posted} posted to Intacct"
+        )
+    if time_report.processed_in_assignar != time_report.approved:
+        problems.append(f"{time_report.processed_in_assignar} of {time_report.approved} timesheets marked processed")
+    if time_report.parked:
+        problems.append(f"{time_report.parked} timesheets were parked")
+    for workflow, row in later.workflows.items():
+        expected = changed.get(workflow, 0)
+        written = row.created + row.updated + row.deactivated
+        if written != expected:
+            problems.append(f"after changes: {written} {workflow} written to Assignar, expected {expected}")
+    return problems

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -344,6 +345,65 @@ def _print_system_report(report: SystemDemoReport) -> None:
         console.print("[green]Every workflow and both time flows ended where they should.[/green]")
     for problem in report.problems:
         errors.print(f"[red]problem:[/red] {escape(problem)}")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n  intacct-assignar emulate\n\n"
+        "  intacct-assignar emulate --intacct-port 8301 --assignar-port 8302 --size 500 > emulators.env"
+    )
+)
+def emulate(
+    intacct_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the Intacct gateway.")] = 8301,
+    assignar_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the Assignar API.")] = 8302,
+    size: Annotated[int, typer.Option("--size", min=10, max=20_000, help="Employees in the seeded company.")] = 120,
+    seed: Annotated[int, typer.Option(help="Seed of the generated company (same seed, same company).")] = 7,
+) -> None:
+    """Serve both emulators on loopback with a seeded construction company, for exploring by hand.
+
+    Prints the settings that point the CLI at them (source them, or put them in a .env file) and a tenant
+    document; then `intacct-assignar sync` and `push-timesheets` run against the emulators. Ctrl-C stops.
+    """
+    import threading
+
+    from .emulators.assignar import AssignarEmulator
+    from .emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+
+    zone = "America/Denver"
+    store = IntacctStore(timezone=zone)
+    company = generate_company(store, employees=size, seed=seed)
+    with (
+        IntacctEmulator(store, port=intacct_port) as intacct,
+        AssignarEmulator(seed=seed, port=assignar_port) as assignar,
+    ):
+        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+        settings = assignar.settings()
+        env = intacct.settings_env() | {
+            "ASSIGNAR_CLIENT_ID": settings.client_id,
+            "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
+            "ASSIGNAR_API_URL": str(settings.api_url),
+            "ASSIGNAR_TOKEN_URL": str(settings.token_url),
+            "ASSIGNAR_REQUESTS_PER_SECOND": "0",
+        }
+        # Settings on stdout (to redirect into a file), everything for people on stderr.
+        for name, value in env.items():
+            print(f"export {name}='{value}'")
+        sys.stdout.flush()
+        summary = ", ".join(f"{count} {name.lower()}" for name, count in company.items() if count)
+        errors.print(f"[bold]Intacct[/bold] {intacct.endpoint_url}: {summary}")
+        errors.print(
+            f"[bold]Assignar[/bold] {settings.api_url}: empty but for the work-order owner (user {owner['id']})"
+        )
+        errors.print(
+            "Tenant document for these emulators (save as intacct-assignar.toml):\n\n"
+            f'timezone = "{zone}"\n\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n',
+            markup=False,
+        )
+        errors.print("Then: intacct-assignar sync --dry-run    (Ctrl-C stops the emulators)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            errors.print("Stopped.")
 
 
 def main() -> None:

@@ -45,7 +45,8 @@ FUNCTION_CODE_ALLOWANCE_BYTES = 5 * MIB
 LAYERS_UNZIPPED_LIMIT_BYTES = LAMBDA_UNZIPPED_LIMIT_BYTES - FUNCTION_CODE_ALLOWANCE_BYTES
 
 # Subpackages of intacct_assignar left out of the shared layer. `emulators` (the local Intacct/Assignar fakes)
-# is only imported by demo.py, which only the CLI uses; no handler under functions/ reaches it. The integration
+# is only imported by the demo, `emulate` and the local stack, which only the CLI uses; no handler under
+# functions/ reaches it. The integration
 # test tests/integration/test_built_layers.py imports every handler from the built layers, so it fails if a
 # handler ever comes to need it.
 EXCLUDED_SUBPACKAGES = frozenset({"emulators"})

@@ -302,7 +302,7 @@ class _Demo:
             approved=count,
             timesheets_posted=len(self.store.records("TIMESHEET")) - sheets_before,
             equipment_transactions=len(self.store.records("PODOCUMENT")) - pos_before,
-            processed_in_assignar=sum(1 for t in self.assignar.state._timesheets.values() if t.get("processed_at")),
+            processed_in_assignar=sum(1 for i in ids if self.assignar.state.get_timesheet(i).get("processed_at")),
             parked=len(self.stack.messages("PushDeadLetterQueue")),
             intacct_transactions=self.intacct.stats.api_transactions - transactions,
             assignar_calls=len(self.assignar.request_log) - calls,

@@ -10,7 +10,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +25,7 @@ from rich.table import Table
 from .assignar import AssignarClient
 from .config import WORKFLOWS, ConfigError, TenantConfig, load_config
 from .inbound.pull import PullService
-from .inbound.sync import InProcessQueue, SyncSummary, run_sync
+from .inbound.sync import InProcessQueue, SyncSummary, WorkflowSummary, run_sync
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
 from .outbound.documents import render
@@ -170,17 +170,27 @@ def _summary_json(
     }
 
 
-def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
-    table = Table(title="Plan (dry run: nothing written)" if dry_run else "Sync", title_justify="left")
-    for column in ("workflow", "fetched", "created", "updated", "unchanged", "deactivated", "skipped", "failed"):
+def _workflow_table(title: str, workflows: Mapping[str, WorkflowSummary], caption: str | None = None) -> Table:
+    """One row per workflow: what `sync` and the demo report alike."""
+    table = Table(title=title, title_justify="left", caption=caption)
+    # "skipped" only when something was: the table then fits an 80-column terminal.
+    skipped = any(counts.skipped for counts in workflows.values())
+    columns = ["workflow", "fetched", "created", "updated", "unchanged", "deactivated"]
+    columns += ["skipped", "failed"] if skipped else ["failed"]
+    for column in columns:
         table.add_column(column, justify="left" if column == "workflow" else "right", no_wrap=True)
-    for name, counts in summary.workflows.items():
+    for name, counts in workflows.items():
         if counts.not_run:
-            table.add_row(name, f"[yellow]not run: {counts.not_run}[/yellow]")
+            table.add_row(name, f"[yellow]not run: {escape(counts.not_run)}[/yellow]")
             continue
         row = [counts.fetched, counts.created, counts.updated, counts.unchanged, counts.deactivated]
-        table.add_row(name, *(str(n) for n in row), str(counts.skipped), str(counts.failed))
-    console.print(table)
+        row += [counts.skipped, counts.failed] if skipped else [counts.failed]
+        table.add_row(name, *(str(n) for n in row))
+    return table
+
+
+def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
+    console.print(_workflow_table("Plan (dry run: nothing written)" if dry_run else "Sync", summary.workflows))
     if dry_run:
         for result in summary.plan:
             console.print(f"[bold]{result.action}[/bold] {result.workflow} {result.source_id or result.integration_id}")
@@ -321,17 +331,11 @@ def _print_system_report(report: SystemDemoReport) -> None:
     company = ", ".join(f"{count} {name.lower()}" for name, count in report.company.items() if count)
     console.print(f"\n[bold]Seeded Intacct company:[/bold] {company}\n")
     for phase in report.phases:
-        table = Table(title=f"Intacct -> Assignar: {phase.name}", title_justify="left")
-        for column in ("workflow", "fetched", "created", "updated", "unchanged", "deactivated", "failed"):
-            table.add_column(column, justify="left" if column == "workflow" else "right", no_wrap=True)
-        for name, row in phase.workflows.items():
-            cells = (row.fetched, row.created, row.updated, row.unchanged, row.deactivated, row.failed)
-            table.add_row(name, *(str(n) for n in cells))
-        table.caption = (
+        caption = (
             f"{phase.intacct_transactions} Intacct API transactions, {phase.assignar_calls} Assignar calls, "
             f"{phase.seconds:.1f} s"
         )
-        console.print(table)
+        console.print(_workflow_table(f"Intacct -> Assignar: {phase.name}", phase.workflows, caption))
     time_report = report.time
     console.print(
         f"[bold]Assignar -> Intacct:[/bold] {time_report.approved} approved timesheets -> "
@@ -378,13 +382,7 @@ def emulate(
     ):
         owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
         settings = assignar.settings()
-        env = intacct.settings_env() | {
-            "ASSIGNAR_CLIENT_ID": settings.client_id,
-            "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
-            "ASSIGNAR_API_URL": str(settings.api_url),
-            "ASSIGNAR_TOKEN_URL": str(settings.token_url),
-            "ASSIGNAR_REQUESTS_PER_SECOND": "0",
-        }
+        env = intacct.settings_env() | assignar.settings_env()
         # Settings on stdout (to redirect into a file), everything for people on stderr.
         for name, value in env.items():
             print(f"export {name}='{value}'")

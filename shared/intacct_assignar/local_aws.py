@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -97,7 +98,9 @@ class LocalFunction:
     invocations: int = 0
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with self._container():
+        # One invocation at a time in the whole process: each swaps the process environment and the runtime
+        # (the webhook route runs on the local HTTP API's threads).
+        with _INVOKING, self._container():
             if self.module is None:
                 self.module = _load_handler(self.logical_id, self.code / "app.py")
             self.invocations += 1
@@ -121,6 +124,9 @@ class LocalFunction:
             Runtime._current = None
             os.environ.clear()
             os.environ.update(saved)
+
+
+_INVOKING = threading.RLock()
 
 
 def _load_handler(logical_id: str, path: Path) -> ModuleType:
@@ -299,7 +305,7 @@ class LocalStack:
             ).get("Messages", [])
             if not received:
                 return delivered
-            event = {"Records": [_sqs_record(message, queue.arn) for message in received]}
+            event = {"Records": [sqs_record(message, queue.arn) for message in received]}
             answer = self.functions[source.function].invoke(event)
             failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
             for message in received:
@@ -343,7 +349,8 @@ def _logical(value: Any) -> str:
     raise ValueError(f"not a reference to a resource: {value!r}")
 
 
-def _sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+def sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A message from ReceiveMessage as Lambda's SQS event source mapping hands it to the function."""
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],

@@ -71,18 +71,10 @@ def test_schedules_queues_and_the_webhook_carry_a_company_both_ways(aws: None) -
     generate_company(store, employees=25, seed=31)
     with IntacctEmulator(store) as intacct, AssignarEmulator(seed=9) as assignar_emulator:
         owner = assignar_emulator.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        settings = assignar_emulator.settings()
         stack = LocalStack.create(
             {
                 "IntacctSecretArn": intacct.settings_env(),
-                "AssignarSecretArn": {
-                    "ASSIGNAR_CLIENT_ID": settings.client_id,
-                    "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
-                    "ASSIGNAR_API_URL": str(settings.api_url),
-                    "ASSIGNAR_TOKEN_URL": str(settings.token_url),
-                    "ASSIGNAR_REQUESTS_PER_SECOND": "0",
-                    "ASSIGNAR_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                },
+                "AssignarSecretArn": assignar_emulator.settings_env(ASSIGNAR_WEBHOOK_SECRET=WEBHOOK_SECRET),
             },
             parameters={
                 "TenantId": "acme",

@@ -109,7 +109,13 @@ class SyncMessage(BaseModel):
         try:
             return cls.model_validate_json(body)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()[:5]
-            )
-            raise MessageError(f"not a valid sync message (version {MESSAGE_VERSION}): {problems}") from exc
+            raise MessageError(
+                f"not a valid sync message (version {MESSAGE_VERSION}): {validation_problems(exc)}"
+            ) from exc
+
+
+def validation_problems(error: ValidationError, limit: int = 5) -> str:
+    """A queue body's first problems, each as `field.path: what is wrong` (a whole-body problem as `body`)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in detail['loc']) or 'body'}: {detail['msg']}" for detail in error.errors()[:limit]
+    )

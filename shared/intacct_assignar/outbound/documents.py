@@ -188,14 +188,12 @@ class _Refs:
     items: set[str] = field(default_factory=set)
     sources: dict[str, str] = field(default_factory=dict)
 
-    def require(self, value: str | None, what: str, fix: str) -> str:
+    def intacct_id(self, value: str | None, what: str, fix: str) -> str:
+        """The Intacct ID an Assignar record carries, remembered with `what` so a refusal can name the record."""
         if value is None or not value.strip():
             raise UnpostableError(self.timesheet_id, f"{what} has no Intacct ID: {fix}")
+        self.sources.setdefault(value.strip(), what)
         return value.strip()
-
-    def note(self, intacct_id: str, source: str) -> str:
-        self.sources.setdefault(intacct_id, source)
-        return intacct_id
 
 
 def build_posting(timesheet: Timesheet, settings: Timesheets, *, entity_id: str | None = None) -> TimesheetPosting:
@@ -205,21 +203,17 @@ def build_posting(timesheet: Timesheet, settings: Timesheets, *, entity_id: str 
     worker = timesheet.user
     worker_name = (worker.full_name or worker.username) if worker else None
     worker_label = f"worker {worker_name or '?'} (Assignar user {timesheet.user_id})"
-    employee_id = refs.require(
+    employee_id = refs.intacct_id(
         worker.employee_id if worker else None,
         worker_label,
         "set the worker's employee ID to their Intacct EMPLOYEEID (the workers sync does this)",
     )
-    refs.note(employee_id, worker_label)
     project = timesheet.project
     project_label = f"project {project.name if project and project.name else '?'} (Assignar {timesheet.project_id})"
-    project_id = refs.note(
-        refs.require(
-            project.external_id if project else None,
-            project_label,
-            "sync the project from Intacct, or set its external ID to the Intacct PROJECTID",
-        ),
+    project_id = refs.intacct_id(
+        project.external_id if project else None,
         project_label,
+        "sync the project from Intacct, or set its external ID to the Intacct PROJECTID",
     )
     refs.projects.add(project_id)
     task_id: str | None = None
@@ -227,22 +221,18 @@ def build_posting(timesheet: Timesheet, settings: Timesheets, *, entity_id: str 
         order = timesheet.order
         order_name = (order.job_number or order.job_description) if order else None
         order_label = f"work order {order_name or '?'} (Assignar {timesheet.order_id})"
-        task_id = refs.require(
+        task_id = refs.intacct_id(
             order.job_number if order else None, order_label, "sync it from Intacct, or set its job number"
         )
         refs.tasks.add((project_id, task_id))
-        refs.note(task_id, order_label)
     role_item: str | None = None
     if timesheet.task_id is not None:
         role = timesheet.task
         role_label = f"role {role.name if role and role.name else '?'} (Assignar {timesheet.task_id})"
-        role_item = refs.note(
-            refs.require(
-                role.external_id if role else None,
-                role_label,
-                "sync the role from Intacct, or set its external ID to the labor ITEMID",
-            ),
+        role_item = refs.intacct_id(
+            role.external_id if role else None,
             role_label,
+            "sync the role from Intacct, or set its external ID to the labor ITEMID",
         )
         refs.items.add(role_item)
 
@@ -263,13 +253,10 @@ def build_posting(timesheet: Timesheet, settings: Timesheets, *, entity_id: str 
         for entry in equipment:
             asset = entry.asset
             label = f"asset {asset.name if asset and asset.name else '?'} (Assignar {asset.id if asset else '?'})"
-            item = refs.note(
-                refs.require(
-                    asset.external_id if asset else None,
-                    label,
-                    "sync the asset from Intacct, or set its external ID to the equipment ITEMID",
-                ),
+            item = refs.intacct_id(
+                asset.external_id if asset else None,
                 label,
+                "sync the asset from Intacct, or set its external ID to the equipment ITEMID",
             )
             refs.items.add(item)
             asset_items.append((item, asset.name if asset and asset.name else item, entry.duration))

@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..inbound.messages import validation_problems
+
 PUSH_MESSAGE_VERSION = 1
 
 Trigger = Literal["webhook", "sweep", "cli", "replay"]
@@ -50,9 +52,7 @@ class PushMessage(BaseModel):
         try:
             return cls.model_validate_json(body)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()[:5]
-            )
+            problems = validation_problems(exc)
             raise PushMessageError(f"not a valid push message (version {PUSH_MESSAGE_VERSION}): {problems}") from exc
 
 

@@ -344,27 +344,18 @@ class DynamoStateStore(StateStore):
         attempt: int | None = None,
     ) -> None:
         if intacct_keys is not None:
-            keys: Item = {":keys": _keys_item(intacct_keys)}
-            self._record_outcome(
-                timesheet_id,
-                "parked",
-                content_hash,
-                now,
-                attempt=attempt,
-                set_clause="reason = :reason, intacct_keys = :keys",
-                remove_clause=None,
-                values={":reason": {"S": reason}, **keys},
-            )
-            return
-        # Parking keeps earlier Intacct keys: a parked re-approval still names what it would have updated.
+            keys_clause, keys = "intacct_keys = :keys", {":keys": _keys_item(intacct_keys)}
+        else:
+            # Parking keeps earlier Intacct keys: a parked re-approval still names what it would have updated.
+            keys_clause, keys = "intacct_keys = if_not_exists(intacct_keys, :keys)", {":keys": _keys_item({})}
         self._record_outcome(
             timesheet_id,
             "parked",
             content_hash,
             now,
-            set_clause="reason = :reason, intacct_keys = if_not_exists(intacct_keys, :no_keys)",
+            set_clause=f"reason = :reason, {keys_clause}",
             remove_clause=None,
-            values={":reason": {"S": reason}, ":no_keys": {"M": {}}},
+            values={":reason": {"S": reason}, **keys},
             attempt=attempt,
         )
 

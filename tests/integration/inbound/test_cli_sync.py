@@ -35,14 +35,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
     generate_company(store, employees=30, seed=4)
     with IntacctEmulator(store) as intacct, AssignarEmulator(seed=2) as assignar:
         owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        settings = assignar.settings()
-        env = intacct.settings_env() | {
-            "ASSIGNAR_CLIENT_ID": settings.client_id,
-            "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
-            "ASSIGNAR_API_URL": str(settings.api_url),
-            "ASSIGNAR_TOKEN_URL": str(settings.token_url),
-            "ASSIGNAR_REQUESTS_PER_SECOND": "0",  # the emulator needs no pacing
-        }
+        env = intacct.settings_env() | assignar.settings_env()
         config = tmp_path / "tenant.toml"
         config.write_text(f'timezone = "America/Denver"\n\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n')
         yield Setup(env, config, tmp_path / "state.db", store, assignar)

@@ -17,26 +17,19 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.emulators.assignar import AssignarEmulator
+from intacct_assignar.emulators.http_api import LocalContext
 from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.inbound.messages import SyncMessage
+from intacct_assignar.local_aws import sqs_record
 from intacct_assignar.runtime import Runtime
 from intacct_assignar.state import create_table
 from moto import mock_aws
 
 ZONE = ZoneInfo("America/Denver")
 EVENTS = Path(__file__).resolve().parents[3] / "events"
+# The puller asks how long it has left: ten minutes, so a pull always finishes in one invocation here.
+CONTEXT = LocalContext("sync", timeout_s=600)
 ENTITIES = ["clients", "projects", "work_orders", "activities", "roles", "workers", "deletions"]
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "sync"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sync"
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 600_000
 
 
 @dataclass
@@ -58,8 +51,8 @@ class Stack:
             ).get("Messages", [])
             if not received:
                 return delivered
-            event = {"Records": [lambda_record(m) for m in received]}
-            answer = self.consumer.lambda_handler(event, LambdaContext(function_name="consumer"))
+            event = {"Records": [sqs_record(m, "arn:aws:sqs:us-east-1:123456789012:upserts") for m in received]}
+            answer = self.consumer.lambda_handler(event, LocalContext("consumer"))
             failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
             for message in received:
                 if message["MessageId"] in failed:
@@ -76,20 +69,6 @@ class Stack:
             QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
         ).get("Messages", [])
         return [(m["Body"], m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")) for m in messages]
-
-
-def lambda_record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:upserts",
-        "awsRegion": "us-east-1",
-    }
 
 
 @pytest.fixture
@@ -126,18 +105,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         )["QueueUrl"]
         secrets = boto3.client("secretsmanager")
         intacct_arn = secrets.create_secret(Name="acme/intacct", SecretString=json.dumps(intacct.settings_env()))["ARN"]
-        settings = assignar.settings()
         assignar_arn = secrets.create_secret(
             Name="acme/assignar",
-            SecretString=json.dumps(
-                {
-                    "ASSIGNAR_CLIENT_ID": settings.client_id,
-                    "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
-                    "ASSIGNAR_API_URL": str(settings.api_url),
-                    "ASSIGNAR_TOKEN_URL": str(settings.token_url),
-                    "ASSIGNAR_REQUESTS_PER_SECOND": 0,
-                }
-            ),
+            SecretString=json.dumps(assignar.settings_env()),
         )["ARN"]
         monkeypatch.setenv("INTACCT_SECRET_ARN", intacct_arn)
         monkeypatch.setenv("ASSIGNAR_SECRET_ARN", assignar_arn)
@@ -159,7 +129,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 def run_schedules(stack: Stack) -> None:
     for entity in ENTITIES:
-        answer = stack.puller.lambda_handler({"entity": entity}, LambdaContext(function_name="puller"))
+        answer = stack.puller.lambda_handler({"entity": entity}, LocalContext("puller"))
         assert answer["complete"], answer
 
 
@@ -191,7 +161,10 @@ def test_a_full_sync_through_the_handlers_leaves_assignar_matching_intacct(stack
 
 def test_the_same_messages_delivered_twice_write_once(stack: Stack) -> None:
     # Given a pull whose messages are all delivered twice (SQS is at-least-once)
-    stack.puller.lambda_handler({"entity": "clients"}, LambdaContext())
+    stack.puller.lambda_handler(
+        {"entity": "clients"},
+        CONTEXT,
+    )
     bodies = [
         m["Body"]
         for m in stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", [])
@@ -211,7 +184,10 @@ def test_the_same_messages_delivered_twice_write_once(stack: Stack) -> None:
 def test_bad_messages_and_records_that_never_resolve_are_parked_with_a_reason(stack: Stack) -> None:
     # Given a malformed body, and work orders whose projects never arrive (projects are not pulled)
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody='{"version": 1, "kind": "upsert"}')
-    stack.puller.lambda_handler({"entity": "work_orders"}, LambdaContext())
+    stack.puller.lambda_handler(
+        {"entity": "work_orders"},
+        CONTEXT,
+    )
 
     # When the queue drains (each waiting message comes back until its third delivery)
     stack.pump()
@@ -237,8 +213,14 @@ def test_the_sample_events_drive_the_handlers(stack: Stack) -> None:
     delivery = json.loads((EVENTS / "sync_consumer_sqs.json").read_text())
 
     # When each handler gets its event
-    pulled = stack.puller.lambda_handler(schedule, LambdaContext())
-    answer = stack.consumer.lambda_handler(delivery, LambdaContext())
+    pulled = stack.puller.lambda_handler(
+        schedule,
+        CONTEXT,
+    )
+    answer = stack.consumer.lambda_handler(
+        delivery,
+        CONTEXT,
+    )
 
     # Then the schedule's entity was pulled, and the delivered client is in Assignar
     assert pulled["entity"] == "workers" and pulled["complete"]
@@ -248,7 +230,10 @@ def test_the_sample_events_drive_the_handlers(stack: Stack) -> None:
 
 def test_a_change_and_its_undo_both_reach_assignar(stack: Stack) -> None:
     # Given a client's record as pulled (A), then renamed in Intacct (B), then renamed back (A again)
-    stack.puller.lambda_handler({"entity": "clients"}, LambdaContext())
+    stack.puller.lambda_handler(
+        {"entity": "clients"},
+        CONTEXT,
+    )
     first = SyncMessage.from_body(
         stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=1)["Messages"][0]["Body"]
     )

@@ -20,7 +20,7 @@ from intacct_assignar.inbound.upsert import UpsertService
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.outbound.push import PushService
 from intacct_assignar.settings import IntacctSettings
-from intacct_assignar.state import SqliteStateStore
+from intacct_assignar.state import SqliteStateStore, StateStore
 
 from ..inbound.company_clock import ZONE, Clock
 
@@ -29,13 +29,45 @@ WORK_DATE = date(2026, 11, 18)  # a Wednesday: its Intacct week (Sunday start) b
 
 @dataclass
 class Crew:
-    """Assignar ids of records the inbound sync wrote, to build timesheets from."""
+    """Assignar records the inbound sync wrote, to build timesheets from."""
 
     workers: list[dict[str, Any]]
     orders: list[dict[str, Any]]
     roles: list[dict[str, Any]]
     activities: list[dict[str, Any]]
     assets: list[dict[str, Any]]
+    projects: dict[int, dict[str, Any]]
+
+    @classmethod
+    def of(cls, assignar: AssignarEmulator) -> Crew:
+        crew = cls(
+            workers=[w for w in assignar.records("users") if w.get("employee_id") and w.get("active")],
+            orders=[o for o in assignar.records("orders") if o.get("active")],
+            roles=[r for r in assignar.records("tasks") if r.get("active")],
+            activities=[a for a in assignar.records("activities") if a.get("active")],
+            assets=[a for a in assignar.records("assets") if a.get("active")],
+            projects={p["id"]: p for p in assignar.records("projects")},
+        )
+        assert len(crew.workers) >= 10 and crew.orders and crew.roles and crew.activities and crew.assets
+        return crew
+
+
+def sync_company(
+    intacct: IntacctClient, assignar: AssignarEmulator, state: StateStore, *, clock: Clock | None = None
+) -> tuple[Crew, int]:
+    """Assignar filled by the real inbound sync (in process): what the push then reads.
+
+    Returns the crew and the Assignar user who owns work orders (the tenant document needs it)."""
+    owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+    config = parse_config({"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner["id"]}}})
+    timing = {"clock": clock} if clock is not None else {}
+    with AssignarClient(assignar.settings(), requests_per_second=None) as client:
+        summary = run_sync(
+            PullService(intacct, state, InProcessQueue(), config, **timing),
+            UpsertService(client, state, config, **timing),
+        )
+    assert summary.ok, summary.failures
+    return Crew.of(assignar), int(owner["id"])
 
 
 @dataclass
@@ -108,14 +140,6 @@ def synced_world(tmp_path: Path, *, timesheets: dict[str, Any] | None = None) ->
         AssignarEmulator(seed=3) as assignar_emulator,
         SqliteStateStore(tmp_path / "state.db") as state,
     ):
-        owner = assignar_emulator.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        config = parse_config(
-            {
-                "timezone": str(ZONE),
-                "workflows": {"work_orders": {"owner_user_id": owner["id"]}},
-                "timesheets": timesheets or {},
-            }
-        )
         intacct = IntacctClient(
             IntacctSettings.model_validate(intacct_emulator.settings_env()),
             timezone=ZONE,
@@ -124,19 +148,15 @@ def synced_world(tmp_path: Path, *, timesheets: dict[str, Any] | None = None) ->
             # Short, so an answer held back by a "timeout" fault is given up on (the emulator holds it longer).
             timeout_s=1.5,
         )
+        crew, owner = sync_company(intacct, assignar_emulator, state, clock=clock)
+        config = parse_config(
+            {
+                "timezone": str(ZONE),
+                "workflows": {"work_orders": {"owner_user_id": owner}},
+                "timesheets": timesheets or {},
+            }
+        )
         assignar = AssignarClient(assignar_emulator.settings(), requests_per_second=None)
-        summary = run_sync(
-            PullService(intacct, state, InProcessQueue(), config, clock=clock),
-            UpsertService(assignar, state, config, clock=clock),
-        )
-        assert summary.ok, summary.failures
-        crew = Crew(
-            workers=[w for w in assignar_emulator.records("users") if w.get("employee_id") and w.get("active")],
-            orders=[o for o in assignar_emulator.records("orders") if o.get("active")],
-            roles=[r for r in assignar_emulator.records("tasks") if r.get("active")],
-            activities=[a for a in assignar_emulator.records("activities") if a.get("active")],
-            assets=[a for a in assignar_emulator.records("assets") if a.get("active")],
-        )
         push = PushService(assignar, intacct, state, config, clock=clock)
         yield TimeWorld(clock, store, intacct_emulator, assignar_emulator, intacct, assignar, state, config, crew, push)
 

@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import boto3
 import httpx
@@ -22,14 +21,11 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.assignar.webhooks import TimesheetEvent
-from intacct_assignar.config import parse_config
 from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from intacct_assignar.emulators.http_api import LocalContext, LocalHttpApi
 from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
-from intacct_assignar.inbound.pull import PullService
-from intacct_assignar.inbound.sync import InProcessQueue, run_sync
-from intacct_assignar.inbound.upsert import UpsertService
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
+from intacct_assignar.local_aws import sqs_record
 from intacct_assignar.outbound.messages import PushMessage
 from intacct_assignar.runtime import Runtime
 from intacct_assignar.settings import IntacctSettings
@@ -37,7 +33,9 @@ from intacct_assignar.state import LedgerEntry, SqliteStateStore, StateStore, cr
 from intacct_assignar.webhook_signature import signature_headers
 from moto import mock_aws
 
-ZONE = ZoneInfo("America/Denver")
+from ..inbound.company_clock import ZONE
+from .conftest import Crew, sync_company
+
 WEBHOOK_PATH = "/webhooks/assignar"
 WEBHOOK_SECRET = "a-long-random-shared-secret-for-the-webhook"
 WORK_DATE = date(2026, 11, 18)  # a Wednesday: its Intacct week (Sunday start) begins 2026-11-15
@@ -57,21 +55,10 @@ SCHEDULED_EVENT: dict[str, Any] = {
 
 
 @dataclass
-class Crew:
-    """Assignar records the inbound sync wrote, to build timesheets from."""
-
-    workers: list[dict[str, Any]]
-    orders: list[dict[str, Any]]
-    roles: list[dict[str, Any]]
-    activities: list[dict[str, Any]]
-    assets: list[dict[str, Any]]
-    projects: dict[int, dict[str, Any]]
-
-
-@dataclass
 class Stack:
     sqs: Any
     push_queue_url: str
+    push_queue_arn: str
     dlq_url: str
     receiver: ModuleType
     consumer: ModuleType
@@ -132,7 +119,7 @@ class Stack:
             ).get("Messages", [])
             if not received:
                 return handled
-            event = {"Records": [lambda_record(m, self.push_queue_url) for m in received]}
+            event = {"Records": [sqs_record(m, self.push_queue_arn) for m in received]}
             answer = self.consumer.lambda_handler(event, LocalContext("push-consumer"))
             failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
             for message in received:
@@ -189,50 +176,6 @@ class Stack:
         return self.store.records("PODOCUMENT")
 
 
-def lambda_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
-    """An SQS message as Lambda's event source mapping hands it over."""
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue_url.rsplit('/', 1)[-1]}",
-        "awsRegion": "us-east-1",
-    }
-
-
-def sync_company(intacct: IntacctEmulator, assignar: AssignarEmulator, tmp_path: Path) -> tuple[Crew, int]:
-    """Assignar filled by the real inbound sync (in process, SQLite state): what the push then reads.
-
-    Returns the crew and the Assignar user who owns work orders (the tenant document needs it)."""
-    owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-    config = parse_config({"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner["id"]}}})
-    with (
-        IntacctClient(
-            IntacctSettings.model_validate(intacct.settings_env()), timezone=ZONE, sessions=MemorySessionCache()
-        ) as client,
-        SqliteStateStore(tmp_path / "inbound.db") as state,
-        AssignarClient(assignar.settings(), requests_per_second=None) as assignar_client,
-    ):
-        summary = run_sync(
-            PullService(client, state, InProcessQueue(), config), UpsertService(assignar_client, state, config)
-        )
-    assert summary.ok, summary.failures
-    crew = Crew(
-        workers=[w for w in assignar.records("users") if w.get("employee_id") and w.get("active")],
-        orders=[o for o in assignar.records("orders") if o.get("active")],
-        roles=[r for r in assignar.records("tasks") if r.get("active")],
-        activities=[a for a in assignar.records("activities") if a.get("active")],
-        assets=[a for a in assignar.records("assets") if a.get("active")],
-        projects={p["id"]: p for p in assignar.records("projects")},
-    )
-    assert len(crew.workers) >= 10 and crew.orders and crew.roles and crew.activities and crew.assets
-    return crew, int(owner["id"])
-
-
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     for name, value in {
@@ -260,7 +203,13 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
             AssignarEmulator(seed=3, webhook_url=api.endpoint, webhook_secret=WEBHOOK_SECRET) as assignar,
             AssignarClient(assignar.settings(), requests_per_second=None) as assignar_client,
         ):
-            crew, owner_id = sync_company(intacct, assignar, tmp_path)
+            with (
+                IntacctClient(
+                    IntacctSettings.model_validate(intacct.settings_env()), timezone=ZONE, sessions=MemorySessionCache()
+                ) as client,
+                SqliteStateStore(tmp_path / "inbound.db") as inbound_state,
+            ):
+                crew, owner_id = sync_company(client, assignar, inbound_state)
             dynamodb = boto3.client("dynamodb")
             create_table(dynamodb, "acme-state")
             sqs = boto3.client("sqs")
@@ -276,19 +225,9 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
             intacct_arn = secrets.create_secret(Name="acme/intacct", SecretString=json.dumps(intacct.settings_env()))[
                 "ARN"
             ]
-            settings = assignar.settings()
             assignar_arn = secrets.create_secret(
                 Name="acme/assignar",
-                SecretString=json.dumps(
-                    {
-                        "ASSIGNAR_CLIENT_ID": settings.client_id,
-                        "ASSIGNAR_CLIENT_SECRET": settings.client_secret.get_secret_value(),
-                        "ASSIGNAR_API_URL": str(settings.api_url),
-                        "ASSIGNAR_TOKEN_URL": str(settings.token_url),
-                        "ASSIGNAR_REQUESTS_PER_SECOND": 0,
-                        "ASSIGNAR_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                    }
-                ),
+                SecretString=json.dumps(assignar.settings_env(ASSIGNAR_WEBHOOK_SECRET=WEBHOOK_SECRET)),
             )["ARN"]
             monkeypatch.setenv("INTACCT_SECRET_ARN", intacct_arn)
             monkeypatch.setenv("ASSIGNAR_SECRET_ARN", assignar_arn)
@@ -303,6 +242,9 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
                 yield Stack(
                     sqs=sqs,
                     push_queue_url=push_queue_url,
+                    push_queue_arn=sqs.get_queue_attributes(QueueUrl=push_queue_url, AttributeNames=["QueueArn"])[
+                        "Attributes"
+                    ]["QueueArn"],
                     dlq_url=dlq_url,
                     receiver=receiver,
                     consumer=consumer,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.config import Webhook
+from intacct_assignar.emulators.http_api import LocalContext
 from intacct_assignar.outbound.receiver import WebhookReceiver
 from intacct_assignar.webhook_signature import sign
 from pydantic import SecretStr
@@ -28,19 +28,6 @@ from tests.unit.outbound.test_receiver import (
 )
 
 SAMPLE_EVENT = Path(__file__).resolve().parents[3] / "events" / "webhook_receiver_http.json"
-
-
-@dataclass
-class FakeLambdaContext:
-    """The few context fields Powertools' logger reads."""
-
-    function_name: str = "webhook-receiver"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:webhook-receiver"
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
 
 
 @pytest.fixture
@@ -81,7 +68,7 @@ def docs_headers() -> dict[str, str]:
 
 
 def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    response = app.lambda_handler(event, cast(LambdaContext, FakeLambdaContext()))
+    response = app.lambda_handler(event, cast(LambdaContext, LocalContext("webhook-receiver")))
     assert response["headers"] == {"Content-Type": "application/json"}
     assert isinstance(response["body"], str)
     return response["statusCode"], json.loads(response["body"])
@@ -92,7 +79,7 @@ def test_the_sample_event_is_accepted_and_queued(queue: FakeQueue) -> None:
     event = json.loads(SAMPLE_EVENT.read_text())
 
     # When the handler gets it
-    response = app.lambda_handler(event, cast(LambdaContext, FakeLambdaContext()))
+    response = app.lambda_handler(event, cast(LambdaContext, LocalContext("webhook-receiver")))
 
     # Then it answers 202 in JSON and queues timesheet 123456 once
     assert response == {

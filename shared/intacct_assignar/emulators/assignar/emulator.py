@@ -226,6 +226,21 @@ class AssignarEmulator:
         values.update(overrides)
         return AssignarSettings.model_validate(values)
 
+    def settings_env(self, **overrides: str) -> dict[str, str]:
+        """ASSIGNAR_* variables (or secret keys) that point a client at this emulator, as text.
+
+        The emulator needs no client-side pacing, so ASSIGNAR_REQUESTS_PER_SECOND is 0 (unlimited)."""
+        env = {
+            "ASSIGNAR_CLIENT_ID": self.client_id,
+            "ASSIGNAR_CLIENT_SECRET": self._client_secret.get_secret_value(),
+            "ASSIGNAR_API_URL": self.api_url,
+            "ASSIGNAR_TOKEN_URL": self.token_url,
+            "ASSIGNAR_REQUESTS_PER_SECOND": "0",
+        }
+        if self.webhook is not None:
+            env["ASSIGNAR_WEBHOOK_SECRET"] = self.webhook.secret.get_secret_value()
+        return env | overrides
+
     # --- admin: data ---------------------------------------------------------------------------------------
 
     def seed(self, resource: str, record: Mapping[str, Any]) -> Record:

@@ -9,7 +9,7 @@ five minutes) and never placed in environment variables.
 from __future__ import annotations
 
 import json
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -24,7 +24,7 @@ from .inbound.pull import PullService
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
 from .outbound.consume import PushConsumer
-from .outbound.push import PushService
+from .outbound.push import PushService, content_hash
 from .outbound.receiver import WebhookReceiver
 from .outbound.sweep import SweepService
 from .settings import AssignarSettings, IntacctSettings
@@ -154,6 +154,7 @@ class Runtime:
 
     @cached_property
     def sweep_service(self) -> SweepService:
-        # The sweep only reads timesheets and hashes them as the push would; it writes nothing to Intacct.
-        push = PushService(self.assignar, self.intacct, self.state, self.config)
-        return SweepService(self.assignar, self.state, self.push_queue, fingerprint=push.content_hash)
+        # The sweep hashes timesheets as the push does (with the entity's location), and never calls Intacct.
+        settings = IntacctSettings.model_validate(_secret(self.settings.intacct_secret_arn, "Intacct"))
+        fingerprint = partial(content_hash, settings=self.config.timesheets, entity_id=settings.entity_id)
+        return SweepService(self.assignar, self.state, self.push_queue, fingerprint=fingerprint)

@@ -31,7 +31,7 @@ from typing import Any, Literal, Protocol
 from ..assignar import AssignarClient
 from ..assignar.errors import NotFoundError, TimesheetNotApprovedError
 from ..assignar.models import Timesheet
-from ..config import TenantConfig
+from ..config import TenantConfig, Timesheets
 from ..inbound.consume import Parking
 from ..intacct import (
     IntacctBusinessError,
@@ -436,11 +436,6 @@ class PushService:
         postings = [self._plan(t)[0] for t in self._prefetched.values() if t.is_approved and not t.is_processed]
         self.references.warm([posting.references for posting in postings if posting is not None])
 
-    def content_hash(self, timesheet: Timesheet) -> str:
-        """The ledger's hash for this timesheet as it stands (what the sweep compares a parked entry with)."""
-        posting, unpostable = self._plan(timesheet)
-        return posting.content_hash if posting else _unpostable_hash(timesheet, unpostable)
-
     def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
         """Post the timesheet if it is approved and not yet in Intacct.
 
@@ -466,7 +461,7 @@ class PushService:
             return PushResult(
                 timesheet_id, "skipped", reason="already marked processed in Assignar, not by this integration"
             )
-        content_hash = posting.content_hash if posting else _unpostable_hash(timesheet, unpostable)
+        content_hash = ledger_hash(timesheet, posting, unpostable)
         entry = self.state.claim_timesheet(
             timesheet_id,
             content_hash,
@@ -496,15 +491,7 @@ class PushService:
     # --- steps ------------------------------------------------------------------------------------------
 
     def _plan(self, timesheet: Timesheet) -> tuple[TimesheetPosting | None, UnpostableError | None]:
-        try:
-            posting = build_posting(timesheet, self.config.timesheets, entity_id=self.intacct.settings.entity_id)
-        except UnpostableError as error:
-            return None, error
-        except ValueError as error:  # a value Assignar sent that cannot be read (a malformed date)
-            return None, UnpostableError(timesheet.id, f"it holds a value that cannot be read: {error}")
-        if posting.is_empty:
-            return None, UnpostableError(timesheet.id, "it has no labor or equipment time to post")
-        return posting, None
+        return plan(timesheet, self.config.timesheets, self.intacct.settings.entity_id)
 
     def _not_claimed(self, timesheet_id: int) -> PushResult:
         entry = self.state.get_ledger(timesheet_id)
@@ -704,7 +691,30 @@ def _describe_keys(keys: Mapping[str, str]) -> str:
     return ", ".join(f"{names.get(name, name)} {value}" for name, value in _public(keys).items())
 
 
-def _unpostable_hash(timesheet: Timesheet, error: UnpostableError | None) -> str:
+def plan(
+    timesheet: Timesheet, settings: Timesheets, entity_id: str | None
+) -> tuple[TimesheetPosting | None, UnpostableError | None]:
+    """The documents for a timesheet, or why it cannot be posted as it stands."""
+    try:
+        posting = build_posting(timesheet, settings, entity_id=entity_id)
+    except UnpostableError as error:
+        return None, error
+    except ValueError as error:  # a value Assignar sent that cannot be read (a malformed date)
+        return None, UnpostableError(timesheet.id, f"it holds a value that cannot be read: {error}")
+    if posting.is_empty:
+        return None, UnpostableError(timesheet.id, "it has no labor or equipment time to post")
+    return posting, None
+
+
+def ledger_hash(timesheet: Timesheet, posting: TimesheetPosting | None, unpostable: UnpostableError | None) -> str:
+    """What the ledger keys a timesheet's content by: its documents, or (unpostable) the approval it came from."""
+    if posting is not None:
+        return posting.content_hash
     # Unpostable as approved: re-approving it changed (modified_time moves) is what makes it worth another try.
-    text = f"unpostable|{timesheet.id}|{timesheet.modified_time}|{error.reason if error else ''}"
+    text = f"unpostable|{timesheet.id}|{timesheet.modified_time}|{unpostable.reason if unpostable else ''}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def content_hash(timesheet: Timesheet, settings: Timesheets, entity_id: str | None) -> str:
+    """The ledger's hash for this timesheet as it stands (what the sweep compares a parked entry with)."""
+    return ledger_hash(timesheet, *plan(timesheet, settings, entity_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from intacct_assignar.config import parse_config
 from intacct_assignar.emulators.assignar import LaborEntry
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.outbound.messages import PushMessage
-from intacct_assignar.outbound.push import PushService
+from intacct_assignar.outbound.push import PushService, content_hash
 from intacct_assignar.outbound.sweep import SweepService
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import LeaseLostError
@@ -158,7 +159,8 @@ def test_the_sweep_queues_a_parked_timesheet_re_approved_with_changes(world: Tim
         def publish(self, messages: list[PushMessage]) -> None:
             queued.extend(messages)
 
-    sweep = SweepService(world.assignar_client, world.state, Queue(), fingerprint=world.push.content_hash)
+    fingerprint = partial(content_hash, settings=world.config.timesheets, entity_id=world.intacct.settings.entity_id)
+    sweep = SweepService(world.assignar_client, world.state, Queue(), fingerprint=fingerprint)
     assert sweep.run().parked == [parked] and queued == []
     # Fixed and re-approved with other hours, but that webhook was lost: the sweep sees the change.
     world.assignar_client.workers.update(

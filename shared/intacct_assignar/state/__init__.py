@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .base import (
     LEDGER_STATES,
+    CachedDefinition,
     LeaseLostError,
     LedgerEntry,
     LedgerState,
@@ -24,6 +25,7 @@ from .sqlite import SqliteStateStore
 __all__ = [
     "LEDGER_STATES",
     "TABLE_DEFINITION",
+    "CachedDefinition",
     "DynamoStateStore",
     "LeaseLostError",
     "LedgerEntry",

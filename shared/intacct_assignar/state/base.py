@@ -1,4 +1,5 @@
-"""The integration's state behind one interface: watermarks, pull checkpoints, synced records, timesheet ledger.
+"""The integration's state behind one interface: watermarks, pull checkpoints, synced records, timesheet ledger,
+and the Intacct object definitions `lookup` answered.
 
 `StateStore` is the port; `DynamoStateStore` (AWS) and `SqliteStateStore` (CLI) are its adapters. Everything
 time-like crosses this interface as an aware `datetime` and is stored as fixed-width ISO 8601 UTC text, so that
@@ -149,6 +150,23 @@ class LedgerEntry:
         elif self.state == "claimed":
             raise ValueError(f"a claimed ledger entry needs a lease_until (timesheet {self.timesheet_id})")
         require_aware("LedgerEntry.updated_at", self.updated_at)
+
+
+@dataclass(frozen=True)
+class CachedDefinition:
+    """An Intacct object's definition as `lookup` answered it, kept so a scheduled run need not ask again.
+
+    `key` says who asked about what (e.g. "PROJECT|COMPANY-ID|ENTITY|USER": fields differ by company, entity and
+    the user's permissions); `body` is JSON text. Both are opaque to the store; whether `fetched_at` is recent
+    enough is for the caller to judge.
+    """
+
+    key: str
+    body: str
+    fetched_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware("CachedDefinition.fetched_at", self.fetched_at)
 
 
 def may_claim(
@@ -320,6 +338,18 @@ class StateStore(ABC):
     @abstractmethod
     def iter_ledger(self, state: LedgerState | None = None) -> Iterator[LedgerEntry]:
         """Every entry, or those in one state (e.g. "parked", to show people what needs them); no set order."""
+
+    # Intacct object definitions (`lookup` answers), cached between runs.
+
+    @abstractmethod
+    def get_definition(self, key: str) -> CachedDefinition | None:
+        """The definition stored under `key` (fetched_at in UTC), or None if none was stored."""
+
+    @abstractmethod
+    def put_definition(self, definition: CachedDefinition) -> None:
+        """Store the definition under its key, replacing any stored before.
+
+        Raises `StateError` when the store cannot hold a body that large (DynamoDB's item limit)."""
 
     def close(self) -> None:  # noqa: B027 - a no-op by design: stores without connections have nothing to release
         """Release connections; the store is unusable afterwards."""

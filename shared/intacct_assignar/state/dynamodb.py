@@ -9,6 +9,8 @@ Items, by key:
   while a GSI can only be queried one key at a time and lags its table.
 - `LEDGER#<timesheet_id>` / `LEDGER`: a ledger entry, claimed with a ConditionExpression. The sparse GSI
   `ledger_by_state` (`ledger_state`, `timesheet_id`) lists entries by state without scanning synced records.
+- `DEFINITION#<key>` / `DEFINITION`: an Intacct object definition (`lookup`'s answer) cached under its key; the
+  body must fit in one item (`MAX_ITEM_BYTES`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from botocore.exceptions import ClientError
 from ..retry import RetryPolicy
 from .base import (
     LEDGER_STATES,
+    CachedDefinition,
     LeaseLostError,
     LedgerEntry,
     LedgerState,
     PullCheckpoint,
+    StateError,
     StateSchemaError,
     StateStore,
     StateUnavailableError,
@@ -89,6 +93,10 @@ TABLE_DEFINITION: Final[TableDefinition] = {
 
 # BatchGetItem's own limit per call.
 BATCH_GET_LIMIT: Final = 100
+
+# DynamoDB's item limit is "400 KB" counted as the UTF-8 bytes of every attribute name and value; the service
+# takes a little more (about 409,600), so checking against 400,000 refuses before DynamoDB would, never after.
+MAX_ITEM_BYTES: Final = 400_000
 
 
 def create_table(client: DynamoDBClient, name: str) -> None:
@@ -423,6 +431,32 @@ class DynamoStateStore(StateStore):
             ):
                 yield _ledger_from_item(item)
 
+    # Intacct object definitions
+
+    def get_definition(self, key: str) -> CachedDefinition | None:
+        item = self._get(f"DEFINITION#{key}", "DEFINITION")
+        if item is None:
+            return None
+        return CachedDefinition(
+            key=_text(item, "key"), body=_text(item, "body"), fetched_at=from_stored_time(_text(item, "fetched_at"))
+        )
+
+    def put_definition(self, definition: CachedDefinition) -> None:
+        item: Item = {
+            **_key(f"DEFINITION#{definition.key}", "DEFINITION"),
+            "key": {"S": definition.key},
+            "body": {"S": definition.body},
+            "fetched_at": {"S": to_stored_time("fetched_at", definition.fetched_at)},
+        }
+        # Checked here, so the caller gets a reason rather than a botocore ValidationException after a round trip.
+        size = _item_bytes(item)
+        if size > MAX_ITEM_BYTES:
+            raise StateError(
+                f"the Intacct definition {definition.key!r} is {size:,} bytes as a DynamoDB item, more than the "
+                f"{MAX_ITEM_BYTES:,} one item can hold; it was not cached (keep fewer of lookup's fields in the body)"
+            )
+        self._put(item)
+
     # Plumbing
 
     def _get(self, pk: str, sk: str) -> Item | None:
@@ -498,6 +532,11 @@ def _error_code(error: ClientError) -> str:
 
 def _key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _item_bytes(item: Item) -> int:
+    """An item of string attributes as DynamoDB counts it against the item limit: UTF-8 names plus values."""
+    return sum(len(name.encode()) + len(value["S"].encode()) for name, value in item.items())
 
 
 def _text(item: Item, name: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -13,10 +15,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from .base import (
+    CachedDefinition,
     LeaseLostError,
     LedgerEntry,
     LedgerState,
     PullCheckpoint,
+    StateLocationError,
     StateSchemaError,
     StateStore,
     StateUnavailableError,
@@ -28,14 +32,16 @@ from .base import (
     to_stored_time,
 )
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS watermark (
+# The current schema. IF NOT EXISTS: a file at an older version gets the tables it lacks (version 3 added
+# `definition`) from the same statements; columns added to existing tables are in `_ADDED_COLUMNS`.
+_SCHEMA: Final[tuple[str, ...]] = (
+    """CREATE TABLE IF NOT EXISTS watermark (
     source TEXT PRIMARY KEY,
     at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS checkpoint (
+)""",
+    """CREATE TABLE IF NOT EXISTS checkpoint (
     source TEXT PRIMARY KEY,
     full_pull INTEGER NOT NULL,
     since TEXT,
@@ -44,8 +50,8 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     after_whenmodified TEXT,
     published INTEGER NOT NULL,
     started_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS synced (
+)""",
+    """CREATE TABLE IF NOT EXISTS synced (
     workflow TEXT NOT NULL,
     integration_id TEXT NOT NULL,
     source_id TEXT NOT NULL,
@@ -55,9 +61,9 @@ CREATE TABLE IF NOT EXISTS synced (
     synced_at TEXT NOT NULL,
     modified_at TEXT,
     PRIMARY KEY (workflow, integration_id)
-);
-CREATE INDEX IF NOT EXISTS synced_by_source ON synced (workflow, source_id);
-CREATE TABLE IF NOT EXISTS ledger (
+)""",
+    "CREATE INDEX IF NOT EXISTS synced_by_source ON synced (workflow, source_id)",
+    """CREATE TABLE IF NOT EXISTS ledger (
     timesheet_id INTEGER PRIMARY KEY,
     state TEXT NOT NULL CHECK (state IN ('claimed', 'posted', 'parked')),
     content_hash TEXT NOT NULL,
@@ -67,9 +73,22 @@ CREATE TABLE IF NOT EXISTS ledger (
     lease_until TEXT,
     updated_at TEXT NOT NULL,
     source_version TEXT
-);
-CREATE INDEX IF NOT EXISTS ledger_by_state ON ledger (state, timesheet_id);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS ledger_by_state ON ledger (state, timesheet_id)",
+    """CREATE TABLE IF NOT EXISTS definition (
+    key TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+)""",
+)
+
+# Columns added to tables that already existed, by the version that added them; run for files older than it.
+_ADDED_COLUMNS: Final[dict[int, tuple[str, ...]]] = {
+    2: ("ALTER TABLE ledger ADD COLUMN source_version TEXT",),
+}
+
+# How long to wait between tries of the switch to WAL (see `_use_wal`); jittered, so racers do not collide again.
+_WAL_RETRY_S: Final = (0.001, 0.02)
 
 # Id lists travel as one JSON array parameter (json_each): no dynamic SQL, and no cap on bound parameters.
 _SYNCED_BY_INTEGRATION_ID: Final = """
@@ -112,6 +131,10 @@ INSERT OR REPLACE INTO ledger
 (timesheet_id, state, content_hash, intacct_keys, reason, attempts, lease_until, updated_at, source_version)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+_PUT_DEFINITION: Final = """
+INSERT INTO definition (key, body, fetched_at) VALUES (?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at
+"""
 
 
 class SqliteStateStore(StateStore):
@@ -119,7 +142,8 @@ class SqliteStateStore(StateStore):
 
     One connection serves all threads behind a lock: the CLI's work is network-bound, so serialising these
     sub-millisecond statements costs nothing, and it keeps ":memory:" one database rather than one per thread.
-    Claims also run in `BEGIN IMMEDIATE`, which keeps them atomic against a second process on the same file.
+    Claims and the schema migration run in `BEGIN IMMEDIATE`, which keeps them atomic against another process on
+    the same file; every lock is waited for up to `busy_timeout_s` before `StateUnavailableError`.
     """
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 10.0) -> None:
@@ -127,11 +151,17 @@ class SqliteStateStore(StateStore):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN ourselves, so a claim's read and write share one transaction.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+        # timeout: SQLite's busy timeout, so BEGIN IMMEDIATE waits for another process's write instead of failing.
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+        except sqlite3.OperationalError as error:  # a folder, a path without write permission
+            raise StateLocationError(
+                f"cannot open state file {self.path} ({error}); give --state a file path you can write to"
+            ) from error
         self._lock = threading.RLock()
         try:
             with _readable_errors(self.path):
-                self._open_schema()
+                self._open_schema(busy_timeout_s)
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise StateSchemaError(
@@ -141,18 +171,53 @@ class SqliteStateStore(StateStore):
             self._db.close()
             raise
 
-    def _open_schema(self) -> None:
-        self._db.execute("PRAGMA journal_mode=WAL")
+    def _open_schema(self, busy_timeout_s: float) -> None:
+        if self.path != ":memory:":  # an in-memory database has no journal file to speak of
+            self._use_wal(busy_timeout_s)
         self._db.execute("PRAGMA synchronous=NORMAL")
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StateSchemaError(
-                f"state file {self.path} has schema version {version}, newer than this version of "
-                f"intacct-assignar understands ({SCHEMA_VERSION}); upgrade intacct-assignar to use it"
-            )
-        # Version 1 files lack the ledger's source_version; everything else is created if missing.
-        upgrade = "ALTER TABLE ledger ADD COLUMN source_version TEXT;" if version == 1 else ""
-        self._db.executescript(f"BEGIN;{upgrade}{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+        # A file already at this version (every run after the first) takes no write lock at all.
+        if self._schema_version() == SCHEMA_VERSION:
+            return
+        # BEGIN IMMEDIATE takes the write lock before reading the version, waiting for it as long as the busy
+        # timeout allows. A deferred BEGIN would read first and then fail at once ("database is locked") when
+        # another process wrote in between, since SQLite cannot wait for a lock that the reader itself blocks.
+        with self._write_transaction():
+            version = self._schema_version()  # again: another process may have migrated while we waited
+            if version == SCHEMA_VERSION:
+                return
+            if version > SCHEMA_VERSION:
+                raise StateSchemaError(
+                    f"state file {self.path} has schema version {version}, newer than this version of "
+                    f"intacct-assignar understands ({SCHEMA_VERSION}); upgrade intacct-assignar to use it"
+                )
+            # Statement by statement: executescript would COMMIT the transaction that holds the lock first.
+            if version > 0:  # a new file gets every column from _SCHEMA
+                for added in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in _ADDED_COLUMNS.get(added, ()):
+                        self._db.execute(statement)
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _use_wal(self, busy_timeout_s: float) -> None:
+        """Switch the file to WAL (it stays so), trying again while other processes open it at the same moment.
+
+        The switch needs the file to itself, and SQLite answers "database is locked" at once rather than calling
+        the busy handler when it cannot have it (two processes opening a new file together is enough), so the
+        waiting is ours, within the same busy timeout.
+        """
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(*_WAL_RETRY_S))
+
+    def _schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:
@@ -375,10 +440,30 @@ class SqliteStateStore(StateStore):
         for row in rows:
             yield _ledger_from_row(row)
 
+    # Intacct object definitions
+
+    def get_definition(self, key: str) -> CachedDefinition | None:
+        rows = self._execute("SELECT key, body, fetched_at FROM definition WHERE key = ?", (key,))
+        if not rows:
+            return None
+        stored_key, body, fetched_at = rows[0]
+        return CachedDefinition(key=stored_key, body=body, fetched_at=from_stored_time(fetched_at))
+
+    def put_definition(self, definition: CachedDefinition) -> None:
+        fetched_at = to_stored_time("fetched_at", definition.fetched_at)
+        self._execute(_PUT_DEFINITION, (definition.key, definition.body, fetched_at))
+
 
 def _held(entry: LedgerEntry | None, attempt: int) -> bool:
     """Is the timesheet still claimed by claim number `attempt` (a later claim counts attempts up)?"""
     return entry is not None and entry.state == "claimed" and entry.attempts == attempt
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED, with any extended code (SQLITE_BUSY_SNAPSHOT, ...): another holds a lock."""
+    # Errors from SQLite itself carry its code; the extended codes keep the primary one in the low byte.
+    code: int | None = getattr(error, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
 @contextmanager
@@ -387,7 +472,7 @@ def _readable_errors(path: str) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as error:
         # Another process (a second CLI run) held the write lock for longer than the busy timeout.
-        if "locked" in str(error) or "busy" in str(error):
+        if _is_busy(error):
             raise StateUnavailableError(
                 f"state file {path} is locked by another process (is another sync running?); try again when it ends"
             ) from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ import pytest
 from intacct_assignar.retry import RetryPolicy
 from intacct_assignar.state import (
     TABLE_DEFINITION,
+    CachedDefinition,
     DynamoStateStore,
     SqliteStateStore,
+    StateError,
     StateLocationError,
     StateSchemaError,
     StateUnavailableError,
@@ -24,6 +27,61 @@ from intacct_assignar.state import (
 from .conftest import REGION, TABLE, dynamo_client
 
 NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+
+# The schema of the second release (user_version 2), as it shipped: what a version-2 file on disk holds.
+VERSION_2_SCHEMA = """
+CREATE TABLE IF NOT EXISTS watermark (
+    source TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    source TEXT PRIMARY KEY,
+    full_pull INTEGER NOT NULL,
+    since TEXT,
+    until TEXT NOT NULL,
+    after_recordno INTEGER,
+    after_whenmodified TEXT,
+    published INTEGER NOT NULL,
+    started_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS synced (
+    workflow TEXT NOT NULL,
+    integration_id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    assignar_id INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    synced_at TEXT NOT NULL,
+    modified_at TEXT,
+    PRIMARY KEY (workflow, integration_id)
+);
+CREATE INDEX IF NOT EXISTS synced_by_source ON synced (workflow, source_id);
+CREATE TABLE IF NOT EXISTS ledger (
+    timesheet_id INTEGER PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('claimed', 'posted', 'parked')),
+    content_hash TEXT NOT NULL,
+    intacct_keys TEXT NOT NULL,
+    reason TEXT,
+    attempts INTEGER NOT NULL,
+    lease_until TEXT,
+    updated_at TEXT NOT NULL,
+    source_version TEXT
+);
+CREATE INDEX IF NOT EXISTS ledger_by_state ON ledger (state, timesheet_id);
+"""
+
+
+def version_2_file(path: Path) -> None:
+    """A state file written by the second release: a watermark, a posted timesheet, no definitions table."""
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.executescript(VERSION_2_SCHEMA)
+        raw.executescript(
+            "INSERT INTO watermark VALUES ('EMPLOYEE', '2026-11-25T22:00:00.000000+00:00');"
+            "INSERT INTO ledger VALUES (7, 'posted', 'h', '{\"timesheet\": \"41\"}', NULL, 1, NULL,"
+            " '2026-11-25T22:00:00.000000+00:00', '2026-11-25T10:00:00.000Z');"
+            "PRAGMA user_version = 2;"
+        )
 
 
 class ThrottlingClient:
@@ -107,6 +165,24 @@ def test_dynamodb_names_the_missing_table_and_how_to_create_it() -> None:
         store.get_watermark("EMPLOYEE")
 
 
+@pytest.mark.usefixtures("fake_aws")
+def test_dynamodb_refuses_a_definition_larger_than_an_item_with_a_readable_reason() -> None:
+    # Given a definition just under DynamoDB's item limit, and one just over it
+    store = DynamoStateStore(TABLE, client=dynamo_client())
+    fits = CachedDefinition("PROJECT|C|E|U", "x" * 399_000, NOW)
+    too_large = CachedDefinition("EMPLOYEE|C|E|U", "x" * 401_000, NOW)
+
+    # When both are cached
+    store.put_definition(fits)
+    with pytest.raises(StateError, match=r"'EMPLOYEE\|C\|E\|U' is 401,\d{3} bytes as a DynamoDB item") as refused:
+        store.put_definition(too_large)
+
+    # Then the one that fits is kept; the other is refused with our error (not botocore's), and nothing stored
+    assert store.get_definition("PROJECT|C|E|U") == fits
+    assert store.get_definition("EMPLOYEE|C|E|U") is None
+    assert type(refused.value) is StateError and refused.value.__cause__ is None
+
+
 def test_the_table_definition_is_on_demand_with_string_keys_and_a_ledger_index() -> None:
     # Given the one table definition the template and tests share
     # Then it is on demand, keyed pk/sk, with the ledger's sparse state index
@@ -155,7 +231,73 @@ def test_sqlite_upgrades_a_version_1_file_keeping_its_ledger(tmp_path: Path) -> 
     )
     assert claim is not None and claim.source_version == "2026-11-25T10:00:00.000Z"
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+    with SqliteStateStore(path) as store:
+        store.put_definition(CachedDefinition("PROJECT|C|E|U", "{}", NOW))
+        assert store.get_definition("PROJECT|C|E|U") is not None
+
+
+def test_sqlite_upgrades_a_version_2_file_in_place_keeping_what_it_holds(tmp_path: Path) -> None:
+    # Given a state file written by the second release (no definitions table)
+    path = tmp_path / "state.db"
+    version_2_file(path)
+
+    # When this version opens it and caches a definition
+    with SqliteStateStore(path) as store:
+        watermark = store.get_watermark("EMPLOYEE")
+        entry = store.get_ledger(7)
+        store.put_definition(CachedDefinition("PROJECT|C|E|U", '{"Type": {}}', NOW))
+
+    # Then what it held reads as before, the definition is kept, and the file says version 3 (still WAL)
+    assert watermark == NOW
+    assert entry is not None and (entry.state, entry.source_version) == ("posted", "2026-11-25T10:00:00.000Z")
+    with SqliteStateStore(path) as reopened:
+        assert reopened.get_definition("PROJECT|C|E|U") == CachedDefinition("PROJECT|C|E|U", '{"Type": {}}', NOW)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sqlite_opens_a_current_file_without_waiting_for_another_processes_write(tmp_path: Path) -> None:
+    # Given a current state file, and another process in the middle of a long write to it
+    path = tmp_path / "state.db"
+    with SqliteStateStore(path) as first_run:
+        first_run.set_watermark("EMPLOYEE", NOW)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    # When a second run opens it with almost no patience for locks
+    # Then it opens and reads (nothing to migrate, so no write lock is needed); only a write has to wait
+    try:
+        with SqliteStateStore(path, busy_timeout_s=0.05) as second_run:
+            assert second_run.get_watermark("EMPLOYEE") == NOW
+            with pytest.raises(StateUnavailableError, match="locked by another process"):
+                second_run.set_watermark("EMPLOYEE", NOW)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_sqlite_waits_for_another_processes_write_before_migrating_a_file(tmp_path: Path) -> None:
+    # Given a version-2 file that another process is writing to for a moment
+    path = tmp_path / "state.db"
+    version_2_file(path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO watermark VALUES ('PROJECT', '2026-11-25T22:00:00.000000+00:00')")
+    released = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    released.start()
+
+    # When this version opens it (the migration needs the write lock)
+    try:
+        with SqliteStateStore(path, busy_timeout_s=10) as store:
+            # Then it waited for the other write instead of failing, migrated, and sees that write
+            assert store.get_watermark("PROJECT") == NOW
+    finally:
+        released.join()
+        other.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_sqlite_refuses_a_file_written_by_a_newer_version(tmp_path: Path) -> None:

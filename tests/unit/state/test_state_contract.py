@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -9,10 +10,46 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from intacct_assignar.state import LeaseLostError, NaiveDatetimeError, PullCheckpoint, StateStore, SyncedRecord
+from intacct_assignar.state import (
+    CachedDefinition,
+    LeaseLostError,
+    NaiveDatetimeError,
+    PullCheckpoint,
+    StateStore,
+    SyncedRecord,
+)
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+
+
+PROJECT_KEY = "PROJECT|ACME-CORP|ENTITY-1|svc_assignar"
+
+
+def lookup_body(fields: int) -> str:
+    """JSON in the shape of a `lookup` answer, `fields` fields long (300 come to about 50 kB)."""
+    return json.dumps(
+        {
+            "Type": {
+                "Name": "PROJECT",
+                "Fields": {
+                    "Field": [
+                        {
+                            "ID": f"CUSTOM_FIELD_{number}",
+                            "LABEL": f"Custom field {number} \u2014 \u00e9t\u00e9",
+                            "DESCRIPTION": "A field the customer added to projects in their company",
+                            "REQUIRED": "false",
+                            "READONLY": "false",
+                            "DATATYPE": "TEXT",
+                            "ISCUSTOM": "true",
+                        }
+                        for number in range(fields)
+                    ]
+                },
+            }
+        },
+        ensure_ascii=False,
+    )
 
 
 def synced(number: int, *, workflow: str = "workers", content_hash: str = "h1", active: bool = True) -> SyncedRecord:
@@ -404,3 +441,59 @@ def test_eight_threads_claiming_the_same_timesheet_have_exactly_one_winner(store
     entry = store.get_ledger(401)
     assert entry is not None
     assert entry.attempts == 1
+
+
+# Intacct object definitions
+
+
+def test_a_definition_round_trips_its_body_and_the_instant_it_was_fetched(store: StateStore) -> None:
+    # Given a lookup answer of some 50 kB with non-ASCII labels, fetched at a local time with microseconds
+    fetched_at = datetime(2026, 11, 26, 9, 15, 30, 123456, tzinfo=SYDNEY)
+    definition = CachedDefinition(PROJECT_KEY, lookup_body(300), fetched_at)
+    assert len(definition.body.encode()) > 50_000
+
+    # When it is stored and read back
+    store.put_definition(definition)
+    read = store.get_definition(PROJECT_KEY)
+
+    # Then the body is the same text, and fetched_at the same instant, in UTC
+    assert read == definition
+    assert read is not None and read.body == definition.body
+    assert read.fetched_at.utcoffset() == timedelta(0)
+
+
+def test_a_definition_put_again_replaces_the_one_stored_and_no_other(store: StateStore) -> None:
+    # Given definitions of two objects
+    store.put_definition(CachedDefinition(PROJECT_KEY, lookup_body(2), NOW))
+    employee = CachedDefinition("EMPLOYEE|ACME-CORP|ENTITY-1|svc_assignar", lookup_body(1), NOW)
+    store.put_definition(employee)
+
+    # When the project is looked up again a day later, with a field added since
+    fresh = CachedDefinition(PROJECT_KEY, lookup_body(3), NOW + timedelta(days=1))
+    store.put_definition(fresh)
+
+    # Then the fresh answer is what is read; the other object's is untouched
+    assert store.get_definition(PROJECT_KEY) == fresh
+    assert store.get_definition(employee.key) == employee
+
+
+def test_an_unknown_definition_key_reads_as_none(store: StateStore) -> None:
+    # Given a definition cached for one user
+    store.put_definition(CachedDefinition(PROJECT_KEY, "{}", NOW))
+
+    # When another user's (or another object's) key is read
+    # Then nothing is found: the key is matched whole
+    assert store.get_definition("PROJECT|ACME-CORP|ENTITY-1|another_user") is None
+    assert store.get_definition("PROJECT") is None
+
+
+def test_a_definition_fetched_at_a_naive_datetime_is_refused(store: StateStore) -> None:
+    # Given a fetch time without a time zone
+    naive = datetime(2026, 11, 25, 9, 0)
+
+    # When a definition is made with it to be stored
+    with pytest.raises(NaiveDatetimeError, match=r"CachedDefinition\.fetched_at must be timezone-aware"):
+        store.put_definition(CachedDefinition(PROJECT_KEY, "{}", naive))
+
+    # Then nothing was stored
+    assert store.get_definition(PROJECT_KEY) is None

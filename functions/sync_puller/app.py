@@ -11,8 +11,13 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.observability import logger
+from intacct_assignar.problems import explain
 from intacct_assignar.runtime import Runtime
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class PullFailedError(Exception):
+    """The pull could not finish; its message is the one sentence logged (Lambda's retries and alarm follow)."""
 
 
 class PullRequest(BaseModel):
@@ -25,9 +30,19 @@ class PullRequest(BaseModel):
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = PullRequest.model_validate(event)
-    report = Runtime.current().pull_service.run(
-        request.entity, full=request.full, time_left_s=lambda: context.get_remaining_time_in_millis() / 1000
-    )
+    try:
+        report = Runtime.current().pull_service.run(
+            request.entity, full=request.full, time_left_s=lambda: context.get_remaining_time_in_millis() / 1000
+        )
+    except Exception as exc:
+        # One ERROR line with Intacct's errorno and what to do; a traceback only for what nobody foresaw.
+        problem = explain(exc)
+        logger.error(
+            problem.message,
+            extra={"entity": request.entity, "errorno": problem.errorno},
+            exc_info=None if problem.expected else exc,
+        )
+        raise PullFailedError(problem.message) from None
     if not report.complete:
         # Continue from the checkpoint in a fresh invocation; the watermark moves only when the pull ends.
         boto3.client("lambda").invoke(
@@ -44,6 +59,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "deactivations": report.deactivations,
         "problems": [problem.__dict__ for problem in report.problems],
         "skipped_workflows": report.skipped_workflows,
+        "missing_fields": report.missing_fields,
     }
     logger.info("pull finished" if report.complete else "pull continues", extra=summary)
     return summary

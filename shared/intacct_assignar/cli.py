@@ -1,26 +1,32 @@
 """The `intacct-assignar` command line.
 
 Exit codes: 0 success; 1 the run finished but something did not end where it should (details printed);
-2 bad usage or configuration.
+2 bad usage, settings, credentials or configuration (the key named). Expected failures are a sentence or two
+(`problems.explain`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from .assignar import AssignarClient
 from .config import WORKFLOWS, ConfigError, TenantConfig, load_config
@@ -32,6 +38,7 @@ from .outbound.documents import render
 from .outbound.push import PushResult, PushService
 from .outbound.run import PushSummary, push_timesheets
 from .outbound.sweep import SweepService
+from .problems import SETTINGS, explain
 from .settings import AssignarSettings, IntacctSettings
 from .state import StateStore, open_state
 
@@ -40,15 +47,68 @@ if TYPE_CHECKING:
 
 DEFAULT_STATE = "intacct-assignar.db"
 
+console = Console()
+# Messages are not wrapped at the terminal's width: a sentence with a setting's name stays whole for copy and grep.
+errors = Console(stderr=True, soft_wrap=True)
+
+
+class _ErrorBoundary(TyperGroup):
+    """Every command's expected failures end here as a sentence or two and an exit status, not a traceback."""
+
+    # `ctx` is Typer's vendored click Context, which Typer does not export under a public name.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # usage errors and exits speak for themselves
+            raise
+        except Exception as exc:
+            problem = explain(exc)
+            if _debugging(ctx):
+                errors.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+            errors.print(f"[red]error:[/red] {escape(problem.message)}", highlight=False)
+            raise typer.Exit(problem.exit_code) from None
+
+
+def _debugging(ctx: Any) -> bool:
+    return bool(isinstance(ctx.obj, dict) and ctx.obj.get("debug"))
+
+
+class _OneLine(logging.Handler):
+    """The product's log lines on stderr, one each; their tracebacks only with --debug."""
+
+    _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__(logging.DEBUG if debug else logging.WARNING)
+        self.debug = debug
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            extras = {k: v for k, v in record.__dict__.items() if k not in self._STANDARD and not k.startswith("_")}
+            line = record.getMessage() + (f" ({', '.join(f'{k}={v}' for k, v in extras.items())})" if extras else "")
+            errors.print(f"[dim]{record.levelname.lower()}:[/dim] {escape(line)}", highlight=False)
+            if self.debug and record.exc_info:
+                errors.print("".join(traceback.format_exception(*record.exc_info)), markup=False, highlight=False)
+        except Exception:  # a log line must never be what stops a run
+            self.handleError(record)
+
+
+def _configure_logging(debug: bool) -> None:
+    package = logging.getLogger("intacct_assignar")
+    for handler in [h for h in package.handlers if isinstance(h, _OneLine)]:
+        package.removeHandler(handler)
+    package.addHandler(_OneLine(debug))
+    package.setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
 app = typer.Typer(
     name="intacct-assignar",
     help="Sage Intacct <-> Assignar integration: run it, preview it, repair it.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    cls=_ErrorBoundary,
 )
-console = Console()
-errors = Console(stderr=True)
 
 
 ConfigOption = Annotated[
@@ -58,17 +118,28 @@ ConfigOption = Annotated[
 StateOption = Annotated[
     str | None, typer.Option("--state", help=f"State store: a SQLite file (default {DEFAULT_STATE}).")
 ]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and the product's debug log lines.")]
+
+
+def _debug(ctx: typer.Context, debug: bool) -> None:
+    """--debug given after the subcommand counts as much as before it."""
+    if debug:
+        ctx.obj["debug"] = True
+        _configure_logging(True)
 
 
 @app.callback()
-def main_options(ctx: typer.Context, config: ConfigOption = None, state: StateOption = None) -> None:
+def main_options(
+    ctx: typer.Context, config: ConfigOption = None, state: StateOption = None, debug: DebugOption = False
+) -> None:
     """Sage Intacct <-> Assignar integration: run it, preview it, repair it.
 
     Connection settings come from the environment (or a .env file): INTACCT_SENDER_ID, INTACCT_SENDER_PASSWORD,
     INTACCT_COMPANY_ID, INTACCT_USER_ID, INTACCT_USER_PASSWORD, optional INTACCT_ENTITY_ID and
     INTACCT_ENDPOINT_URL; ASSIGNAR_CLIENT_ID, ASSIGNAR_CLIENT_SECRET, optional ASSIGNAR_API_URL, ASSIGNAR_TOKEN_URL.
     """
-    ctx.obj = {"config": config, "state": state}
+    ctx.obj = {"config": config, "state": state, "debug": debug}
+    _configure_logging(debug)
 
 
 def _tenant(ctx: typer.Context, config: Path | None) -> TenantConfig:
@@ -117,8 +188,10 @@ def sync(
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
     config: ConfigOption = None,
     state: StateOption = None,
+    debug: DebugOption = False,
 ) -> None:
-    """Sync Intacct master data into Assignar now. Exit status 1 when any record failed."""
+    """Sync Intacct master data into Assignar now. Exit status 1 when any workflow or record failed."""
+    _debug(ctx, debug)
     workflows = entity or list(WORKFLOWS)
     unknown = sorted(set(workflows) - set(WORKFLOWS))
     if unknown:
@@ -160,11 +233,17 @@ def _summary_json(
     return {
         "dry_run": dry_run,
         "ok": summary.ok,
-        "workflows": {name: asdict(counts) for name, counts in summary.workflows.items()},
+        "workflows": {name: counts.as_dict() for name, counts in summary.workflows.items()},
+        "deletions": {
+            "outcome": "failed" if summary.deletions else "ok",
+            "error": summary.deletions.as_dict() if summary.deletions else None,
+        },
+        "missing_fields": summary.missing_fields,
         "failures": [asdict(f) for f in summary.failures],
         "plan": [asdict(result) for result in summary.plan],
         "api_calls": {
             "intacct_transactions": intacct.counters.api_transactions,
+            "intacct_lookups": intacct.counters.by_function.get("lookup", 0),
             "assignar_calls": assignar.calls.total,
         },
     }
@@ -180,6 +259,9 @@ def _workflow_table(title: str, workflows: Mapping[str, WorkflowSummary], captio
     for column in columns:
         table.add_column(column, justify="left" if column == "workflow" else "right", no_wrap=True)
     for name, counts in workflows.items():
+        if counts.error is not None:
+            table.add_row(name, "[red]failed: see below[/red]")
+            continue
         if counts.not_run:
             table.add_row(name, f"[yellow]not run: {escape(counts.not_run)}[/yellow]")
             continue
@@ -196,6 +278,17 @@ def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
             console.print(f"[bold]{result.action}[/bold] {result.workflow} {result.source_id or result.integration_id}")
             for name, (before, after) in result.changes.items():
                 console.print(f"    {name}: {before!r} -> {after!r}")
+    if summary.missing_fields:
+        console.print("Intacct does not offer these fields to this integration; records synced without them:")
+        for name in summary.missing_fields:
+            console.print(f"    {escape(name)}")
+    for name, counts in summary.workflows.items():
+        if counts.error is not None:
+            errors.print(f"[red]{name} failed:[/red] {escape(counts.error.message)}", highlight=False)
+    if summary.deletions is not None:
+        errors.print(
+            f"[red]deleted records were not looked for:[/red] {escape(summary.deletions.message)}", highlight=False
+        )
     for failure in summary.failures:
         errors.print(f"[red]failed[/red] {failure.workflow} {escape(failure.record)}: {escape(failure.reason)}")
 
@@ -224,12 +317,16 @@ def push_timesheets_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
     config: ConfigOption = None,
     state: StateOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Post approved Assignar timesheets to Intacct now. Exit status 1 when any was parked or failed."""
+    _debug(ctx, debug)
     tenant = _tenant(ctx, config)
     intacct_settings, assignar_settings = _settings()
     with _store(ctx, state, dry_run) as store:
         intacct = IntacctClient(intacct_settings, timezone=tenant.zone)
+        # Refused credentials stop the command here, rather than failing every timesheet the same way.
+        intacct.connect()
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
         push = PushService(assignar, intacct, store, tenant)
         sweep = SweepService(assignar, store, _NoQueue())
@@ -304,12 +401,15 @@ def _print_push(summary: PushSummary, dry_run: bool) -> None:
     )
 )
 def demo(
+    ctx: typer.Context,
     size: Annotated[int, typer.Option("--size", min=10, max=20_000, help="Employees in the seeded company.")] = 120,
     seed: Annotated[int, typer.Option(help="Seed of the generated company (same seed, same company).")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Run the whole system here: both emulators, the stack of template.yaml on local AWS (moto), the real
     Lambda handlers. No credentials. Exit status 1 when anything did not end where it should."""
+    _debug(ctx, debug)
     from .system_demo import run_system_demo
 
     if as_json:
@@ -358,10 +458,12 @@ def _print_system_report(report: SystemDemoReport) -> None:
     )
 )
 def emulate(
+    ctx: typer.Context,
     intacct_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the Intacct gateway.")] = 8301,
     assignar_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the Assignar API.")] = 8302,
     size: Annotated[int, typer.Option("--size", min=10, max=20_000, help="Employees in the seeded company.")] = 120,
     seed: Annotated[int, typer.Option(help="Seed of the generated company (same seed, same company).")] = 7,
+    debug: DebugOption = False,
 ) -> None:
     """Serve both emulators on loopback with a seeded construction company, for exploring by hand.
 
@@ -373,13 +475,15 @@ def emulate(
     from .emulators.assignar import AssignarEmulator
     from .emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 
+    _debug(ctx, debug)
     zone = "America/Denver"
     store = IntacctStore(timezone=zone)
     company = generate_company(store, employees=size, seed=seed)
-    with (
-        IntacctEmulator(store, port=intacct_port) as intacct,
-        AssignarEmulator(seed=seed, port=assignar_port) as assignar,
-    ):
+    with ExitStack() as running:
+        intacct = _serve(running, "--intacct-port", intacct_port, lambda: IntacctEmulator(store, port=intacct_port))
+        assignar = _serve(
+            running, "--assignar-port", assignar_port, lambda: AssignarEmulator(seed=seed, port=assignar_port)
+        )
         owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
         settings = assignar.settings()
         env = intacct.settings_env() | assignar.settings_env()
@@ -402,6 +506,21 @@ def emulate(
             threading.Event().wait()
         except KeyboardInterrupt:
             errors.print("Stopped.")
+
+
+T = TypeVar("T")
+
+
+def _serve(running: ExitStack, option: str, port: int, emulator: Callable[[], AbstractContextManager[T]]) -> T:
+    """An emulator serving on its port until `running` closes; a port already taken is a usage error naming
+    the option to change."""
+    try:
+        return running.enter_context(emulator())
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        errors.print(f"[red]error:[/red] port {port} is already in use: choose another with {option} (0 picks any)")
+        raise typer.Exit(SETTINGS) from None
 
 
 def main() -> None:

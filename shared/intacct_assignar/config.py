@@ -214,6 +214,13 @@ def load_config(path: Path | None = None) -> TenantConfig:
             document = tomllib.load(file)
     except FileNotFoundError:
         raise ConfigError(str(path), ["no such file"]) from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), ["is a folder, not a TOML file"]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 by definition; a file saved as Latin-1 or UTF-16 lands here.
+        raise ConfigError(str(path), [f"is not UTF-8 text (byte {exc.start}): save it as UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
     return parse_config(document, str(path))

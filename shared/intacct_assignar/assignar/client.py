@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -253,6 +254,10 @@ class AssignarClient:
                     # attempt is stored): the record is there or we cannot know; never a retryable error.
                     return self._find_landed(landed, error, method, path)
             elif not _is_transient(error) or not self._retry.should_retry(attempt):
+                if _is_transient(error):
+                    # Said to people as "Assignar at HOST did not answer after N tries".
+                    host = urlsplit(error.path).hostname or urlsplit(self.api_url).hostname  # the token URL is absolute
+                    error.host, error.attempts = host, attempt
                 raise error
             delay = self._retry.delay_s(attempt, retry_after)
             logger.warning(

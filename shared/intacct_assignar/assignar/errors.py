@@ -28,6 +28,9 @@ class AssignarError(Exception):
         self.path = path
         self.status = status
         self.assignar_message = assignar_message
+        # Set by the client when it gives up retrying, so people are told where and how often it tried.
+        self.host: str | None = None
+        self.attempts: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.method} {self.path}".strip()

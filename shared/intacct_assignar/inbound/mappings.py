@@ -141,6 +141,22 @@ class _Reader:
     def error(self, field: str, problem: str) -> MappingError:
         return MappingError(self.describe(), field, problem)
 
+    def offers(self, field: str) -> bool:
+        """Whether the record carries the field at all (empty or not): a field the company does not offer is
+        never selected, so it is absent, while an empty one comes back as an empty element."""
+        if field in self.record:
+            return True
+        value: object = self.record
+        for part in field.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                return False
+            value = value[part]
+        return True
+
+    def not_offered(self, sources: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """The record fields none of whose Intacct fields the company offers, sorted."""
+        return tuple(sorted(name for name, fields in sources.items() if not any(map(self.offers, fields))))
+
     def text(self, field: str) -> str | None:
         value = self.record.get(field)
         if value is None and "." in field:
@@ -182,7 +198,7 @@ class _Reader:
         """The mailing address; the country only where Assignar has a place for it (a project's full address)."""
 
         def part(name: str) -> str | None:
-            return self.text(f"{prefix}.MAILADDRESS.{name}")
+            return self.text(_address_field(prefix, name))
 
         return Address(
             line1=part("ADDRESS1"),
@@ -209,6 +225,60 @@ class _Reader:
         }
 
 
+_ADDRESS_PARTS = ("ADDRESS1", "ADDRESS2", "CITY", "STATE", "ZIP", "COUNTRY")
+
+
+def _address_field(prefix: str, part: str) -> str:
+    return f"{prefix}.MAILADDRESS.{part}"
+
+
+def _address_fields(prefix: str) -> tuple[str, ...]:
+    return tuple(_address_field(prefix, part) for part in _ADDRESS_PARTS)
+
+
+# Which Intacct fields each optional record field is read from: when the company offers none of them, the
+# record says so (`not_offered`) and the Assignar fields it fills are left alone.
+_OPTIONAL_SOURCES: dict[WorkflowName, dict[str, tuple[str, ...]]] = {
+    "clients": {
+        "email": ("DISPLAYCONTACT.EMAIL1",),
+        "office_phone": ("DISPLAYCONTACT.PHONE1",),
+        "mobile": ("DISPLAYCONTACT.CELLPHONE",),
+        "address": _address_fields("DISPLAYCONTACT"),
+    },
+    # A project's address is its ship-to contact's, put on the record as SHIPTO.MAILADDRESS.* by the pull.
+    "projects": {"address": _address_fields("SHIPTO")},
+    "assets": {"description": ("EXTENDED_DESCRIPTION",)},
+    "workers": {
+        "email": ("CONTACT.EMAIL1",),
+        "phone": ("CONTACT.CELLPHONE", "CONTACT.PHONE1"),
+        "birth_date": ("BIRTHDATE",),
+        "address": _address_fields("CONTACT"),
+    },
+}
+
+# The Assignar fields each record field fills, per workflow (see `_OPTIONAL_SOURCES`).
+_ASSIGNAR_FIELDS: dict[WorkflowName, dict[str, tuple[str, ...]]] = {
+    "clients": {
+        "email": ("email",),
+        "office_phone": ("office_phone",),
+        "mobile": ("mobile",),
+        "address": ("address_1", "address_2", "city", "state", "postcode"),
+    },
+    "projects": {"address": ("address", "suburb", "state", "postcode")},
+    "assets": {"description": ("description",)},
+    "workers": {
+        "email": ("email",),
+        "phone": ("contact",),
+        "birth_date": ("dob",),
+        "address": ("address", "suburb", "state", "postcode"),
+    },
+}
+
+
+def _not_offered(reader: _Reader, workflow: WorkflowName) -> dict[str, object]:
+    return {"not_offered": reader.not_offered(_OPTIONAL_SOURCES[workflow])}
+
+
 def _outside(keys: dict[str, object], reason: str | None) -> dict[str, object]:
     """Deactivate for `reason` unless already inactive in Intacct (the first reason is the one that matters)."""
     if reason is not None and keys["active"]:
@@ -228,6 +298,7 @@ def _client(reader: _Reader, config: TenantConfig) -> ClientRecord:
             "office_phone": reader.text("DISPLAYCONTACT.PHONE1"),
             "mobile": reader.text("DISPLAYCONTACT.CELLPHONE"),
             "address": reader.address("DISPLAYCONTACT"),
+            **_not_offered(reader, "clients"),
         }
     )
 
@@ -242,6 +313,7 @@ def _project(reader: _Reader, config: TenantConfig) -> ProjectRecord:
             "address": reader.address("SHIPTO", country=True),
             "start_date": reader.date("BEGINDATE"),
             "end_date": reader.date("ENDDATE"),
+            **_not_offered(reader, "projects"),
         }
     )
 
@@ -290,7 +362,12 @@ def _role(reader: _Reader, config: TenantConfig) -> RoleRecord:
 def _asset(reader: _Reader, config: TenantConfig) -> AssetRecord:
     keys = _outside(reader.keys(config), _gl_group_reason(reader, config.workflows.assets.gl_group))
     return AssetRecord.model_validate(
-        {**keys, "name": reader.required("NAME"), "description": reader.text("EXTENDED_DESCRIPTION")}
+        {
+            **keys,
+            "name": reader.required("NAME"),
+            "description": reader.text("EXTENDED_DESCRIPTION"),
+            **_not_offered(reader, "assets"),
+        }
     )
 
 
@@ -330,6 +407,7 @@ def _worker(reader: _Reader, config: TenantConfig) -> WorkerRecord:
             "role": role,
             "user_type": settings.user_type,
             "employment_type": settings.employment_type,
+            **_not_offered(reader, "workers"),
         }
     )
 
@@ -593,18 +671,26 @@ def to_assignar(record: InboundRecord, links: Mapping[str, int], config: TenantC
     for key in config.missing(record.workflow):
         raise MappingError.of(record, key, "not set: this workflow cannot write without it")
     _check_links(record, links)
+    payload: AssignarPayload
     if isinstance(record, ClientRecord):
-        return _client_payload(record, links)
-    if isinstance(record, ProjectRecord):
-        return _project_payload(record, links)
-    if isinstance(record, WorkOrderRecord):
-        return _work_order_payload(record, links)
-    if isinstance(record, ActivityRecord):
-        return _activity_payload(record, links)
-    if isinstance(record, RoleRecord):
-        return _role_payload(record, links)
-    if isinstance(record, AssetRecord):
-        return _asset_payload(record, links)
-    if isinstance(record, WorkerRecord):
-        return _worker_payload(record, links)
-    raise TypeError(f"no Assignar mapping for {type(record).__name__}")
+        payload = _client_payload(record, links)
+    elif isinstance(record, ProjectRecord):
+        payload = _project_payload(record, links)
+    elif isinstance(record, WorkOrderRecord):
+        payload = _work_order_payload(record, links)
+    elif isinstance(record, ActivityRecord):
+        payload = _activity_payload(record, links)
+    elif isinstance(record, RoleRecord):
+        payload = _role_payload(record, links)
+    elif isinstance(record, AssetRecord):
+        payload = _asset_payload(record, links)
+    elif isinstance(record, WorkerRecord):
+        payload = _worker_payload(record, links)
+    else:
+        raise TypeError(f"no Assignar mapping for {type(record).__name__}")
+    # What the company does not offer is left as it is in Assignar (typed there by hand, perhaps), not cleared.
+    fills = _ASSIGNAR_FIELDS.get(record.workflow, {})
+    for name in record.not_offered:
+        for key in fills.get(name, ()):
+            payload.pop(key, None)  # type: ignore[misc]  # every payload TypedDict is total=False
+    return payload

@@ -19,10 +19,23 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ..config import TenantConfig, WorkflowName
-from ..intacct import ChangePull, Cursor, IntacctClient, Window, deletions
-from ..intacct.filters import and_, gt, in_
-from ..intacct.protocol import Record
-from ..sources import PROJECTS, SOURCES, TASKS, IntacctSource
+from ..intacct import ChangePull, Cursor, FieldCatalog, IntacctClient, Page, Window, deletions
+from ..intacct.errors import IntacctError, IntacctInvalidFieldsError
+from ..intacct.filters import Filter, and_, gt, in_
+from ..intacct.protocol import Record, Result
+from ..sources import (
+    DELETION_LOG,
+    MAILADDRESS,
+    PROJECTS,
+    SITE_CONTACTS,
+    SOURCES,
+    TASK_PROJECTS,
+    TASKS,
+    FieldsUnavailableError,
+    IntacctSource,
+    Selection,
+    select,
+)
 from ..state import PullCheckpoint, StateStore
 from .consume import Parking
 from .mappings import ID_FIELDS, MappingError, normalize
@@ -66,6 +79,8 @@ class PullReport:
     complete: bool = False  # False: stopped at a checkpoint, to be continued
     watermark: datetime | None = None
     progress_key: str = ""  # the name its watermark and checkpoint are kept under
+    # Optional fields the company does not offer, as "OBJECT.FIELD (what it is for)": synced without them.
+    missing_fields: list[str] = field(default_factory=list)
 
 
 def source_named(name: str) -> IntacctSource:
@@ -95,6 +110,7 @@ class PullService:
         pagesize: int = 2000,
         persist_progress: bool = True,
         parking: Parking | None = None,
+        catalog: FieldCatalog | None = None,
     ) -> None:
         self.intacct = intacct
         self.state = state
@@ -108,6 +124,8 @@ class PullService:
         # Where records that cannot be mapped are parked with their reason (the dead-letter queue in AWS), so
         # an admin sees them beside the ones Assignar refused; the CLI reports them instead.
         self.parking = parking
+        # Which fields this company offers, asked of Intacct (`lookup`) and kept in the state store a day.
+        self.catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct), clock=clock)
 
     def progress_key(self, source: IntacctSource) -> str:
         """The watermark's and checkpoint's name: the object and a fingerprint of the workflow settings it serves.
@@ -145,6 +163,14 @@ class PullService:
         run_id = uuid.uuid4().hex
         workflows, skipped = self._runnable(source)
         key = self.progress_key(source)
+        if not workflows:
+            # Nothing would be written: no read either. Enabling a workflow changes `key`, so its first pull
+            # then starts from the beginning.
+            return PullReport(
+                source.object_name, run_id, full, skipped_workflows=skipped, progress_key=key, complete=True
+            )
+        # Raises before anything is read when the company lacks a field the workflows cannot do without.
+        selection = select(source, self.catalog, self.config)
         checkpoint = self.state.get_checkpoint(key) if self.persist_progress else None
         if checkpoint is not None and full and not checkpoint.full:
             checkpoint = None  # a full pull asked for while an incremental one was paused: start the full one
@@ -163,23 +189,27 @@ class PullService:
                 started_at=now,
             )
         report = PullReport(source.object_name, run_id, checkpoint.full, skipped_workflows=skipped, progress_key=key)
+        report.missing_fields = selection.describe_missing()
         window = Window(checkpoint.since, checkpoint.until)
         cursor = (
             Cursor(checkpoint.after_recordno, checkpoint.after_whenmodified)
             if checkpoint.after_recordno is not None
             else None
         )
-        pull = ChangePull(self.intacct, source.object_name, source.fields, window, pagesize=self.pagesize)
+        pull = ChangePull(self.intacct, source.object_name, selection.fields, window, pagesize=self.pagesize)
         pulled_at = self.clock()
+        sites = _SiteAddresses(self, report) if "SHIPTO.CONTACTNAME" in selection.fields else None
         while True:
-            page = pull.page(cursor)
+            page = self._page(pull, cursor, source, report)
             report.fetched += len(page.records)
-            projects = self._projects_of(page.records) if source is TASKS and workflows else {}
+            if sites is not None:
+                sites.attach(page.records)
+            projects = self._projects_of(page.records) if source is TASKS else {}
             messages = []
             for record in page.records:
                 project = projects.get(str(record.get("PROJECTID")))
                 messages.extend(self._messages(source, workflows, record, report, run_id, pulled_at, project))
-            if source is PROJECTS and workflows and page.records and not checkpoint.full:
+            if source is PROJECTS and page.records and not checkpoint.full:
                 # A work order copies its project's status, dates and customer: changed projects re-send theirs.
                 messages.extend(self._work_orders_of(page.records, report, run_id, pulled_at))
             if not checkpoint.full:
@@ -239,6 +269,7 @@ class PullService:
             watermark = min(started) - self.config.lookback
         window = Window.incremental(watermark, self.config.lookback, now)
         by_object = {s.object_name: s for s in SOURCES}
+        select(DELETION_LOG, self.catalog, self.config)  # every field is required: raises if one is missing
         messages = []
         for deleted in deletions(self.intacct, list(by_object), window):
             report.fetched += 1
@@ -262,6 +293,45 @@ class PullService:
         if self.persist_progress:
             self.state.set_watermark(DELETIONS, window.until)
         return report
+
+    def _page(self, pull: ChangePull, cursor: Cursor | None, source: IntacctSource, report: PullReport) -> Page:
+        """The next page; when Intacct refuses the field list, ask `lookup` again and try once more."""
+        try:
+            return pull.page(cursor)
+        except IntacctInvalidFieldsError as refused:
+            selection = self._reselect(source, refused)
+            pull.reselect(selection.fields)
+            report.missing_fields = selection.describe_missing()
+            return pull.page(cursor)  # refused again: the workflow fails with Intacct's words
+
+    def _reselect(self, source: IntacctSource, refused: IntacctInvalidFieldsError) -> Selection:
+        # The company changed since its definition was cached (a custom field dropped, a permission taken
+        # away): the cached answer is wrong, so it is asked for again at once, not a day later.
+        logger.warning(
+            "Intacct refused a field list; reading the object's definition again",
+            extra={"object": source.object_name, "field": refused.field, "error": str(refused)},
+        )
+        self.catalog.refresh(source.object_name, related=True)
+        return select(source, self.catalog, self.config)
+
+    def _query(self, source: IntacctSource, where: Filter, *, after: int = 0) -> tuple[Result, Selection]:
+        """One page (by RECORDNO) of a related read, with the same field discovery and refusal handling."""
+        selection = select(source, self.catalog, self.config)
+        for attempt in (1, 2):
+            try:
+                result = self.intacct.query(
+                    source.object_name,
+                    selection.fields,
+                    filter=and_(where, gt("RECORDNO", str(after)) if after else None),
+                    orderby=[("RECORDNO", True)],
+                    pagesize=self.pagesize,
+                )
+                return result, selection
+            except IntacctInvalidFieldsError as refused:
+                if attempt == 2:
+                    raise
+                selection = self._reselect(source, refused)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _runnable(self, source: IntacctSource) -> tuple[list[WorkflowName], dict[str, str]]:
         runnable: list[WorkflowName] = []
@@ -355,22 +425,21 @@ class PullService:
             normalized[project.source_id] = project
         messages: list[SyncMessage] = []
         ids = sorted(normalized)
-        for start in range(0, len(ids), 1000):  # <in> takes at most 1000 values
-            after = 0
-            while True:
-                result = self.intacct.query(
-                    TASKS.object_name,
-                    TASKS.fields,
-                    filter=and_(in_("PROJECTID", ids[start : start + 1000]), gt("RECORDNO", str(after))),
-                    orderby=[("RECORDNO", True)],
-                    pagesize=self.pagesize,
-                )
-                for task in result.records:
-                    owner = normalized.get(str(task.get("PROJECTID")))
-                    messages.extend(self._messages(TASKS, workflows, task, report, run_id, pulled_at, owner))
-                if not result.records or not result.numremaining:
-                    break
-                after = int(result.records[-1]["RECORDNO"])
+        try:
+            for start in range(0, len(ids), 1000):  # <in> takes at most 1000 values
+                after = 0
+                while True:
+                    result, _ = self._query(TASKS, in_("PROJECTID", ids[start : start + 1000]), after=after)
+                    for task in result.records:
+                        owner = normalized.get(str(task.get("PROJECTID")))
+                        messages.extend(self._messages(TASKS, workflows, task, report, run_id, pulled_at, owner))
+                    if not result.records or not result.numremaining:
+                        break
+                    after = int(result.records[-1]["RECORDNO"])
+        except (IntacctError, FieldsUnavailableError) as exc:
+            # The work orders' own pull reports why TASK cannot be read; the projects still go through, and
+            # their orders follow when TASK is readable again (their next edit, or `sync --full`).
+            logger.warning("work orders of changed projects not re-sent", extra={"error": str(exc)})
         return messages
 
     def _projects_of(self, tasks: Sequence[Record]) -> dict[str, ProjectRecord]:
@@ -380,20 +449,70 @@ class PullService:
         """
         project_ids = sorted({str(t["PROJECTID"]) for t in tasks if t.get("PROJECTID")})
         found: dict[str, ProjectRecord] = {}
-        for start in range(0, len(project_ids), 1000):  # <in> takes at most 1000 values
-            result = self.intacct.query(
-                PROJECTS.object_name,
-                PROJECTS.fields,
-                filter=in_("PROJECTID", project_ids[start : start + 1000]),
-                orderby=[("RECORDNO", True)],
-            )
-            for raw in result.records:
-                try:
-                    project = normalize("projects", raw, self.config)
-                except MappingError:
-                    continue  # reported when the project itself is pulled; its tasks fall back to their own dates
-                found[project.source_id] = project
+        try:
+            for start in range(0, len(project_ids), 1000):  # <in> takes at most 1000 values
+                result, _ = self._query(TASK_PROJECTS, in_("PROJECTID", project_ids[start : start + 1000]))
+                for raw in result.records:
+                    try:
+                        project = normalize("projects", raw, self.config)
+                    except MappingError:
+                        continue  # reported when the project itself is pulled; its tasks use their own dates
+                    found[project.source_id] = project
+        except (IntacctError, FieldsUnavailableError) as exc:
+            # The projects' own pull says why; orders then take their task's dates and their client through
+            # the project already in Assignar.
+            logger.warning("projects of changed tasks not read", extra={"error": str(exc)})
         return found
+
+
+class _SiteAddresses:
+    """Puts each project's job-site address on its record, from the CONTACT its SHIPTO.CONTACTNAME names.
+
+    PROJECT documents only the ship-to contact's name (reference §4), so the address is read from CONTACT: one
+    query per page of projects. Its fields are discovered like any other; when CONTACT cannot be read, the
+    projects sync without an address (listed once) and Assignar keeps the one it has.
+    """
+
+    def __init__(self, pull: PullService, report: PullReport) -> None:
+        self.pull = pull
+        self.report = report
+        self.unavailable = False
+        self.described = False
+
+    def attach(self, projects: Sequence[Record]) -> None:
+        if self.unavailable:
+            return
+        names = sorted({str(p["SHIPTO.CONTACTNAME"]) for p in projects if p.get("SHIPTO.CONTACTNAME")})
+        contacts: dict[str, Record] = {}
+        selection: Selection | None = None
+        try:
+            for start in range(0, len(names), 1000):  # <in> takes at most 1000 values
+                result, selection = self.pull._query(SITE_CONTACTS, in_("CONTACTNAME", names[start : start + 1000]))
+                contacts.update({str(c.get("CONTACTNAME")): c for c in result.records})
+            if selection is None:
+                selection = select(SITE_CONTACTS, self.pull.catalog, self.pull.config)
+        except (IntacctError, FieldsUnavailableError) as exc:
+            self.unavailable = True
+            self.report.missing_fields.append(
+                f"CONTACT.MAILADDRESS (the job-site address): the ship-to contacts cannot be read: {exc}"
+            )
+            logger.warning("job-site addresses not read", extra={"error": str(exc)})
+            return
+        if not self.described:
+            self.described = True
+            self.report.missing_fields.extend(selection.describe_missing())
+        offered = [part for part in MAILADDRESS if f"MAILADDRESS.{part}" in selection.fields]
+        for project in projects:
+            contact = contacts.get(str(project.get("SHIPTO.CONTACTNAME") or ""), {})
+            for part in offered:
+                # No ship-to contact (or a contact since deleted): the project has no address in Intacct.
+                project[f"SHIPTO.MAILADDRESS.{part}"] = contact.get(f"MAILADDRESS.{part}")
+
+
+def definition_scope(intacct: IntacctClient) -> str:
+    """Who the definitions are kept for: another company, entity or user may see other fields."""
+    s = intacct.settings
+    return "|".join((s.company_id, s.entity_id or "", s.user_id))
 
 
 def _source_id(workflow: WorkflowName, record: Record) -> str | None:

@@ -80,10 +80,15 @@ class InboundRecord(_Frozen):
     inactive_reason: str | None = None
     # WHENMODIFIED in the company's zone: lets a consumer drop a version older than one it already wrote.
     modified_at: datetime | None = None
+    # This record's fields (e.g. "mobile", "address") whose Intacct source the company does not offer: left
+    # alone in Assignar rather than cleared, since Intacct said nothing about them. Sorted, for the hash.
+    not_offered: tuple[str, ...] = ()
 
     def content_hash(self) -> str:
         """sha256 hex of the canonical JSON of what would be written: same content, same hash, on any Python."""
-        content = self.model_dump(mode="json", exclude=set(self.not_written))
+        # Left out when empty, so records of companies that offer every field hash as they always did.
+        exclude = set(self.not_written) | (set() if self.not_offered else {"not_offered"})
+        content = self.model_dump(mode="json", exclude=exclude)
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 

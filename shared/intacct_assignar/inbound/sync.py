@@ -7,15 +7,27 @@ later; one that still waits when nothing else moves is reported with its reason.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from ..assignar.errors import AssignarError, AuthenticationError, RateLimitedError, ServerError, TransportError
 from ..config import WORKFLOWS
+from ..intacct.errors import IntacctConfigurationError
+from ..problems import Problem, explain
 from .consume import Parked, SyncConsumer
-from .messages import SyncMessage
+from .messages import MessageError, SyncMessage
 from .pull import PullReport, PullService, sources_for
 from .upsert import DependencyNotReady, UpsertResult, UpsertService
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["ok", "failed", "not_run"]
+
+# Assignar failing this many writes in a row after its own retries is Assignar being down, not one record.
+ASSIGNAR_DOWN_AFTER = 3
 
 
 @dataclass
@@ -28,6 +40,26 @@ class WorkflowSummary:
     skipped: int = 0
     failed: int = 0
     not_run: str | None = None
+    # Why the workflow stopped (Intacct refused its read, a field it needs is not offered): its records waited.
+    error: Problem | None = None
+    # Optional Intacct fields the company does not offer: the records synced without them.
+    missing_fields: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.error is not None or self.failed:
+            return "failed"
+        return "not_run" if self.not_run else "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = ("fetched", "created", "updated", "unchanged", "deactivated", "skipped", "failed")
+        return {
+            "outcome": self.outcome,
+            **{name: getattr(self, name) for name in counts},
+            "not_run": self.not_run,
+            "error": self.error.as_dict() if self.error else None,
+            "missing_fields": self.missing_fields,
+        }
 
 
 @dataclass
@@ -43,10 +75,17 @@ class SyncSummary:
     failures: list[Failure] = field(default_factory=list)
     plan: list[UpsertResult] = field(default_factory=list)  # what was (or, dry, would be) written
     pulls: list[PullReport] = field(default_factory=list)
+    # Why deleted records could not be looked for (AUDITHISTORY refused), when they could not.
+    deletions: Problem | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and self.deletions is None and all(w.error is None for w in self.workflows.values())
+
+    @property
+    def missing_fields(self) -> list[str]:
+        """Every optional field the company does not offer, once."""
+        return list(dict.fromkeys(name for w in self.workflows.values() for name in w.missing_fields))
 
 
 class InProcessQueue:
@@ -63,11 +102,24 @@ class InProcessQueue:
         self.parked.append((body, reason))
 
     def drain(self, consumer: SyncConsumer) -> tuple[list[UpsertResult], list[tuple[str, str]]]:
+        """Apply everything queued; returns what was applied and what could not be, with the reason.
+
+        One record's failure costs that record; Assignar refusing a workflow's resource (403) costs that
+        workflow's records, without a call each; Assignar refusing our credentials, or not answering several
+        records in a row, ends the run (`AssignarUnavailable`), since no record could get through.
+        """
         done: list[UpsertResult] = []
         waiting: dict[str, str] = {}
+        failed: list[tuple[str, str]] = []
+        refused: dict[str, str] = {}  # workflow -> why Assignar will not take its records
         stalled = 0
+        down = 0
         while self.pending and stalled <= len(self.pending):
             body = self.pending.popleft()
+            workflow = _workflow_of(body)
+            if workflow in refused:
+                failed.append((body, refused[workflow]))
+                continue
             try:
                 outcome = consumer.handle(body)
             except DependencyNotReady as exc:
@@ -75,14 +127,27 @@ class InProcessQueue:
                 waiting[body] = str(exc)
                 stalled += 1
                 continue
-            stalled = 0
+            except AssignarError as exc:
+                if isinstance(exc, AuthenticationError) and exc.path.startswith(("http://", "https://")):
+                    raise  # the token endpoint refused our credentials: nothing can be written
+                down = down + 1 if isinstance(exc, (TransportError, ServerError, RateLimitedError)) else 0
+                if down >= ASSIGNAR_DOWN_AFTER:
+                    raise
+                reason = explain(exc).message
+                if isinstance(exc, AuthenticationError) and workflow is not None:
+                    refused[workflow] = reason
+                failed.append((body, reason))
+                waiting.pop(body, None)
+                stalled = 0
+                continue
+            stalled = down = 0
             waiting.pop(body, None)
             if isinstance(outcome, UpsertResult):
                 done.append(outcome)
         # Whatever still waits when nothing moves would, in AWS, be parked after its last delivery.
         still = [(body, waiting.get(body, "waits for a dependency")) for body in self.pending]
         self.pending.clear()
-        return done, still
+        return done, failed + still
 
 
 def run_sync(
@@ -105,18 +170,33 @@ def run_sync(
     pull.publisher = queue
     pull.persist_progress = False
     summary = SyncSummary({name: WorkflowSummary() for name in WORKFLOWS if name in workflows})
+    # Refused credentials or an Intacct that does not answer stop the run here, before any workflow tries.
+    pull.intacct.connect()
     for source in sources_for(workflows):
-        report = pull.pull(source.object_name, full=full)
+        try:
+            report = pull.pull(source.object_name, full=full)
+        except Exception as exc:  # one object's failure costs its workflows, never the run
+            stopped = _stops_run_or_explain(exc, source.object_name)
+            for workflow in source.workflows:
+                if workflow in summary.workflows:
+                    summary.workflows[workflow].error = stopped
+            continue
         summary.pulls.append(report)
         for workflow in source.workflows:
             if workflow in summary.workflows:
-                summary.workflows[workflow].fetched += report.fetched
-                summary.workflows[workflow].not_run = report.skipped_workflows.get(workflow)
+                counts = summary.workflows[workflow]
+                counts.fetched += report.fetched
+                counts.not_run = report.skipped_workflows.get(workflow)
+                if counts.not_run is None:
+                    counts.missing_fields = list(report.missing_fields)
         for problem in report.problems:
             summary.failures.append(Failure(problem.workflow, problem.source_id or "?", problem.reason))
-    summary.pulls.append(pull.pull_deletions())
+    try:
+        summary.pulls.append(pull.pull_deletions())
+    except Exception as exc:
+        summary.deletions = _stops_run_or_explain(exc, "AUDITHISTORY")
     consumer = SyncConsumer(upsert, queue)
-    upsert.prefetch([SyncMessage.from_body(body) for body in queue.pending])
+    consumer.prefetch(list(queue.pending))
     done, waiting = queue.drain(consumer)
     for result in done:
         counts = summary.workflows.setdefault(result.workflow, WorkflowSummary())
@@ -143,4 +223,24 @@ def run_sync(
     return summary
 
 
-__all__ = ["Failure", "InProcessQueue", "Parked", "SyncSummary", "WorkflowSummary", "run_sync"]
+def _stops_run_or_explain(exc: Exception, object_name: str) -> Problem:
+    """Re-raise what no other workflow could get past (Intacct refusing the sender, login or request format);
+    otherwise the problem, for the workflows reading `object_name` only."""
+    if isinstance(exc, IntacctConfigurationError):
+        raise exc
+    problem = explain(exc)
+    # The traceback of a failure nobody foresaw goes to the log (the CLI shows it with --debug).
+    logger.warning(
+        "workflow failed: %s: %s", object_name, problem.message, exc_info=exc if not problem.expected else None
+    )
+    return problem
+
+
+def _workflow_of(body: str) -> str | None:
+    try:
+        return SyncMessage.from_body(body).workflow
+    except MessageError:
+        return None
+
+
+__all__ = ["Failure", "InProcessQueue", "Outcome", "Parked", "SyncSummary", "WorkflowSummary", "run_sync"]

@@ -25,6 +25,7 @@ import httpx
 from ..retry import RetryPolicy, parse_retry_after
 from ..settings import IntacctSettings
 from . import protocol
+from .definitions import ObjectDefinition, parse_lookup
 from .errors import (
     IntacctAuthenticationError,
     IntacctConfigurationError,
@@ -251,6 +252,12 @@ class IntacctClient:
             result = self.execute([more])[0].raise_for_status()
             yield result.records
 
+    def lookup(self, object_name: str) -> ObjectDefinition:
+        """The object's fields and relationships in this company, for this user (one API transaction)."""
+        function = protocol.lookup(object_name, controlid=self._next_controlid("lookup"))
+        result = self.execute([function])[0].raise_for_status()
+        return parse_lookup(object_name, result.raw_data)
+
     def read(self, object_name: str, keys: Sequence[int | str], *, fields: Sequence[str] = ("*",)) -> list[Record]:
         function = protocol.read(object_name, keys, controlid=self._next_controlid("read"), fields=fields)
         return self.execute([function])[0].raise_for_status().records
@@ -320,6 +327,8 @@ class IntacctClient:
                 return self._post(url, body, functions, writes=writes)
             except (IntacctRateLimitError, IntacctTransientError) as exc:
                 if not self._retry.should_retry(attempt):
+                    # Said to people as "Intacct at HOST did not answer after N tries".
+                    exc.host, exc.attempts = urlsplit(url).hostname, attempt
                     raise
                 self._back_off(attempt, exc)
 

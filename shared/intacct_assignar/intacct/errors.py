@@ -7,6 +7,7 @@ write may or may not have happened and must be reconciled by a lookup, never bli
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -52,6 +53,9 @@ class IntacctError(Exception):
         self.function = function
         self.controlid = controlid
         self.http_status = http_status
+        # Set by the client when it gives up retrying, so people are told where and how often it tried.
+        self.host: str | None = None
+        self.attempts: int | None = None
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -114,6 +118,22 @@ class IntacctDuplicateControlIdError(IntacctBusinessError):
     """
 
 
+class IntacctInvalidFieldsError(IntacctBusinessError):
+    """A read named a field the company does not offer (for this user): ask `lookup` again, then reselect.
+
+    `field` is the field Intacct named, when its words say which.
+    """
+
+    @property
+    def field(self) -> str | None:
+        for detail in self.details:
+            for text in (detail.description, detail.errorno, detail.description2):
+                match = _INVALID_FIELD.search(text or "")
+                if match:
+                    return match.group(1).upper()
+        return None
+
+
 class IntacctQueryExpiredError(IntacctBusinessError):
     """readMore was asked to continue a resultId Intacct no longer knows: restart the query."""
 
@@ -160,6 +180,18 @@ def is_duplicate_control_id(details: Sequence[IntacctErrorDetail]) -> bool:
         if any(w in text for w in _DUPLICATE_CONTROLID_WORDS) and any(w in text for w in _DUPLICATE_WORDS):
             return True
     return False
+
+
+# Intacct answers a field list it does not know with errorno "Invalid fields list x" (reference §2.3); other
+# gateways put it in the description ("Invalid fields list SHIPTO.MAILADDRESS.ADDRESS1 for object PROJECT").
+_INVALID_FIELD = re.compile(r"invalid fields? list:?\s+'?([A-Za-z0-9_.]+)", re.IGNORECASE)
+
+
+def is_invalid_fields_list(details: Sequence[IntacctErrorDetail]) -> bool:
+    return any(
+        "invalid fields list" in " ".join(p for p in (d.errorno, d.description, d.description2) if p).lower()
+        for d in details
+    )
 
 
 def is_expired_result_id(details: Sequence[IntacctErrorDetail]) -> bool:

@@ -16,12 +16,14 @@ from .errors import (
     IntacctConfigurationError,
     IntacctDuplicateControlIdError,
     IntacctErrorDetail,
+    IntacctInvalidFieldsError,
     IntacctQueryExpiredError,
     IntacctRateLimitError,
     IntacctTransientError,
     clean_description,
     is_duplicate_control_id,
     is_expired_result_id,
+    is_invalid_fields_list,
 )
 from .filters import Filter
 from .xmlcodec import XmlRefusedError, parse_xml, to_xml
@@ -119,6 +121,11 @@ def read_more(result_id: str, *, controlid: str) -> Function:
 def read(object_name: str, keys: Sequence[int | str], *, controlid: str, fields: Sequence[str] = ("*",)) -> Function:
     body = {"object": object_name, "keys": ",".join(str(k) for k in keys), "fields": ",".join(fields)}
     return Function("read", body, controlid)
+
+
+def lookup(object_name: str, *, controlid: str) -> Function:
+    """`lookup`: the object's fields (ID, DATATYPE, ISCUSTOM…) and relationships in this company."""
+    return Function("lookup", {"object": object_name}, controlid)
 
 
 def create(object_name: str, records: Sequence[Mapping[str, Any]], *, controlid: str) -> Function:
@@ -310,6 +317,8 @@ class Result:
             kind = IntacctDuplicateControlIdError
         elif is_expired_result_id(self.errors):
             kind = IntacctQueryExpiredError
+        elif is_invalid_fields_list(self.errors):
+            kind = IntacctInvalidFieldsError
         return kind(
             f"Intacct refused {self.function} ({self.status})",
             self.errors,

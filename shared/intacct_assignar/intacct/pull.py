@@ -74,10 +74,15 @@ class ChangePull:
         self.window = window
         self.where = where
         self.pagesize = pagesize
-        # The keyset needs both fields back, whatever the caller selected.
-        self.select = list(dict.fromkeys([*select, RECORDNO, WHENMODIFIED]))
+        self.select: list[str] = []
+        self.reselect(select)
         self._seen: set[int] = set()
         self.duplicates_dropped = 0
+
+    def reselect(self, select: Sequence[str]) -> None:
+        """Ask for other fields from the next page on (the company's fields changed while we paged)."""
+        # The keyset needs both fields back, whatever the caller selected.
+        self.select = list(dict.fromkeys([*select, RECORDNO, WHENMODIFIED]))
 
     @property
     def full(self) -> bool:

@@ -22,8 +22,44 @@ def _refuse_doctype(*_args: object) -> None:
     raise XmlRefusedError("XML with a DOCTYPE declaration is refused")
 
 
+# Intacct's answers nest about ten elements deep (response/operation/result/data/TIMESHEET/…/field) and our
+# requests' filters a few more; anything far deeper is hostile, and would only fail later, less clearly.
+MAX_DEPTH = 100
+
+
+class _DepthGuardedParser:
+    """An expat parser whose start-element handler refuses nesting beyond MAX_DEPTH.
+
+    xmltodict sets its handlers on the parser it gets; its handler keeps the open elements in `path`, so one
+    length check per element is all the guard costs.
+    """
+
+    def __init__(self, parser: Any) -> None:
+        object.__setattr__(self, "_parser", parser)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "StartElementHandler":
+            value = _depth_checked(value)
+        setattr(self._parser, name, value)
+
+
+def _depth_checked(handler: Callable[..., Any]) -> Callable[..., Any]:
+    open_elements: list[Any] = getattr(getattr(handler, "__self__", None), "path", [])
+
+    def start(name: str, attributes: Any) -> Any:
+        if len(open_elements) >= MAX_DEPTH:
+            raise XmlRefusedError(f"XML nested deeper than {MAX_DEPTH} elements is refused")
+        return handler(name, attributes)
+
+    return start
+
+
 class _GuardedExpat:
-    """Stands in for the `expat` module xmltodict calls, so every parser it creates refuses DOCTYPEs.
+    """Stands in for the `expat` module xmltodict calls, so every parser it creates refuses DOCTYPEs and
+    nesting deeper than MAX_DEPTH.
 
     xmltodict already refuses entity declarations (disable_entities=True); this adds the DTD itself.
     """
@@ -34,7 +70,7 @@ class _GuardedExpat:
     def ParserCreate(encoding: str | None = None, namespace_separator: str | None = None) -> Any:
         parser = expat.ParserCreate(encoding, namespace_separator)
         parser.StartDoctypeDeclHandler = _refuse_doctype
-        return parser
+        return _DepthGuardedParser(parser)
 
 
 ListRule = Callable[[str | None, str], bool]

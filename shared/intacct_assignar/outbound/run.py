@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .push import PushResult, PushService
+from ..problems import explain
+from ..state import LeaseLostError
+from .push import PostingIncompleteError, PushResult, PushService, TimesheetBusyError
 from .sweep import SweepService
 
 logger = logging.getLogger(__name__)
@@ -26,8 +28,12 @@ class PushSummary:
 
     @property
     def ok(self) -> bool:
-        """Nothing newly parked and nothing failed: what was asked for is in Intacct (or needed nothing)."""
-        return not any(r.outcome == "failed" or (r.outcome == "parked" and not r.earlier) for r in self.results)
+        """Nothing parked and nothing failed: what was asked for is in Intacct (or needed nothing).
+
+        A timesheet parked on an earlier run counts too: it is still not in Intacct, and a scheduled run that
+        exits 0 would tell nobody. One being posted elsewhere ("skipped") is that run's to report.
+        """
+        return not any(r.outcome in ("failed", "parked") for r in self.results)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "counts": self.counts, "timesheets": [r.as_dict() for r in self.results]}
@@ -46,12 +52,38 @@ def push_timesheets(
     ids = list(dict.fromkeys(timesheet_ids)) if named else sweep.pending()
     summary = PushSummary()
     for timesheet_id in ids:
-        try:
-            result = push.post(timesheet_id, retry_parked=named, dry_run=dry_run)
-        except Exception as error:  # one timesheet's trouble must not stop the others
-            logger.warning("timesheet not posted", extra={"timesheet_id": timesheet_id}, exc_info=True)
-            result = PushResult(timesheet_id, "failed", reason=f"{type(error).__name__}: {error}")
+        result = _post(push, timesheet_id, retry_parked=named, dry_run=dry_run)
         summary.results.append(result)
         if progress is not None:
             progress(result)
     return summary
+
+
+def _post(push: PushService, timesheet_id: int, *, retry_parked: bool, dry_run: bool) -> PushResult:
+    """One timesheet's result. Its trouble becomes its result, never stopping the others, and the result's reason
+    is what people read (push-timesheets prints it), so the log adds only what debugging needs."""
+    try:
+        return push.post(timesheet_id, retry_parked=retry_parked, dry_run=dry_run)
+    except (TimesheetBusyError, LeaseLostError):
+        # Another run (a second CLI, the push consumer) holds the timesheet, or took it over from this one; the
+        # ledger lets only one of them write, and that one reports how it ended.
+        logger.info("timesheet being posted elsewhere", extra={"timesheet_id": timesheet_id})
+        return PushResult(
+            timesheet_id, "skipped", reason=f"being posted elsewhere (another run holds timesheet {timesheet_id})"
+        )
+    except PostingIncompleteError as error:
+        # Expected after a lost answer: its own sentence says what happened and when it is looked at again.
+        logger.info("timesheet posting incomplete", extra={"timesheet_id": timesheet_id})
+        return PushResult(timesheet_id, "failed", reason=" ".join(str(error).split()))
+    except Exception as error:
+        # The traceback only at DEBUG: the CLI shows it with --debug; everyone else reads the reason.
+        logger.debug("timesheet not posted", extra={"timesheet_id": timesheet_id}, exc_info=True)
+        return PushResult(timesheet_id, "failed", reason=_sentence(error))
+
+
+def _sentence(error: Exception) -> str:
+    """What happened and what to do, on one line (some messages span lines; a result is printed as one): as
+    `explain` says it for the failures it knows (Intacct, Assignar, the state store), else the error's own."""
+    problem = explain(error)
+    text = problem.message if problem.expected else str(error)
+    return " ".join(text.split()) or "it failed without saying why; run with --debug to see the traceback"

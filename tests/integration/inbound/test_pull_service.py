@@ -129,10 +129,12 @@ def test_incremental_pull_publishes_only_what_changed(world: World) -> None:
     world.clock.at = START + timedelta(hours=3, minutes=5)
     world.client.connect()  # three quiet hours outlive the session; a new one costs one call, counted apart
     before = world.client.counters.api_transactions
+    lookups_before = world.client.counters.by_function["lookup"]
     reports = {s.object_name: world.service.pull(s.object_name) for s in SOURCES}
 
     # Then exactly those travel, the inactive project as a deactivation together with its work orders (they
-    # copy its status), for one query per object and one for the changed project's tasks
+    # copy its status), for one query per object, one for the changed project's tasks and one for its job-site
+    # contact; the object definitions read on the first pull are not asked for again
     tasks = [t for t in world.store.records("TASK") if t["PROJECTID"] == project["PROJECTID"]]
     assert [(m.workflow, m.record.source_id if m.record else None) for m in world.publisher.messages] == [
         ("projects", project["PROJECTID"]),
@@ -140,7 +142,8 @@ def test_incremental_pull_publishes_only_what_changed(world: World) -> None:
         ("workers", worker["EMPLOYEEID"]),
     ]
     assert reports["PROJECT"].deactivations == {"projects": 1, "work_orders": len(tasks)}
-    assert world.client.counters.api_transactions - before == len(SOURCES) + 1
+    assert world.client.counters.api_transactions - before == len(SOURCES) + 2
+    assert world.client.counters.by_function["lookup"] == lookups_before
 
 
 def test_a_pull_out_of_time_continues_from_its_checkpoint(world: World) -> None:

@@ -1,17 +1,19 @@
-"""`intacct-assignar push-timesheets` against both emulators: dry run, a real run, JSON, parked ones, exit codes."""
+"""`intacct-assignar push-timesheets` against both emulators: dry run, a real run, JSON, parked ones, timesheets
+another run holds, exit codes."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from intacct_assignar.cli import app
 from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar.state import SqliteStateStore
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -99,3 +101,46 @@ def test_a_parked_timesheet_fails_the_run_and_a_named_retry_posts_it_once_fixed(
     assert code == 0, output
     assert json.loads(output)["counts"]["posted"] == 1
     assert len(setup.intacct.records("TIMESHEET")) == 3
+
+
+def test_a_timesheet_still_parked_fails_every_re_run_until_it_is_fixed(setup: Setup) -> None:
+    # Given a run that parked a timesheet whose worker Intacct does not know
+    worker_id = int(str(setup.first_worker["id"]))
+    setup.assignar.state.update("users", worker_id, {"employee_id": "E-GONE"})
+    assert setup.invoke("push-timesheets")[0] == 1
+
+    # When the next scheduled run finds it unchanged (nothing fixed)
+    code, output = setup.invoke("push-timesheets", "--json")
+
+    # Then that run fails too, naming it as parked earlier, and writes nothing to Intacct
+    assert code == 1, output
+    summary = json.loads(output)
+    assert summary["ok"] is False
+    [parked] = summary["timesheets"]
+    assert parked["timesheet_id"] == setup.approved[0] and parked["outcome"] == "parked" and parked["earlier"]
+    assert "E-GONE" in parked["reason"]
+    assert summary["api_calls"]["intacct_transactions"] == 0
+    assert len(setup.intacct.records("TIMESHEET")) == 2
+
+
+def test_a_timesheet_another_run_is_posting_is_skipped_and_does_not_fail_the_run(setup: Setup) -> None:
+    # Given another run (a second CLI, or the push consumer) holding a live claim on one approved timesheet
+    held = setup.approved[1]
+    with SqliteStateStore(setup.state) as ledger:
+        claim = ledger.claim_timesheet(held, "the other run's content hash", 300, datetime.now(UTC))
+    assert claim is not None
+
+    # When push-timesheets runs meanwhile
+    code, output = setup.invoke("push-timesheets", "--json")
+
+    # Then it leaves that timesheet to its holder, posts the others, and exits 0: nothing failed or was parked
+    assert code == 0, output
+    summary = json.loads(output)
+    outcomes = {t["timesheet_id"]: (t["outcome"], t.get("reason")) for t in summary["timesheets"]}
+    assert outcomes.pop(held) == ("skipped", f"being posted elsewhere (another run holds timesheet {held})")
+    assert {outcome for outcome, _ in outcomes.values()} == {"posted"} and len(outcomes) == 2
+    assert summary["ok"] is True and summary["counts"]["failed"] == 0
+    assert len(setup.intacct.records("TIMESHEET")) == 2
+    # And the holder's claim is untouched: only it may write this timesheet
+    with SqliteStateStore(setup.state) as ledger:
+        assert ledger.get_ledger(held) == claim

@@ -655,3 +655,60 @@ def test_sources_route_to_their_workflows() -> None:
     assert isinstance(records_from(PROJECTS, project(), config)[0], ProjectRecord)
     assert isinstance(records_from(TASKS, task(), config)[0], WorkOrderRecord)
     assert isinstance(records_from(EMPLOYEES, employee(), config)[0], WorkerRecord)
+
+
+def _without(record: dict[str, str | None], *prefixes: str) -> dict[str, str | None]:
+    """The record as a company that does not offer these fields returns it: the fields are absent, not empty."""
+    return {name: value for name, value in record.items() if not name.startswith(prefixes)}
+
+
+def test_fields_the_company_does_not_offer_are_left_alone_in_assignar_not_cleared() -> None:
+    # Given a worker from a company whose EMPLOYEE offers no mobile, phone or address fields
+    config = parse_config({"timezone": "America/Denver"})
+    raw = _without(employee(), "CONTACT.CELLPHONE", "CONTACT.PHONE1", "CONTACT.MAILADDRESS.")
+
+    # When mapped
+    worker = normalize("workers", raw, config)
+    payload = to_assignar(worker, {"user_type_id": 2, "employment_type": 1}, config)
+
+    # Then the record says what Intacct could not tell, and the payload leaves those Assignar fields out
+    assert worker.not_offered == ("address", "phone")
+    assert not {"contact", "address", "suburb", "state", "postcode"} & set(payload)
+    assert payload["email"] == "maria.garcia@peakbuilders.example.com"
+
+
+def test_an_empty_field_the_company_offers_still_clears_assignar() -> None:
+    # Given the same worker with the fields offered but empty in Intacct
+    config = parse_config({"timezone": "America/Denver"})
+    raw = employee(**{"CONTACT.CELLPHONE": None, "CONTACT.PHONE1": None, "CONTACT.MAILADDRESS.CITY": None})
+
+    # When mapped, Intacct's empty value is written (clearing a field in Intacct clears it in Assignar)
+    worker = normalize("workers", raw, config)
+    payload = to_assignar(worker, {"user_type_id": 2, "employment_type": 1}, config)
+    assert worker.not_offered == ()
+    assert payload["contact"] == "" and payload["suburb"] == ""
+
+
+def test_a_project_without_an_offered_ship_to_contact_keeps_its_assignar_address() -> None:
+    # Given a project from a company whose PROJECT offers no ship-to contact (so the pull adds no address)
+    config = parse_config({"timezone": "America/Denver"})
+    record = normalize("projects", _without(project(), "SHIPTO."), config)
+
+    # Then nothing of the address is written
+    payload = to_assignar(record, {"client_id": 5}, config)
+    assert record.not_offered == ("address",)
+    assert not {"address", "suburb", "state", "postcode"} & set(payload)
+
+
+def test_records_of_companies_offering_every_field_hash_as_before() -> None:
+    # The hash of a record with nothing missing must not change with this version: otherwise every record
+    # of every tenant would be written to Assignar again after the upgrade.
+    import hashlib
+    import json
+
+    config = parse_config({"timezone": "America/Denver"})
+    worker = normalize("workers", employee(), config)
+    content = worker.model_dump(mode="json", exclude={"inactive_reason", "modified_at", "not_offered"})
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert worker.content_hash() == hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    assert worker.model_copy(update={"not_offered": ("phone",)}).content_hash() != worker.content_hash()

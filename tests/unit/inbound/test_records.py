@@ -56,6 +56,8 @@ def changed(value: Any) -> Any:
         return value.model_copy(update={"line2": "Unit 9"})
     if isinstance(value, RecordRef):
         return value.model_copy(update={"source_id": "OTHER"})
+    if isinstance(value, tuple):  # not_offered: one more field the company does not offer
+        return (*value, "address")
     if value is None:  # an optional link not set in the sample: setting it is a change
         return RecordRef(workflow="clients", source_id="OTHER")
     raise AssertionError(f"no change defined for {value!r}")

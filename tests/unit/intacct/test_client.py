@@ -644,3 +644,33 @@ def test_one_create_of_several_records_can_fail_after_creating_some() -> None:
     assert result.records == [{"RECORDNO": "51", "PROJECTID": "P-51"}]
     assert result.error().errorno == "BL34000061"
     assert client.counters.api_transactions == 1 + 2
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # A record 200,000 elements deep: refused while parsing (without the guard: RecursionError on reading it)
+        (
+            "<response><control><status>success</status></control><operation><authentication><status>success"
+            "</status></authentication><result><status>success</status><function>query</function><controlid>"
+            "query-1</controlid><data>" + "<a>" * 200_000 + "</a>" * 200_000 + "</data></result></operation>"
+            "</response>",
+            "nested deeper than 100",
+        ),
+        # cut off mid-answer
+        (
+            '<?xml version="1.0"?><response><control><status>success</status></control><operation><auth',
+            "not well-formed",
+        ),
+    ],
+    ids=["too-deep", "truncated"],
+)
+def test_hostile_or_broken_answers_are_clear_errors(body: str, said: str) -> None:
+    # Given a gateway that answers every try with the same broken body
+    fake = FakeGateway([g.raw(200, body)] * 2)
+    client, _ = make_client(fake, retry=RetryPolicy(max_attempts=2))
+
+    # When / Then: a read gives up after its tries with a sentence saying what was wrong, where and how often
+    with pytest.raises(IntacctTransientError, match=said) as caught:
+        client.query("PROJECT", ["RECORDNO"])
+    assert (caught.value.host, caught.value.attempts) == ("na12.intacct.com", 2)

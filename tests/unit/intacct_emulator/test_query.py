@@ -212,7 +212,11 @@ def test_count_aggregate(gateway: Gateway) -> None:
     [
         ("<object>PROJECT</object>", "select is required"),
         ("<object>PROJECT2</object><select><field>RECORDNO</field></select>", "Object definition PROJECT2 not found"),
-        (query("PROJECT", ["NOPE"]), "Invalid field 'NOPE'"),
+        (
+            query("PROJECT", ["RECORDNO"], filter_xml="<equalto><field>NOPE</field><value>x</value></equalto>"),
+            "Invalid field 'NOPE'",
+        ),
+        (query("PROJECT", ["RECORDNO"], orderby="<order><field>NOPE</field><ascending/></order>"), "Invalid field"),
         (
             query("PROJECT", ["RECORDNO"], extra="<pagesize>2001</pagesize>"),
             "pagesize must be a whole number from 1 to 2000",

@@ -1,5 +1,5 @@
-"""A seeded, realistic construction company for the emulated Intacct: people, jobs, cost codes, equipment.
-The same seed and store clock always give the same company; sizes scale with the number of employees.
+"""A seeded, realistic construction company for the emulated Intacct: people, jobs and their sites, cost codes,
+equipment. The same seed and store clock always give the same company; sizes scale with the number of employees.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+from .schema import OBJECTS, DataType, FieldDef
 from .store import IntacctStore
 
 DEPARTMENTS = (
@@ -398,6 +399,30 @@ OWNERS = (
     "Adams County",
 )
 RENTAL_VENDORS = (("V-1001", "Sunbelt Rentals"), ("V-1002", "United Rentals"), ("V-1003", "Herc Rentals"))
+UNION_LOCALS = (
+    "Carpenters Local 555",
+    "Laborers Local 720",
+    "Operating Engineers Local 9",
+    "Ironworkers Local 24",
+    "IBEW Local 68",
+    "Plumbers and Pipefitters Local 3",
+)
+EQUIPMENT_CLASSES = {
+    "EXC": "Excavator",
+    "MEX": "Compact Excavator",
+    "LDR": "Wheel Loader",
+    "SKD": "Skid Steer",
+    "BHL": "Backhoe",
+    "DOZ": "Dozer",
+    "TRK": "Light Truck",
+    "DMP": "Dump Truck",
+    "CRN": "Crane",
+    "TLH": "Telehandler",
+    "LFT": "Aerial Lift",
+    "RLR": "Compactor",
+    "GEN": "Generator",
+    "CMP": "Compressor",
+}
 
 
 def _weighted(rng: random.Random, options: tuple[tuple[str, str, int], ...]) -> tuple[str, str]:
@@ -406,21 +431,42 @@ def _weighted(rng: random.Random, options: tuple[tuple[str, str, int], ...]) -> 
 
 
 class _Company:
-    """One generation run: the random source, the clock and the names handed out so far."""
+    """One generation run: the random sources, the clock and the names handed out so far.
 
-    def __init__(self, store: IntacctStore, rng: random.Random, domain: str) -> None:
+    `rng` draws everything the standard company has; job sites and custom fields draw from their own sources,
+    so adding them, or a profile that hides fields, leaves every other value of a seed as it was.
+    """
+
+    def __init__(self, store: IntacctStore, seed: int, domain: str) -> None:
         self.store = store
-        self.rng = rng
+        self.rng = random.Random(seed)
+        self.sites = random.Random(f"{seed}:sites")
+        self.custom = random.Random(f"{seed}:custom")
         self.domain = domain
         self.now = store.now()
         self.today = self.now.date()
         self.emails: set[str] = set()
         self.counts: Counter[str] = Counter()
+        # The company writes only what its profile offers (a lean company lacks those values) and fills its
+        # custom fields: worked out once per object, not per record.
+        standard = {name: frozenset(spec.fields) for name, spec in OBJECTS.items()}
+        self.offered = {name: frozenset(spec.fields) for name, spec in store.objects.items()}
+        self.hides = {name for name, fields in self.offered.items() if not standard[name] <= fields}
+        self.customs = {
+            name: tuple(field for field in spec.fields.values() if field.custom) for name, spec in store.objects.items()
+        }
 
-    def seed(self, obj: str, values: dict[str, Any], *, age_days: int = 900) -> dict[str, Any]:
-        created = self.now - timedelta(days=self.rng.randint(30, age_days), seconds=self.rng.randint(0, 86_399))
+    def seed(
+        self, obj: str, values: dict[str, Any], *, age_days: int = 900, rng: random.Random | None = None
+    ) -> dict[str, Any]:
+        rng = rng or self.rng
+        created = self.now - timedelta(days=rng.randint(30, age_days), seconds=rng.randint(0, 86_399))
         span = max(1, int((self.now - created).total_seconds()) - 60)
-        modified = created + timedelta(seconds=self.rng.randint(0, span)) if self.rng.random() < 0.6 else created
+        modified = created + timedelta(seconds=rng.randint(0, span)) if rng.random() < 0.6 else created
+        if self.customs[obj]:
+            values = {**values, **_custom_values(self, obj, values)}
+        if obj in self.hides:
+            values = {name: value for name, value in values.items() if name in self.offered[obj]}
         self.counts[obj] += 1
         return self.store.seed(obj, values, created=created, modified=modified)
 
@@ -440,14 +486,16 @@ class _Company:
     def phone(self, area: str) -> str:
         return f"({area}) 555-{self.rng.randint(100, 9999):04d}"
 
-    def address(self, prefix: str) -> dict[str, str]:
+    def address(self, prefix: str = "") -> dict[str, str]:
+        """A Colorado mailing address as `<prefix>.MAILADDRESS.*` (CONTACT's own `MAILADDRESS.*` without one)."""
         city, zip_code, _ = self.rng.choice(CITIES)
+        at = f"{prefix}.MAILADDRESS" if prefix else "MAILADDRESS"
         return {
-            f"{prefix}.MAILADDRESS.ADDRESS1": f"{self.rng.randint(100, 19999)} {self.rng.choice(STREETS)}",
-            f"{prefix}.MAILADDRESS.CITY": city,
-            f"{prefix}.MAILADDRESS.STATE": "CO",
-            f"{prefix}.MAILADDRESS.ZIP": zip_code,
-            f"{prefix}.MAILADDRESS.COUNTRY": "United States",
+            f"{at}.ADDRESS1": f"{self.rng.randint(100, 19999)} {self.rng.choice(STREETS)}",
+            f"{at}.CITY": city,
+            f"{at}.STATE": "CO",
+            f"{at}.ZIP": zip_code,
+            f"{at}.COUNTRY": "United States",
         }
 
 
@@ -455,8 +503,7 @@ def generate_company(store: IntacctStore, employees: int = 500, seed: int = 7) -
     """Fill `store` with a construction company of about `employees` people; returns records created per object."""
     if employees < 1:
         raise ValueError("a company needs at least one employee")
-    rng = random.Random(seed)
-    company = _Company(store, rng, "peakbuilders.example.com")
+    company = _Company(store, seed, "peakbuilders.example.com")
     locations = LOCATIONS[: 3 if employees >= 1000 else 2]
     for location_id, name in locations:
         company.seed("LOCATION", {"LOCATIONID": location_id, "NAME": name, "CURRENCY": "USD"}, age_days=2000)
@@ -619,28 +666,49 @@ def _projects(company: _Company, count: int, customers: list[str], managers: lis
         inactive = finished and rng.random() < 0.4
         status_field = "inactive" if inactive else "active"
         place, building = rng.choice(PLACES), rng.choice(BUILDINGS)
-        project = company.seed(
-            "PROJECT",
-            {
-                "PROJECTID": project_id,
-                "NAME": f"{place} {building}",
-                "DESCRIPTION": f"{building} at {place}",
-                "PROJECTCATEGORY": "Contract",
-                "PROJECTSTATUS": "On Hold" if not finished and rng.random() < 0.05 else status,
-                "PROJECTTYPE": rng.choice(("Commercial", "Public Works", "Multifamily", "Industrial", "Institutional")),
-                "CUSTOMERID": rng.choice(customers),
-                "MANAGERID": rng.choice(managers),
-                "BEGINDATE": begin,
-                "ENDDATE": end,
-                "LOCATIONID": rng.choice(locations),
-                "DEPARTMENTID": "FIELD",
-                "BUDGETAMOUNT": f"{rng.randint(150, 45_000) * 1000}",
-                "SHIPTO.CONTACTNAME": f"{place} {building} site",
-                **company.address("SHIPTO"),
-                "STATUS": status_field,
-            },
-        )
-        _tasks(company, project, begin, end)
+        site = f"{place} {building} site ({project_id})"
+        values: dict[str, Any] = {
+            "PROJECTID": project_id,
+            "NAME": f"{place} {building}",
+            "DESCRIPTION": f"{building} at {place}",
+            "PROJECTCATEGORY": "Contract",
+            "PROJECTSTATUS": "On Hold" if not finished and rng.random() < 0.05 else status,
+            "PROJECTTYPE": rng.choice(("Commercial", "Public Works", "Multifamily", "Industrial", "Institutional")),
+            "CUSTOMERID": rng.choice(customers),
+            "MANAGERID": rng.choice(managers),
+            "BEGINDATE": begin,
+            "ENDDATE": end,
+            "LOCATIONID": rng.choice(locations),
+            "DEPARTMENTID": "FIELD",
+            "BUDGETAMOUNT": f"{rng.randint(150, 45_000) * 1000}",
+            "SHIPTO.CONTACTNAME": site,
+            "STATUS": status_field,
+        }
+        _site_contact(company, site, f"{place} {building}")
+        _tasks(company, company.seed("PROJECT", values), begin, end)
+
+
+def _site_contact(company: _Company, name: str, job: str) -> None:
+    """The job site as Intacct keeps it: a CONTACT (with the site's address) that the project names as ship-to.
+
+    The address comes from the main source at the point it always did, the rest from the sites' own source.
+    """
+    address = company.address()
+    sites = company.sites
+    first, last = sites.choice(FIRST_NAMES), sites.choice(LAST_NAMES)
+    _, _, area = sites.choice(CITIES)
+    company.seed(
+        "CONTACT",
+        {
+            "CONTACTNAME": name,
+            "PRINTAS": f"{job} job site",
+            "FIRSTNAME": first,
+            "LASTNAME": last,
+            "PHONE1": f"({area}) 555-{sites.randint(100, 9999):04d}",
+            **address,
+        },
+        rng=sites,
+    )
 
 
 def _tasks(company: _Company, project: dict[str, Any], begin: date, end: date) -> None:
@@ -672,3 +740,36 @@ def _tasks(company: _Company, project: dict[str, Any], begin: date, end: date) -
                 "STATUS": project["STATUS"],
             },
         )
+
+
+def _custom_values(company: _Company, obj: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Values for the company's custom fields of `obj`: realistic for the ones a RICH company has."""
+    return {field.name: _custom_value(company, company.custom, field, values) for field in company.customs[obj]}
+
+
+def _custom_value(company: _Company, rng: random.Random, field: FieldDef, values: dict[str, Any]) -> Any:
+    if field.name == "JOBSITE_SUPERINTENDENT":
+        return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    if field.name == "PERMIT_NUMBER":
+        return f"BLD{values['BEGINDATE']:%Y}-{rng.randint(1, 99999):05d}" if rng.random() < 0.85 else None
+    if field.name == "UNION_LOCAL":
+        return rng.choice(UNION_LOCALS) if values.get("EARNINGTYPENAME") == "Hourly" and rng.random() < 0.6 else None
+    if field.name == "SAFETY_CERT_EXPIRES":
+        return company.today + timedelta(days=rng.randint(-60, 3 * 365)) if rng.random() < 0.8 else None
+    if field.name == "EQUIPMENT_CLASS":
+        code = str(values["ITEMID"]).split("-")[1] if values.get("GLGROUP") == "Equipment" else ""
+        return EQUIPMENT_CLASSES.get(code)
+    # Any other custom field a test's profile adds: a plain value of its type.
+    if field.valid_values:
+        return rng.choice(field.valid_values)
+    if field.datatype is DataType.DATE:
+        return company.today - timedelta(days=rng.randint(0, 365))
+    if field.datatype is DataType.TIMESTAMP:
+        return company.now - timedelta(minutes=rng.randint(0, 525_600))
+    if field.datatype is DataType.INTEGER:
+        return rng.randint(1, 1000)
+    if field.datatype is DataType.DECIMAL:
+        return f"{rng.randint(1, 100_000) / 100}"
+    if field.datatype is DataType.BOOLEAN:
+        return rng.random() < 0.5
+    return f"{field.name.replace('_', ' ').title()} {rng.randint(1, 999)}"

@@ -112,6 +112,39 @@ RATE_LIMIT_EXCEEDED = ErrorDetail(
 )
 
 
+# A `query` whose select names a field the company does not offer: this errorno and description are what an
+# independent gateway answered (the emulator's own `Invalid field` wording was a guess). readByQuery, read and
+# readByName keep the errorno-only form the reference records (§2.3).
+INVALID_FIELDS_LIST = "Invalid fields list"
+
+
+def invalid_select(name: str, obj: str) -> ErrorDetail:
+    return ErrorDetail(INVALID_FIELDS_LIST, description=f"{INVALID_FIELDS_LIST} {name} for object {obj}")
+
+
+def invalid_fields_list(name: str) -> ErrorDetail:
+    return ErrorDetail(f"{INVALID_FIELDS_LIST} {name}")
+
+
+# [gap] Intacct does not document its answer to a read of an object the Web Services user has no permission
+# for. This errorno and wording are a guess shaped by what clients match: fylein's client looks for the text
+# "You do not have permission for API" (reference §2.3). Clients should key on the failed result and name the
+# object to the admin, not parse this text. `{function}` and `{object}` are filled in by `permission_denied`.
+PERMISSION_DENIED = ErrorDetail(
+    "Permission Denied",
+    description="You do not have permission for API operation {function} on objects of type {object}",
+    correction="Ask the company administrator to give the Web Services user permission to list {object} records.",
+)
+
+
+def permission_denied(function: str, obj: str) -> ErrorDetail:
+    return ErrorDetail(
+        PERMISSION_DENIED.errorno,
+        description=PERMISSION_DENIED.description.format(function=function, object=obj),
+        correction=PERMISSION_DENIED.correction.format(function=function, object=obj),
+    )
+
+
 def read_more_failed(result_id: str) -> ErrorDetail:
     return ErrorDetail(
         READ_MORE_FAILED,

@@ -13,10 +13,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .errors import ErrorDetail, IntacctError, business, query_failed, read_more_failed
+from .errors import (
+    ErrorDetail,
+    IntacctError,
+    business,
+    invalid_fields_list,
+    invalid_select,
+    permission_denied,
+    query_failed,
+    read_more_failed,
+)
 from .filters import Order, Predicate, compile_condition, condition_from_query_filter, field_of, sort_records
 from .readbyquery import parse_read_by_query
-from .schema import DataType, FieldDef, ObjectDef, object_def
+from .schema import DataType, FieldDef, ObjectDef
 from .store import IntacctStore, Record
 
 QUERY_MAX_PAGESIZE = 2000
@@ -90,11 +99,24 @@ Function = Callable[[Call, Any], Outcome]
 # --- reading ---------------------------------------------------------------------------------------------------
 
 
-def _object(name: Any) -> ObjectDef:
-    spec = object_def(str(name or ""))
+def _object(call: Call, name: Any) -> ObjectDef:
+    """The object as the caller's company defines it (its profile's fields)."""
+    spec = call.store.object_def(str(name or ""))
     if spec is None:
         raise IntacctError(query_failed(f"Object definition {name} not found"))
     return spec
+
+
+def _readable(call: Call, function: str, name: Any) -> ObjectDef:
+    """The object, when the Web Services user may list its records (`lookup` does not ask: it reads metadata)."""
+    spec = _object(call, name)
+    _check_permission(call, function, spec)
+    return spec
+
+
+def _check_permission(call: Call, function: str, spec: ObjectDef) -> None:
+    if not call.store.readable(spec.name):
+        raise IntacctError(permission_denied(function, spec.name))
 
 
 def _element(body: Any, name: str) -> Any:
@@ -134,14 +156,23 @@ def format_record(fields: list[FieldDef], record: Mapping[str, Any]) -> dict[str
     return {spec.name: spec.format(record.get(spec.name)) for spec in fields}
 
 
+def _selected(obj: ObjectDef, name: Any) -> FieldDef:
+    """A select field the company offers; anything else fails the way a real gateway answered it."""
+    wanted = str(name or "").strip()
+    spec = obj.field(wanted.upper())
+    if spec is None:
+        raise IntacctError(invalid_select(wanted, obj.name))
+    return spec
+
+
 def query(call: Call, body: Any) -> Outcome:
-    obj = _object(_element(body, "object"))
+    obj = _readable(call, "query", _element(body, "object"))
     select = _element(body, "select")
     if not isinstance(select, Mapping):
         raise IntacctError(query_failed("select is required: returning all fields is not supported"))
-    columns: list[FieldDef] = [field_of(obj, name) for name in select.get("field") or []]
+    columns: list[FieldDef] = [_selected(obj, name) for name in select.get("field") or []]
     aggregates: list[tuple[str, FieldDef]] = [
-        (kind, field_of(obj, name)) for kind in AGGREGATES for name in select.get(kind) or []
+        (kind, _selected(obj, name)) for kind in AGGREGATES for name in select.get(kind) or []
     ]
     if not columns and not aggregates:
         raise IntacctError(query_failed("select needs at least one field"))
@@ -237,13 +268,13 @@ def _field_list(obj: ObjectDef, raw: Any) -> list[FieldDef]:
         spec = obj.field(name.strip().upper())
         if spec is None:
             # Intacct answers a bad fields list with this errorno alone (reference §2.3).
-            raise IntacctError(ErrorDetail(f"Invalid fields list {name.strip()}"))
+            raise IntacctError(invalid_fields_list(name.strip()))
         fields.append(spec)
     return fields
 
 
 def read_by_query(call: Call, body: Any) -> Outcome:
-    obj = _object(_element(body, "object"))
+    obj = _readable(call, "readByQuery", _element(body, "object"))
     fields = _field_list(obj, _element(body, "fields"))
     _return_format(_element(body, "returnFormat"))
     pagesize = _integer(_element(body, "pagesize"), "pagesize", 1, READ_BY_QUERY_MAX_PAGESIZE, DEFAULT_PAGESIZE)
@@ -285,12 +316,13 @@ def read_more(call: Call, body: Any) -> Outcome:
     if result_id is not None:
         cursor = call.cursors.take(str(result_id))
     elif (obj_name := _element(body, "object")) is not None:
-        cursor = call.cursors.latest(call.owner, _object(obj_name))
+        cursor = call.cursors.latest(call.owner, _readable(call, "readMore", obj_name))
         result_id = obj_name
     else:
         raise IntacctError(read_more_failed(""))
     if cursor is None:
         raise IntacctError(read_more_failed(str(result_id)))
+    _check_permission(call, "readMore", cursor.obj)
     return _next_page(call, cursor)
 
 
@@ -298,15 +330,16 @@ def _keys(raw: Any) -> list[str]:
     return [key.strip() for key in str(raw or "").split(",") if key.strip()]
 
 
-def _read_data(obj: ObjectDef, fields: list[FieldDef], records: list[Record], with_lines: bool) -> dict[str, Any]:
+def _read_data(
+    call: Call, obj: ObjectDef, fields: list[FieldDef], records: list[Record], with_lines: bool
+) -> dict[str, Any]:
     data: dict[str, Any] = {"@listtype": obj.name, "@count": str(len(records))}
     if records:
         formatted = []
         for record in records:
             out = format_record(fields, record)
             if with_lines and obj.lines is not None:
-                line_spec = object_def(obj.lines.line_object)
-                assert line_spec is not None
+                line_spec = call.store.objects[obj.lines.line_object]
                 lines = [format_record(list(line_spec.fields.values()), line) for line in record[obj.lines.container]]
                 out[obj.lines.container] = {obj.lines.item_tag: lines} if lines else None
             formatted.append(out)
@@ -315,7 +348,7 @@ def _read_data(obj: ObjectDef, fields: list[FieldDef], records: list[Record], wi
 
 
 def read(call: Call, body: Any) -> Outcome:
-    obj = _object(_element(body, "object"))
+    obj = _readable(call, "read", _element(body, "object"))
     fields = _field_list(obj, _element(body, "fields"))
     _return_format(_element(body, "returnFormat"))
     records = []
@@ -324,11 +357,11 @@ def read(call: Call, body: Any) -> Outcome:
         if record is not None:
             records.append(record)
     with_lines = str(_element(body, "fields") or "*").strip() == "*"
-    return Outcome({"data": _read_data(obj, fields, records, with_lines)}, api_transactions=1)
+    return Outcome({"data": _read_data(call, obj, fields, records, with_lines)}, api_transactions=1)
 
 
 def read_by_name(call: Call, body: Any) -> Outcome:
-    obj = _object(_element(body, "object"))
+    obj = _readable(call, "readByName", _element(body, "object"))
     if obj.id_field is None:
         raise IntacctError(query_failed(f"{obj.name} has no name field to read by"))
     fields = _field_list(obj, _element(body, "fields"))
@@ -339,39 +372,60 @@ def read_by_name(call: Call, body: Any) -> Outcome:
         if str(row.get(obj.id_field)) in wanted and (record := call.store.get(obj.name, row["RECORDNO"]))
     ]
     with_lines = str(_element(body, "fields") or "*").strip() == "*"
-    return Outcome({"data": _read_data(obj, fields, records, with_lines)}, api_transactions=1)
+    return Outcome({"data": _read_data(call, obj, fields, records, with_lines)}, api_transactions=1)
 
 
 def lookup(call: Call, body: Any) -> Outcome:
-    """Field names, datatypes and valid values, in the shape of Intacct's lookup [inf: shape from docs samples]."""
-    obj = _object(_element(body, "object"))
+    """The object's fields and relationships as this company defines them, in the shape of the queries page's
+    GLBATCH sample (reference §3.1): hidden fields absent, custom ones ISCUSTOM.
+
+    [gap] Answered even for an object the user may not list: lookup reads metadata, and whether Intacct checks
+    the object's permission here is undocumented.
+    """
+    obj = _object(call, _element(body, "object"))
     fields = []
     for spec in obj.fields.values():
         entry: dict[str, Any] = {
             "ID": spec.name,
-            "LABEL": spec.name.replace(".", " ").title(),
+            "LABEL": spec.name.replace(".", " ").replace("_", " ").title(),
             "DESCRIPTION": None,
-            "REQUIRED": "true" if spec.name in obj.required else "false",
-            "READONLY": "true" if spec.readonly else "false",
+            "REQUIRED": _boolean(spec.name in obj.required),
+            "READONLY": _boolean(spec.readonly),
             "DATATYPE": spec.datatype.value,
-            "ISCUSTOM": "false",
         }
         if spec.valid_values:
             entry["VALIDVALUES"] = {"VALIDVALUE": list(spec.valid_values)}
+        entry["ISCUSTOM"] = _boolean(spec.custom)
         fields.append(entry)
-    data = {
-        "@listtype": "All",
-        "@count": "1",
-        "Type": {"@Name": obj.name, "@DocumentType": "", "Fields": {"Field": fields}},
+    # One MANY2ONE relationship per reference, related by the referring field (see schema's OBJECTPATH note).
+    relationships = [
+        {
+            "OBJECTPATH": reference.object_path,
+            "OBJECTNAME": reference.target,
+            "LABEL": None,
+            "RELATIONSHIPTYPE": "MANY2ONE",
+            "RELATEDBY": reference.field,
+        }
+        for reference in obj.references
+    ]
+    definition: dict[str, Any] = {
+        "@Name": obj.name,
+        "@DocumentType": "",
+        "Fields": {"Field": fields},
+        "Relationships": {"Relationship": relationships} if relationships else None,
     }
-    return Outcome({"data": data})
+    return Outcome({"data": {"@listtype": "All", "@count": "1", "Type": definition}})
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
 
 
-def _writable(name: str) -> ObjectDef:
-    spec = object_def(name)
+def _writable(call: Call, name: str) -> ObjectDef:
+    spec = call.store.object_def(name)
     if spec is None:
         raise IntacctError(business(f"Object definition {name} not found"))
     if not spec.writable:
@@ -405,14 +459,14 @@ def _records(body: Any) -> list[tuple[str, Mapping[str, Any]]]:
     return items
 
 
-def _write_all(body: Any, write: Callable[[ObjectDef, Mapping[str, Any]], Record]) -> Outcome:
+def _write_all(call: Call, body: Any, write: Callable[[ObjectDef, Mapping[str, Any]], Record]) -> Outcome:
     """Each object on its own: one failing does not stop its siblings, and the ones written are listed."""
     written: dict[str, list[dict[str, Any]]] = {}
     errors: list[ErrorDetail] = []
     count = 0
     for tag, values in _records(body):
         try:
-            spec = _writable(tag)
+            spec = _writable(call, tag)
             record = write(spec, values)
         except IntacctError as error:
             errors.extend(error.errors)
@@ -425,7 +479,7 @@ def _write_all(body: Any, write: Callable[[ObjectDef, Mapping[str, Any]], Record
 
 def create(call: Call, body: Any) -> Outcome:
     return _write_all(
-        body, lambda spec, values: call.store.create(spec.name, values, user_id=call.user_id, source="xml")
+        call, body, lambda spec, values: call.store.create(spec.name, values, user_id=call.user_id, source="xml")
     )
 
 
@@ -434,7 +488,7 @@ def update(call: Call, body: Any) -> Outcome:
         recordno = _recordno_for_update(call.store, spec, values)
         return call.store.update(spec.name, recordno, values, user_id=call.user_id, source="xml")
 
-    return _write_all(body, write)
+    return _write_all(call, body, write)
 
 
 def _recordno_for_update(store: IntacctStore, spec: ObjectDef, values: Mapping[str, Any]) -> int:
@@ -458,7 +512,7 @@ def _recordno_for_update(store: IntacctStore, spec: ObjectDef, values: Mapping[s
 
 
 def delete(call: Call, body: Any) -> Outcome:
-    spec = _writable(str(_element(body, "object") or ""))
+    spec = _writable(call, str(_element(body, "object") or ""))
     errors: list[ErrorDetail] = []
     deleted = 0
     for key in _keys(_element(body, "keys")):

@@ -1,4 +1,4 @@
-"""The emulated Intacct objects: integration field names, datatypes, keys and references.
+"""The emulated Intacct objects, from one table of fields that each carry their evidence (documented or inferred).
 Values are held as Python types (str, int, Decimal, date, datetime, bool) and written out the way Intacct does.
 """
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 DATE_FORMAT = "%m/%d/%Y"
 TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
@@ -29,7 +29,8 @@ class DataType(StrEnum):
 class FieldDef:
     """One field by its integration name.
 
-    `legacy_codes` maps the codes readByQuery filters use (STATUS 'T'/'F', STATE 'S') to the stored value.
+    `legacy_codes` maps the codes readByQuery filters use (STATUS 'T'/'F', STATE 'S') to the stored value;
+    `custom` marks a field a company added (lookup's ISCUSTOM).
     """
 
     name: str
@@ -37,6 +38,7 @@ class FieldDef:
     valid_values: tuple[str, ...] = ()
     readonly: bool = False
     legacy_codes: Mapping[str, str] = field(default_factory=dict)
+    custom: bool = False
 
     def parse(self, raw: Any) -> Any:
         """A typed value from request text (or an already typed Python value); ValueError when it does not fit."""
@@ -162,13 +164,543 @@ _FORMATTERS: dict[DataType, Any] = {
 }
 
 
+# --- the field table: every field of every object, with its evidence ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why the emulator offers a field: `doc` (Intacct's reference lists it; `note` says where) or `inf` (an
+    inference; `note` says from what, and what would confirm it). A wrong `inf` is a one-row change here."""
+
+    kind: Literal["doc", "inf"]
+    note: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One field of the table and its evidence."""
+
+    field: FieldDef
+    evidence: Evidence
+
+
+def doc(
+    name: str,
+    datatype: DataType,
+    where: str,
+    *,
+    valid_values: tuple[str, ...] = (),
+    readonly: bool = False,
+    legacy_codes: Mapping[str, str] | None = None,
+) -> Row:
+    return Row(FieldDef(name, datatype, valid_values, readonly, legacy_codes or {}), Evidence("doc", where))
+
+
+def inf(
+    name: str,
+    datatype: DataType,
+    why: str,
+    *,
+    valid_values: tuple[str, ...] = (),
+    readonly: bool = False,
+    legacy_codes: Mapping[str, str] | None = None,
+) -> Row:
+    return Row(FieldDef(name, datatype, valid_values, readonly, legacy_codes or {}), Evidence("inf", why))
+
+
+STATUS_CODES = {"T": "active", "F": "inactive"}
+TIMESHEET_STATES = (
+    "Draft",
+    "Submitted",
+    "Approved",
+    "Partially Approved",
+    "Declined",
+    "Partially Declined",
+    "Saved",
+)
+TIMESHEET_STATE_CODES = {
+    "S": "Submitted",
+    "A": "Approved",
+    "X": "Partially Approved",
+    "R": "Declined",
+    "I": "Draft",
+    "E": "Partially Declined",
+    "V": "Saved",
+}
+TASK_STATES = ("Not Started", "Planned", "In Progress", "Completed", "On Hold")
+TASK_STATE_CODES = {"N": "Not Started", "L": "Planned", "P": "In Progress", "C": "Completed", "H": "On Hold"}
+ITEM_TYPES = ("Inventory", "Non-Inventory", "Non-Inventory (Purchase only)", "Non-Inventory (Sales only)", "Kit")
+ITEM_TYPE_CODES = {
+    "I": "Inventory",
+    "NI": "Non-Inventory",
+    "NP": "Non-Inventory (Purchase only)",
+    "NS": "Non-Inventory (Sales only)",
+    "K": "Kit",
+}
+ACCESS_MODE_WORDS = {
+    "Access": "A",
+    "Modify": "M",
+    "Create": "C",
+    "Delete": "D",
+    "Workflow": "W",
+    "Activity": "T",
+    "User Action": "U",
+}
+
+_TEXT, _INT, _DEC, _DATE, _TS, _BOOL, _ENUM = (
+    DataType.TEXT,
+    DataType.INTEGER,
+    DataType.DECIMAL,
+    DataType.DATE,
+    DataType.TIMESTAMP,
+    DataType.BOOLEAN,
+    DataType.ENUM,
+)
+
+# Intacct's reference pages (developer.intacct.com/api/<page>/); a `doc` note names the page and its section.
+# [inf] Datatypes follow each field's documented format (mm/dd/yyyy → DATE, currency → DECIMAL); lookup's own
+# DATATYPE names are documented only in the queries page's GLBATCH sample.
+_LOCATIONS = "company-console/locations"
+_CONTACTS = "company-console/contacts"
+_AUDIT = "company-console/audit-trails"
+_CUSTOMERS = "accounts-receivable/customers"
+_VENDORS = "accounts-payable/vendors"
+_PROJECTS = "project-resource-mgmt/projects"
+_TASKS = "project-resource-mgmt/tasks"
+_TIMESHEETS = "project-resource-mgmt/timesheets"
+_STANDARD_TASKS = "construction/standard-tasks"
+_ITEMS = "inventory-control/items"
+_EMPLOYEES = "employee-expenses/employees"
+_PURCHASING = "purchasing/purchasing-transactions"
+
+# One place per guess: each function below is one inference applied to several fields.
+
+
+def _recordno(where: str) -> Row:
+    return doc("RECORDNO", _INT, f"{where}: read takes RECORDNO keys", readonly=True)
+
+
+def _status(where: str) -> Row:
+    # The T/F readByQuery codes are documented for EMPLOYEE, LOCATION and VENDOR; elsewhere by analogy.
+    return doc(
+        "STATUS", _ENUM, f"{where}: create STATUS", valid_values=("active", "inactive"), legacy_codes=STATUS_CODES
+    )
+
+
+def _stamps() -> tuple[Row, Row]:
+    why = (
+        "audit stamps every standard object carries, read-only so absent from create references; public clients "
+        "sync on WHENMODIFIED (reference §3.3). Confirm: lookup of the object"
+    )
+    return inf("WHENCREATED", _TS, why, readonly=True), inf("WHENMODIFIED", _TS, why, readonly=True)
+
+
+CONTACT_NAME_FIELDS = (
+    "CONTACTNAME",
+    "PRINTAS",
+    "COMPANYNAME",
+    "FIRSTNAME",
+    "LASTNAME",
+    "EMAIL1",
+    "PHONE1",
+    "CELLPHONE",
+)
+MAIL_ADDRESS_FIELDS = ("ADDRESS1", "ADDRESS2", "CITY", "STATE", "ZIP", "COUNTRY")
+
+
+def _joined_contact(path: str, why: str, documented: Mapping[str, str] | None = None) -> tuple[Row, ...]:
+    """A contact an object holds (CUSTOMER's DISPLAYCONTACT, EMPLOYEE's CONTACT) as flat dotted query names.
+
+    [inf] The names are the create element path joined with dots, as public clients select them and real
+    lookups list them; `documented` names a query page shows are `doc`.
+    """
+    documented = documented or {}
+    names = [*CONTACT_NAME_FIELDS, *(f"MAILADDRESS.{part}" for part in MAIL_ADDRESS_FIELDS)]
+    return tuple(
+        doc(f"{path}.{name}", _TEXT, documented[name]) if name in documented else inf(f"{path}.{name}", _TEXT, why)
+        for name in names
+    )
+
+
+def _display_contact(page: str, obj: str) -> tuple[Row, ...]:
+    return _joined_contact(
+        "DISPLAYCONTACT",
+        f"{page}: create element DISPLAYCONTACT (MAILADDRESS inside), selected dotted as reference §4 and public "
+        f"clients do. Confirm: lookup {obj}",
+    )
+
+
+def _contact_reference(element: str) -> Row:
+    """PROJECT's CONTACTINFO, BILLTO and SHIPTO: the name of a CONTACT record, nothing else (no address).
+
+    [inf] The create/update reference documents only `<ELEMENT><CONTACTNAME>`; the query name ELEMENT.CONTACTNAME
+    is by analogy. CUSTOMER's query sample selects its ship-to as SHIPTOCONTACT.CONTACTNAME and VENDOR's pay-to
+    as PAYTOCONTACT.CONTACTNAME, so PROJECT may name them so too. Confirm: lookup PROJECT.
+    """
+    return inf(
+        f"{element}.CONTACTNAME",
+        _TEXT,
+        f"{_PROJECTS}: create {element}/CONTACTNAME; query name by analogy (CUSTOMER selects "
+        "SHIPTOCONTACT.CONTACTNAME). Confirm: lookup PROJECT",
+    )
+
+
+def _key_of(name: str, target: str, obj: str) -> Row:
+    return inf(
+        name,
+        _INT,
+        f"the {target}'s RECORDNO beside its ID, as Intacct pairs TASKID/TASKKEY. Confirm: lookup {obj}",
+        readonly=True,
+    )
+
+
+def _name_of(name: str, target: str, obj: str) -> Row:
+    return inf(
+        name, _TEXT, f"the {target}'s name, joined for reading (reference §4). Confirm: lookup {obj}", readonly=True
+    )
+
+
+_DEPARTMENT_WHY = (
+    "departments reference not at hand; names as public clients use them (reference §4). Confirm: lookup DEPARTMENT"
+)
+_PO_LINE_WHY = "query name of create_potransaction's potransitem element, upper-cased. Confirm: lookup PODOCUMENTENTRY"
+_PO_HEADER_WHY = "query name of create_potransaction's element (reference §5.3 [gap]). Confirm: lookup PODOCUMENT"
+
+
+FIELD_TABLE: dict[str, tuple[Row, ...]] = {
+    "LOCATION": (
+        _recordno(_LOCATIONS),
+        doc("LOCATIONID", _TEXT, f"{_LOCATIONS}: Create Location"),
+        doc("NAME", _TEXT, f"{_LOCATIONS}: Create Location"),
+        doc("PARENTID", _TEXT, f"{_LOCATIONS}: Create Location"),
+        inf("CURRENCY", _TEXT, "an entity's base currency; not on Create Location. Confirm: lookup LOCATION"),
+        _status(_LOCATIONS),
+        *_stamps(),
+    ),
+    "DEPARTMENT": (
+        inf("RECORDNO", _INT, _DEPARTMENT_WHY, readonly=True),
+        inf("DEPARTMENTID", _TEXT, _DEPARTMENT_WHY),
+        inf("TITLE", _TEXT, _DEPARTMENT_WHY),
+        inf("PARENTID", _TEXT, _DEPARTMENT_WHY),
+        inf("STATUS", _ENUM, _DEPARTMENT_WHY, valid_values=("active", "inactive"), legacy_codes=STATUS_CODES),
+        *_stamps(),
+    ),
+    "CUSTOMER": (
+        _recordno(_CUSTOMERS),
+        doc("CUSTOMERID", _TEXT, f"{_CUSTOMERS}: Create Customer"),
+        doc("NAME", _TEXT, f"{_CUSTOMERS}: Create Customer"),
+        doc("PARENTID", _TEXT, f"{_CUSTOMERS}: Create Customer"),
+        doc("CUSTTYPE", _TEXT, f"{_CUSTOMERS}: Create Customer"),
+        *_display_contact(_CUSTOMERS, "CUSTOMER"),
+        _status(_CUSTOMERS),
+        *_stamps(),
+    ),
+    "VENDOR": (
+        _recordno(_VENDORS),
+        doc("VENDORID", _TEXT, f"{_VENDORS}: Create Vendor"),
+        doc("NAME", _TEXT, f"{_VENDORS}: Create Vendor"),
+        doc("VENDTYPE", _TEXT, f"{_VENDORS}: Create Vendor"),
+        *_display_contact(_VENDORS, "VENDOR"),
+        _status(_VENDORS),
+        *_stamps(),
+    ),
+    "CONTACT": (
+        doc("RECORDNO", _INT, f"{_CONTACTS}: Query and List Contacts", readonly=True),
+        doc("CONTACTNAME", _TEXT, f"{_CONTACTS}: Query and List Contacts; Create Contact"),
+        doc("PRINTAS", _TEXT, f"{_CONTACTS}: Create Contact"),
+        doc("COMPANYNAME", _TEXT, f"{_CONTACTS}: Create Contact"),
+        doc("FIRSTNAME", _TEXT, f"{_CONTACTS}: Create Contact"),
+        doc("LASTNAME", _TEXT, f"{_CONTACTS}: Create Contact"),
+        doc("EMAIL1", _TEXT, f"{_CONTACTS}: Create Contact"),
+        doc("EMAIL2", _TEXT, f"{_CONTACTS}: Create Contact"),
+        doc("PHONE1", _TEXT, f"{_CONTACTS}: Create Contact"),
+        doc("CELLPHONE", _TEXT, f"{_CONTACTS}: Create Contact"),
+        # [inf] Create nests MAILADDRESS/ADDRESS1; the queries page reaches VENDOR's PAYTOCONTACT.MAILADDRESS.ZIP,
+        # so CONTACT itself is taken to list MAILADDRESS.ZIP and its siblings. Confirm: lookup CONTACT.
+        *(
+            inf(
+                f"MAILADDRESS.{part}",
+                _TEXT,
+                f"{_CONTACTS}: create MAILADDRESS/{part}, dotted as in PAYTOCONTACT.MAILADDRESS.ZIP "
+                "(web-services/queries). Confirm: lookup CONTACT",
+            )
+            for part in MAIL_ADDRESS_FIELDS
+        ),
+        _status(_CONTACTS),
+        *_stamps(),
+    ),
+    "PROJECT": (
+        _recordno(_PROJECTS),
+        doc("PROJECTID", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("NAME", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("DESCRIPTION", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc(
+            "PROJECTCATEGORY",
+            _ENUM,
+            f"{_PROJECTS}: Create Project (its values are the UI's categories [inf])",
+            valid_values=("Contract", "Capitalized", "Internal Billable", "Internal Non-billable", "Internal"),
+        ),
+        doc("PROJECTSTATUS", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("PROJECTTYPE", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("CUSTOMERID", _TEXT, f"{_PROJECTS}: Create Project"),
+        _key_of("CUSTOMERKEY", "customer", "PROJECT"),
+        _name_of("CUSTOMERNAME", "customer", "PROJECT"),
+        doc("PARENTID", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("MANAGERID", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("BEGINDATE", _DATE, f"{_PROJECTS}: Create Project"),
+        doc("ENDDATE", _DATE, f"{_PROJECTS}: Create Project"),
+        doc("LOCATIONID", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("DEPARTMENTID", _TEXT, f"{_PROJECTS}: Create Project"),
+        doc("BUDGETAMOUNT", _DEC, f"{_PROJECTS}: Create Project"),
+        # No address on PROJECT: its contacts are CONTACT records by name (the job-site address is the ship-to's).
+        _contact_reference("CONTACTINFO"),
+        _contact_reference("BILLTO"),
+        _contact_reference("SHIPTO"),
+        _status(_PROJECTS),
+        *_stamps(),
+    ),
+    "TASK": (
+        doc("RECORDNO", _INT, f"{_TASKS}: Update Task RECORDNO", readonly=True),
+        doc("TASKID", _TEXT, f"{_TASKS}: Create Task"),
+        doc("NAME", _TEXT, f"{_TASKS}: Create Task"),
+        doc("DESCRIPTION", _TEXT, f"{_TASKS}: Create Task"),
+        doc("PROJECTID", _TEXT, f"{_TASKS}: Create Task; Query and List Tasks"),
+        _key_of("PROJECTKEY", "project", "TASK"),
+        _name_of("PROJECTNAME", "project", "TASK"),
+        doc("STANDARDTASKID", _TEXT, f"{_TASKS}: Create Task"),
+        doc(
+            "TASKSTATUS",
+            _ENUM,
+            f"{_TASKS}: Create Task; readByQuery codes N/L/P/C/H",
+            valid_values=TASK_STATES,
+            legacy_codes=TASK_STATE_CODES,
+        ),
+        doc("ITEMID", _TEXT, f"{_TASKS}: Create Task"),
+        doc("BILLABLE", _BOOL, f"{_TASKS}: Create Task"),
+        doc("PARENTKEY", _INT, f"{_TASKS}: Create Task"),
+        doc("TASKNO", _TEXT, f"{_TASKS}: Create Task"),
+        doc("PBEGINDATE", _DATE, f"{_TASKS}: Create Task"),
+        doc("PENDDATE", _DATE, f"{_TASKS}: Create Task"),
+        doc("BUDGETQTY", _DEC, f"{_TASKS}: Create Task"),
+        _status(_TASKS),
+        *_stamps(),
+    ),
+    "STANDARDTASK": (
+        _recordno(_STANDARD_TASKS),
+        doc("STANDARDTASKID", _TEXT, f"{_STANDARD_TASKS}: Create Standard Task"),
+        doc("NAME", _TEXT, f"{_STANDARD_TASKS}: Create Standard Task"),
+        doc("DESCRIPTION", _TEXT, f"{_STANDARD_TASKS}: Create Standard Task"),
+        doc("ITEMID", _TEXT, f"{_STANDARD_TASKS}: Create Standard Task"),
+        _status(_STANDARD_TASKS),
+        *_stamps(),
+    ),
+    "ITEM": (
+        _recordno(_ITEMS),
+        doc("ITEMID", _TEXT, f"{_ITEMS}: Create Item"),
+        doc("NAME", _TEXT, f"{_ITEMS}: Create Item"),
+        inf(
+            "EXTENDED_DESCRIPTION",
+            _TEXT,
+            "not on Create Item (PODESCRIPTION/SODESCRIPTION are); public clients read it. Confirm: lookup ITEM",
+        ),
+        doc(
+            "ITEMTYPE",
+            _ENUM,
+            f"{_ITEMS}: Create Item; readByQuery codes I/NI/NP/NS/K",
+            valid_values=ITEM_TYPES,
+            legacy_codes=ITEM_TYPE_CODES,
+        ),
+        doc("GLGROUP", _TEXT, f"{_ITEMS}: Create Item"),
+        doc("PRODUCTLINEID", _TEXT, f"{_ITEMS}: Create Item"),
+        doc("UOMGRP", _TEXT, f"{_ITEMS}: Create Item"),
+        doc("BASEPRICE", _DEC, f"{_ITEMS}: Create Item"),
+        inf("STANDARD_COST", _DEC, "not on Create Item; standard-cost companies carry it. Confirm: lookup ITEM"),
+        _status(_ITEMS),
+        *_stamps(),
+    ),
+    "EMPLOYEE": (
+        doc("RECORDNO", _INT, f"{_EMPLOYEES}: Query and List Employees", readonly=True),
+        doc("EMPLOYEEID", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        doc("TITLE", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        *_joined_contact(
+            "CONTACT",
+            f"the employee's contact (PERSONALINFO on create) by CONTACT's field names ({_CONTACTS}), like the "
+            "documented CONTACT.FIRSTNAME; public clients select CONTACT.* (reference §4). Confirm: lookup EMPLOYEE",
+            {
+                "FIRSTNAME": f"{_EMPLOYEES}: Query and List Employees filter",
+                "LASTNAME": f"{_EMPLOYEES}: Query and List Employees filter",
+            },
+        ),
+        doc("DEPARTMENTID", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        doc("LOCATIONID", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        doc("SUPERVISORID", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        doc("STARTDATE", _DATE, f"{_EMPLOYEES}: Create Employee"),
+        doc("ENDDATE", _DATE, f"{_EMPLOYEES}: Create Employee"),
+        doc("BIRTHDATE", _DATE, f"{_EMPLOYEES}: Create Employee"),
+        doc("EMPLOYEETYPE", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        doc("EMPPOSITIONID", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        doc("EARNINGTYPENAME", _TEXT, f"{_EMPLOYEES}: Create Employee"),
+        doc("GENDER", _ENUM, f"{_EMPLOYEES}: Create Employee (values [inf])", valid_values=("Male", "Female")),
+        _status(_EMPLOYEES),
+        *_stamps(),
+    ),
+    "TIMESHEET": (
+        doc("RECORDNO", _INT, f"{_TIMESHEETS}: Query and List Timesheets", readonly=True),
+        doc("EMPLOYEEID", _TEXT, f"{_TIMESHEETS}: Create Timesheet"),
+        _key_of("EMPLOYEEKEY", "employee", "TIMESHEET"),
+        _name_of("EMPLOYEENAME", "employee", "TIMESHEET"),
+        doc("BEGINDATE", _DATE, f"{_TIMESHEETS}: Create Timesheet"),
+        inf("ENDDATE", _DATE, "the week's last day, BEGINDATE + 6. Confirm: lookup TIMESHEET", readonly=True),
+        doc("GLPOSTDATE", _DATE, f"{_TIMESHEETS}: Create Timesheet"),
+        doc("DESCRIPTION", _TEXT, f"{_TIMESHEETS}: Create Timesheet"),
+        doc("SUPDOCID", _TEXT, f"{_TIMESHEETS}: Create Timesheet"),
+        doc(
+            "STATE",
+            _ENUM,
+            f"{_TIMESHEETS}: Create Timesheet; readByQuery codes",
+            valid_values=TIMESHEET_STATES,
+            legacy_codes=TIMESHEET_STATE_CODES,
+        ),
+        *_stamps(),
+    ),
+    "TIMESHEETENTRY": (
+        doc("RECORDNO", _INT, f"{_TIMESHEETS}: Query and List Timesheet Entries", readonly=True),
+        _key_of("TIMESHEETKEY", "timesheet", "TIMESHEETENTRY"),
+        doc("LINENO", _INT, f"{_TIMESHEETS}: Create Timesheet entry (numbered by the emulator)", readonly=True),
+        inf("EMPLOYEEID", _TEXT, "the timesheet's employee. Confirm: lookup TIMESHEETENTRY", readonly=True),
+        doc("ENTRYDATE", _DATE, f"{_TIMESHEETS}: Create Timesheet entry"),
+        doc("QTY", _DEC, f"{_TIMESHEETS}: Create Timesheet entry"),
+        *(
+            doc(name, _TEXT, f"{_TIMESHEETS}: Create Timesheet entry")
+            for name in (
+                "CUSTOMERID",
+                "ITEMID",
+                "PROJECTID",
+                "TASKID",
+                "COSTTYPEID",
+                "LOCATIONID",
+                "DEPARTMENTID",
+                "CLASSID",
+                "VENDORID",
+            )
+        ),
+        _key_of("PROJECTKEY", "project", "TIMESHEETENTRY"),
+        doc("TASKKEY", _INT, f"{_TIMESHEETS}: Create Timesheet entry"),
+        doc("TIMETYPE", _TEXT, f"{_TIMESHEETS}: Create Timesheet entry"),
+        doc("BILLABLE", _BOOL, f"{_TIMESHEETS}: Create Timesheet entry"),
+        *(
+            doc(name, _TEXT, f"{_TIMESHEETS}: Create Timesheet entry")
+            for name in (
+                "EMPPOSITIONID",
+                "LABORCLASSID",
+                "LABORSHIFTID",
+                "LABORUNIONID",
+                "CONTRACTID",
+                "WAREHOUSEID",
+                "DESCRIPTION",
+                "NOTES",
+            )
+        ),
+        *(
+            doc(name, _DEC, f"{_TIMESHEETS}: Create Timesheet entry")
+            for name in ("EXTBILLRATE", "EXTCOSTRATE", "EXTAMOUNT", "EXTEMPLOYERTAXES", "EXTFRINGES", "EXTCASHFRINGES")
+        ),
+        inf(
+            "STATE",
+            _ENUM,
+            "each entry's approval state (approve takes ENTRYKEYS), copied from its timesheet. Confirm: lookup "
+            "TIMESHEETENTRY",
+            valid_values=TIMESHEET_STATES,
+            readonly=True,
+            legacy_codes=TIMESHEET_STATE_CODES,
+        ),
+        *_stamps(),
+    ),
+    "PODOCUMENT": (
+        doc("RECORDNO", _INT, f"{_PURCHASING}: Query and List Purchasing Transactions", readonly=True),
+        doc("DOCID", _TEXT, f"{_PURCHASING}: Approve Purchasing Transactions DOCID", readonly=True),
+        doc("DOCNO", _TEXT, f"{_PURCHASING}: Query and List Purchasing Transactions"),
+        doc("DOCPARID", _TEXT, f"{_PURCHASING}: Query and List Purchasing Transactions"),
+        inf("PONUMBER", _TEXT, _PO_HEADER_WHY),
+        inf("VENDORDOCNO", _TEXT, _PO_HEADER_WHY),
+        inf("CUSTVENDID", _TEXT, _PO_HEADER_WHY),
+        inf("CUSTVENDNAME", _TEXT, _PO_HEADER_WHY, readonly=True),
+        doc(
+            "STATE",
+            _ENUM,
+            f"{_PURCHASING}: readByQuery STATE (its values [inf])",
+            valid_values=("Draft", "Pending", "Partially Converted", "Converted", "Closed"),
+        ),
+        inf("MESSAGE", _TEXT, _PO_HEADER_WHY),
+        # [inf] Purchasing documents carry the transaction date in WHENCREATED (a DATE) and the audit stamp in
+        # AUWHENCREATED, unlike list objects (PODOCUMENT lookups seen in public clients). Confirm: lookup PODOCUMENT.
+        inf("WHENCREATED", _DATE, "the document date, unlike list objects. Confirm: lookup PODOCUMENT"),
+        inf("WHENDUE", _DATE, _PO_HEADER_WHY),
+        inf("TOTAL", _DEC, "sum of the lines. Confirm: lookup PODOCUMENT", readonly=True),
+        inf(
+            "AUWHENCREATED", _TS, "the audit stamp beside the document date. Confirm: lookup PODOCUMENT", readonly=True
+        ),
+        _stamps()[1],
+    ),
+    "PODOCUMENTENTRY": (
+        doc("RECORDNO", _INT, f"{_PURCHASING}: Query and List Purchasing Transaction Lines", readonly=True),
+        doc("DOCHDRNO", _INT, f"{_PURCHASING}: Query and List Purchasing Transaction Lines", readonly=True),
+        inf("DOCHDRID", _TEXT, "the header's DOCID. Confirm: lookup PODOCUMENTENTRY", readonly=True),
+        inf("LINE_NO", _INT, "the line's number. Confirm: lookup PODOCUMENTENTRY", readonly=True),
+        doc("ITEMID", _TEXT, f"{_PURCHASING}: Query and List Purchasing Transaction Lines"),
+        inf("ITEMDESC", _TEXT, _PO_LINE_WHY),
+        inf("QUANTITY", _DEC, _PO_LINE_WHY),
+        inf("UNIT", _TEXT, _PO_LINE_WHY),
+        inf("PRICE", _DEC, _PO_LINE_WHY),
+        inf("TOTAL", _DEC, "QUANTITY times PRICE. Confirm: lookup PODOCUMENTENTRY", readonly=True),
+        *(
+            inf(name, _TEXT, _PO_LINE_WHY)
+            for name in ("LOCATIONID", "DEPARTMENTID", "PROJECTID", "TASKID", "COSTTYPEID", "MEMO")
+        ),
+        *_stamps(),
+    ),
+    "AUDITHISTORY": (
+        inf("RECORDNO", _INT, "every object's record number. Confirm: lookup AUDITHISTORY", readonly=True),
+        inf("ID", _INT, "estuary's connector selects and pages by it (reference §6.5)", readonly=True),
+        doc("OBJECTTYPE", _TEXT, f"{_AUDIT}: query fields", readonly=True),
+        doc("OBJECTKEY", _TEXT, f"{_AUDIT}: query fields", readonly=True),
+        doc(
+            "ACCESSMODE",
+            _ENUM,
+            f"{_AUDIT}: query fields (codes; readByQuery uses words)",
+            valid_values=tuple(ACCESS_MODE_WORDS.values()),
+            readonly=True,
+            legacy_codes=ACCESS_MODE_WORDS,
+        ),
+        doc("ACCESSTIME", _TS, f"{_AUDIT}: query fields", readonly=True),
+        doc("USERID", _TEXT, f"{_AUDIT}: query fields", readonly=True),
+        doc("SOURCE", _TEXT, f"{_AUDIT}: query fields", readonly=True),
+    ),
+}
+
+
+def _fields(obj: str) -> dict[str, FieldDef]:
+    return {row.field.name: row.field for row in FIELD_TABLE[obj]}
+
+
+# --- objects ---------------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Reference:
-    """A field that must name an existing record of another object (by that object's ID field)."""
+    """A field that must name an existing record of another object (by that object's ID field).
+
+    `path` is the OBJECTPATH lookup lists for the relationship (the target's name when not given).
+    """
 
     field: str
     target: str
     must_be_active: bool = False
+    path: str | None = None
+
+    @property
+    def object_path(self) -> str:
+        return self.path or self.target
 
 
 @dataclass(frozen=True)
@@ -209,172 +741,66 @@ class ObjectDef:
         return (*(record.get(name) for name in self.id_scope), record[self.id_field])
 
 
-STATUS_CODES = {"T": "active", "F": "inactive"}
-TIMESHEET_STATES = (
-    "Draft",
-    "Submitted",
-    "Approved",
-    "Partially Approved",
-    "Declined",
-    "Partially Declined",
-    "Saved",
-)
-TIMESHEET_STATE_CODES = {
-    "S": "Submitted",
-    "A": "Approved",
-    "X": "Partially Approved",
-    "R": "Declined",
-    "I": "Draft",
-    "E": "Partially Declined",
-    "V": "Saved",
-}
-ITEM_TYPES = ("Inventory", "Non-Inventory", "Non-Inventory (Purchase only)", "Non-Inventory (Sales only)", "Kit")
-ITEM_TYPE_CODES = {
-    "I": "Inventory",
-    "NI": "Non-Inventory",
-    "NP": "Non-Inventory (Purchase only)",
-    "NS": "Non-Inventory (Sales only)",
-    "K": "Kit",
-}
-ACCESS_MODE_WORDS = {
-    "Access": "A",
-    "Modify": "M",
-    "Create": "C",
-    "Delete": "D",
-    "Workflow": "W",
-    "Activity": "T",
-    "User Action": "U",
-}
-
-_TEXT, _INT, _DEC, _DATE, _TS, _BOOL, _ENUM = (
-    DataType.TEXT,
-    DataType.INTEGER,
-    DataType.DECIMAL,
-    DataType.DATE,
-    DataType.TIMESTAMP,
-    DataType.BOOLEAN,
-    DataType.ENUM,
-)
-
-
-def _fields(*specs: tuple[str, DataType] | FieldDef, status: bool = True, stamps: bool = True) -> dict[str, FieldDef]:
-    """RECORDNO first, then the given fields, then STATUS and the audit stamps every standard object carries."""
-    defs = [FieldDef("RECORDNO", _INT, readonly=True)]
-    defs += [spec if isinstance(spec, FieldDef) else FieldDef(*spec) for spec in specs]
-    if status:
-        defs.append(FieldDef("STATUS", _ENUM, ("active", "inactive"), legacy_codes=STATUS_CODES))
-    if stamps:
-        defs += [FieldDef("WHENCREATED", _TS, readonly=True), FieldDef("WHENMODIFIED", _TS, readonly=True)]
-    return {spec.name: spec for spec in defs}
-
-
-def _contact(prefix: str) -> list[tuple[str, DataType]]:
-    names = ["CONTACTNAME", "PRINTAS", "COMPANYNAME", "FIRSTNAME", "LASTNAME", "EMAIL1", "PHONE1", "CELLPHONE"]
-    address = ["ADDRESS1", "ADDRESS2", "CITY", "STATE", "ZIP", "COUNTRY"]
-    return [(f"{prefix}.{name}", _TEXT) for name in names] + [
-        (f"{prefix}.MAILADDRESS.{name}", _TEXT) for name in address
-    ]
-
-
-def _readonly(name: str, datatype: DataType = _TEXT) -> FieldDef:
-    return FieldDef(name, datatype, readonly=True)
-
-
+# [inf] Relationship OBJECTPATHs: the target's name, PARENT for a hierarchy (queries page: CUSTOMER.PARENT.NAME)
+# and the create element for a contact (SHIPTO). Only GLBATCH's JOURNAL, CUSTOMER's PARENT and EMPLOYEE's
+# LOCATION (LOCATION.LOCATIONID) are documented; the rest is by analogy. Confirm: lookup of the object.
 LOCATION = ObjectDef(
     "LOCATION",
     "Location",
-    _fields(("LOCATIONID", _TEXT), ("NAME", _TEXT), ("PARENTID", _TEXT), ("CURRENCY", _TEXT)),
+    _fields("LOCATION"),
     id_field="LOCATIONID",
     required=("LOCATIONID", "NAME"),
-    references=(Reference("PARENTID", "LOCATION"),),
+    references=(Reference("PARENTID", "LOCATION", path="PARENT"),),
 )
 
 DEPARTMENT = ObjectDef(
     "DEPARTMENT",
     "Department",
-    _fields(("DEPARTMENTID", _TEXT), ("TITLE", _TEXT), ("PARENTID", _TEXT)),
+    _fields("DEPARTMENT"),
     id_field="DEPARTMENTID",
     required=("DEPARTMENTID", "TITLE"),
-    references=(Reference("PARENTID", "DEPARTMENT"),),
+    references=(Reference("PARENTID", "DEPARTMENT", path="PARENT"),),
 )
 
 CUSTOMER = ObjectDef(
     "CUSTOMER",
     "Customer",
-    _fields(
-        ("CUSTOMERID", _TEXT), ("NAME", _TEXT), ("PARENTID", _TEXT), ("CUSTTYPE", _TEXT), *_contact("DISPLAYCONTACT")
-    ),
+    _fields("CUSTOMER"),
     id_field="CUSTOMERID",
     required=("CUSTOMERID", "NAME"),
-    references=(Reference("PARENTID", "CUSTOMER"),),
+    references=(Reference("PARENTID", "CUSTOMER", path="PARENT"),),
 )
 
-VENDOR = ObjectDef(
-    "VENDOR",
-    "Vendor",
-    _fields(("VENDORID", _TEXT), ("NAME", _TEXT), ("VENDTYPE", _TEXT), *_contact("DISPLAYCONTACT")),
-    id_field="VENDORID",
-    required=("VENDORID", "NAME"),
+VENDOR = ObjectDef("VENDOR", "Vendor", _fields("VENDOR"), id_field="VENDORID", required=("VENDORID", "NAME"))
+
+# Contacts "are shared across the entire system" and named by CONTACTNAME (readByName keys); create requires
+# CONTACTNAME and PRINTAS [doc: company-console/contacts].
+CONTACT = ObjectDef(
+    "CONTACT", "Contact", _fields("CONTACT"), id_field="CONTACTNAME", required=("CONTACTNAME", "PRINTAS")
 )
 
 PROJECT = ObjectDef(
     "PROJECT",
     "Project",
-    _fields(
-        ("PROJECTID", _TEXT),
-        ("NAME", _TEXT),
-        ("DESCRIPTION", _TEXT),
-        FieldDef(
-            "PROJECTCATEGORY",
-            _ENUM,
-            ("Contract", "Capitalized", "Internal Billable", "Internal Non-billable", "Internal"),
-        ),
-        ("PROJECTSTATUS", _TEXT),
-        ("PROJECTTYPE", _TEXT),
-        ("CUSTOMERID", _TEXT),
-        _readonly("CUSTOMERKEY", _INT),
-        _readonly("CUSTOMERNAME"),
-        ("PARENTID", _TEXT),
-        ("MANAGERID", _TEXT),
-        ("BEGINDATE", _DATE),
-        ("ENDDATE", _DATE),
-        ("LOCATIONID", _TEXT),
-        ("DEPARTMENTID", _TEXT),
-        ("BUDGETAMOUNT", _DEC),
-        # Job-site address; Intacct keeps it on the project's ship-to contact [inf: verify with lookup PROJECT].
-        *_contact("SHIPTO"),
-    ),
+    _fields("PROJECT"),
     id_field="PROJECTID",
     required=("PROJECTID", "NAME"),
     references=(
         Reference("CUSTOMERID", "CUSTOMER", must_be_active=True),
-        Reference("PARENTID", "PROJECT"),
-        Reference("MANAGERID", "EMPLOYEE"),
+        Reference("PARENTID", "PROJECT", path="PARENT"),
+        Reference("MANAGERID", "EMPLOYEE", path="MANAGER"),
         Reference("LOCATIONID", "LOCATION"),
         Reference("DEPARTMENTID", "DEPARTMENT"),
+        Reference("CONTACTINFO.CONTACTNAME", "CONTACT", path="CONTACTINFO"),
+        Reference("BILLTO.CONTACTNAME", "CONTACT", path="BILLTO"),
+        Reference("SHIPTO.CONTACTNAME", "CONTACT", path="SHIPTO"),
     ),
 )
 
 TASK = ObjectDef(
     "TASK",
     "Task",
-    _fields(
-        ("TASKID", _TEXT),
-        ("NAME", _TEXT),
-        ("DESCRIPTION", _TEXT),
-        ("PROJECTID", _TEXT),
-        _readonly("PROJECTKEY", _INT),
-        _readonly("PROJECTNAME"),
-        ("STANDARDTASKID", _TEXT),
-        FieldDef("TASKSTATUS", _ENUM, ("Not Started", "Planned", "In Progress", "Completed", "On Hold")),
-        ("ITEMID", _TEXT),
-        ("BILLABLE", _BOOL),
-        ("PARENTKEY", _INT),
-        ("TASKNO", _TEXT),
-        ("PBEGINDATE", _DATE),
-        ("PENDDATE", _DATE),
-        ("BUDGETQTY", _DEC),
-    ),
+    _fields("TASK"),
     id_field="TASKID",
     id_scope=("PROJECTID",),
     required=("TASKID", "NAME", "PROJECTID"),
@@ -388,102 +814,33 @@ TASK = ObjectDef(
 STANDARDTASK = ObjectDef(
     "STANDARDTASK",
     "Standard task",
-    _fields(("STANDARDTASKID", _TEXT), ("NAME", _TEXT), ("DESCRIPTION", _TEXT), ("ITEMID", _TEXT)),
+    _fields("STANDARDTASK"),
     id_field="STANDARDTASKID",
     required=("STANDARDTASKID", "NAME"),
     references=(Reference("ITEMID", "ITEM"),),
 )
 
-ITEM = ObjectDef(
-    "ITEM",
-    "Item",
-    _fields(
-        ("ITEMID", _TEXT),
-        ("NAME", _TEXT),
-        ("EXTENDED_DESCRIPTION", _TEXT),
-        FieldDef("ITEMTYPE", _ENUM, ITEM_TYPES, legacy_codes=ITEM_TYPE_CODES),
-        ("GLGROUP", _TEXT),
-        ("PRODUCTLINEID", _TEXT),
-        ("UOMGRP", _TEXT),
-        ("BASEPRICE", _DEC),
-        ("STANDARD_COST", _DEC),
-    ),
-    id_field="ITEMID",
-    required=("ITEMID", "NAME", "ITEMTYPE"),
-)
+ITEM = ObjectDef("ITEM", "Item", _fields("ITEM"), id_field="ITEMID", required=("ITEMID", "NAME", "ITEMTYPE"))
 
 EMPLOYEE = ObjectDef(
     "EMPLOYEE",
     "Employee",
-    _fields(
-        ("EMPLOYEEID", _TEXT),
-        ("TITLE", _TEXT),
-        *_contact("CONTACT"),
-        ("DEPARTMENTID", _TEXT),
-        ("LOCATIONID", _TEXT),
-        ("SUPERVISORID", _TEXT),
-        ("STARTDATE", _DATE),
-        ("ENDDATE", _DATE),
-        ("BIRTHDATE", _DATE),
-        ("EMPLOYEETYPE", _TEXT),
-        ("EMPPOSITIONID", _TEXT),
-        ("EARNINGTYPENAME", _TEXT),
-        FieldDef("GENDER", _ENUM, ("Male", "Female")),
-    ),
+    _fields("EMPLOYEE"),
     id_field="EMPLOYEEID",
     required=("EMPLOYEEID", "CONTACT.LASTNAME"),
     references=(
         Reference("DEPARTMENTID", "DEPARTMENT"),
         Reference("LOCATIONID", "LOCATION"),
-        Reference("SUPERVISORID", "EMPLOYEE"),
+        Reference("SUPERVISORID", "EMPLOYEE", path="SUPERVISOR"),
     ),
     # Intacct's create takes the employee's contact as PERSONALINFO; queries name it CONTACT.
     write_aliases={"PERSONALINFO": "CONTACT"},
 )
 
-_TIME_DIMENSIONS: tuple[tuple[str, DataType], ...] = (
-    ("CUSTOMERID", _TEXT),
-    ("ITEMID", _TEXT),
-    ("PROJECTID", _TEXT),
-    ("TASKID", _TEXT),
-    ("COSTTYPEID", _TEXT),
-    ("LOCATIONID", _TEXT),
-    ("DEPARTMENTID", _TEXT),
-    ("CLASSID", _TEXT),
-    ("VENDORID", _TEXT),
-)
-
 TIMESHEETENTRY = ObjectDef(
     "TIMESHEETENTRY",
     "Timesheet entry",
-    _fields(
-        _readonly("TIMESHEETKEY", _INT),
-        _readonly("LINENO", _INT),
-        _readonly("EMPLOYEEID"),
-        ("ENTRYDATE", _DATE),
-        ("QTY", _DEC),
-        *_TIME_DIMENSIONS,
-        _readonly("PROJECTKEY", _INT),
-        ("TASKKEY", _INT),
-        ("TIMETYPE", _TEXT),
-        ("BILLABLE", _BOOL),
-        ("EMPPOSITIONID", _TEXT),
-        ("LABORCLASSID", _TEXT),
-        ("LABORSHIFTID", _TEXT),
-        ("LABORUNIONID", _TEXT),
-        ("CONTRACTID", _TEXT),
-        ("WAREHOUSEID", _TEXT),
-        ("DESCRIPTION", _TEXT),
-        ("NOTES", _TEXT),
-        ("EXTBILLRATE", _DEC),
-        ("EXTCOSTRATE", _DEC),
-        ("EXTAMOUNT", _DEC),
-        ("EXTEMPLOYERTAXES", _DEC),
-        ("EXTFRINGES", _DEC),
-        ("EXTCASHFRINGES", _DEC),
-        FieldDef("STATE", _ENUM, TIMESHEET_STATES, readonly=True, legacy_codes=TIMESHEET_STATE_CODES),
-        status=False,
-    ),
+    _fields("TIMESHEETENTRY"),
     required=("ENTRYDATE", "QTY"),
     references=(
         Reference("CUSTOMERID", "CUSTOMER", must_be_active=True),
@@ -500,18 +857,7 @@ TIMESHEETENTRY = ObjectDef(
 TIMESHEET = ObjectDef(
     "TIMESHEET",
     "Timesheet",
-    _fields(
-        ("EMPLOYEEID", _TEXT),
-        _readonly("EMPLOYEEKEY", _INT),
-        _readonly("EMPLOYEENAME"),
-        ("BEGINDATE", _DATE),
-        _readonly("ENDDATE", _DATE),
-        ("GLPOSTDATE", _DATE),
-        ("DESCRIPTION", _TEXT),
-        ("SUPDOCID", _TEXT),
-        FieldDef("STATE", _ENUM, TIMESHEET_STATES, legacy_codes=TIMESHEET_STATE_CODES),
-        status=False,
-    ),
+    _fields("TIMESHEET"),
     required=("EMPLOYEEID", "BEGINDATE"),
     references=(Reference("EMPLOYEEID", "EMPLOYEE", must_be_active=True),),
     lines=LineSpec("TIMESHEETENTRIES", "TIMESHEETENTRY", "TIMESHEETENTRY", "TIMESHEETKEY", "LINENO"),
@@ -520,24 +866,7 @@ TIMESHEET = ObjectDef(
 PODOCUMENTENTRY = ObjectDef(
     "PODOCUMENTENTRY",
     "Purchasing transaction line",
-    _fields(
-        _readonly("DOCHDRNO", _INT),
-        _readonly("DOCHDRID"),
-        _readonly("LINE_NO", _INT),
-        ("ITEMID", _TEXT),
-        ("ITEMDESC", _TEXT),
-        ("QUANTITY", _DEC),
-        ("UNIT", _TEXT),
-        ("PRICE", _DEC),
-        _readonly("TOTAL", _DEC),
-        ("LOCATIONID", _TEXT),
-        ("DEPARTMENTID", _TEXT),
-        ("PROJECTID", _TEXT),
-        ("TASKID", _TEXT),
-        ("COSTTYPEID", _TEXT),
-        ("MEMO", _TEXT),
-        status=False,
-    ),
+    _fields("PODOCUMENTENTRY"),
     required=("ITEMID", "QUANTITY"),
     references=(
         Reference("ITEMID", "ITEM", must_be_active=True),
@@ -549,29 +878,10 @@ PODOCUMENTENTRY = ObjectDef(
     audited=False,
 )
 
-# Purchasing documents carry the transaction date in WHENCREATED (a DATE) and the audit stamp in
-# AUWHENCREATED, unlike list objects [inf: from PODOCUMENT lookups seen in public clients; verify].
 PODOCUMENT = ObjectDef(
     "PODOCUMENT",
     "Purchasing transaction",
-    _fields(
-        _readonly("DOCID"),
-        ("DOCNO", _TEXT),
-        ("DOCPARID", _TEXT),
-        ("PONUMBER", _TEXT),
-        ("VENDORDOCNO", _TEXT),
-        ("CUSTVENDID", _TEXT),
-        _readonly("CUSTVENDNAME"),
-        FieldDef("STATE", _ENUM, ("Draft", "Pending", "Partially Converted", "Converted", "Closed")),
-        ("MESSAGE", _TEXT),
-        ("WHENCREATED", _DATE),
-        ("WHENDUE", _DATE),
-        _readonly("TOTAL", _DEC),
-        _readonly("AUWHENCREATED", _TS),
-        _readonly("WHENMODIFIED", _TS),
-        status=False,
-        stamps=False,
-    ),
+    _fields("PODOCUMENT"),
     id_field="DOCID",
     required=("DOCPARID", "CUSTVENDID", "WHENCREATED"),
     references=(Reference("CUSTVENDID", "VENDOR", must_be_active=True),),
@@ -581,24 +891,10 @@ PODOCUMENT = ObjectDef(
 )
 
 AUDITHISTORY = ObjectDef(
-    "AUDITHISTORY",
-    "Audit history",
-    _fields(
-        _readonly("ID", _INT),
-        _readonly("OBJECTTYPE"),
-        _readonly("OBJECTKEY"),
-        FieldDef("ACCESSMODE", _ENUM, tuple(ACCESS_MODE_WORDS.values()), readonly=True, legacy_codes=ACCESS_MODE_WORDS),
-        _readonly("ACCESSTIME", _TS),
-        _readonly("USERID"),
-        _readonly("SOURCE"),
-        status=False,
-        stamps=False,
-    ),
-    id_field="ID",
-    writable=False,
-    audited=False,
+    "AUDITHISTORY", "Audit history", _fields("AUDITHISTORY"), id_field="ID", writable=False, audited=False
 )
 
+# The standard company's objects. CONTACT comes last so the RECORDNO ranges of the others (by position) stay put.
 OBJECTS: dict[str, ObjectDef] = {
     spec.name: spec
     for spec in (
@@ -616,10 +912,11 @@ OBJECTS: dict[str, ObjectDef] = {
         PODOCUMENT,
         PODOCUMENTENTRY,
         AUDITHISTORY,
+        CONTACT,
     )
 }
 
 
 def object_def(name: str) -> ObjectDef | None:
-    """The object by its name as a client spells it (object names are case-insensitive in requests)."""
+    """The standard company's object by its name as a client spells it (object names are case-insensitive)."""
     return OBJECTS.get(name.strip().upper())

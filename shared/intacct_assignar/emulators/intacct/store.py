@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import IntacctError, business, duplicate_value
-from .schema import AUDITHISTORY, OBJECTS, TIMESHEET_STATES, DataType, ObjectDef, object_def
+from .profiles import STANDARD, CompanyProfile
+from .schema import AUDITHISTORY, TIMESHEET_STATES, DataType, ObjectDef
 
 Clock = Callable[[], datetime]
 Record = dict[str, Any]
@@ -50,25 +51,44 @@ class IntacctStore:
 
     `clock` returns the company-local time as a naive datetime (Intacct timestamps carry no zone); by default
     it is now in `timezone`. `week_start` is the company's "week begins on" that TIMESHEET BEGINDATE must hit.
+    `profile` says which fields the company has and what its Web Services user may read (`profiles.STANDARD`:
+    every field of the table); the store and every gateway function see the objects through it.
     Stored record dicts are never changed in place (a write stores a new dict), so readers may hold them.
     """
 
-    def __init__(self, timezone: str = "America/Denver", clock: Clock | None = None, week_start: str = "sunday"):
+    def __init__(
+        self,
+        timezone: str = "America/Denver",
+        clock: Clock | None = None,
+        week_start: str = "sunday",
+        profile: CompanyProfile = STANDARD,
+    ):
         if week_start.lower() not in WEEKDAYS:
             raise ValueError(f"week_start must be one of {', '.join(WEEKDAYS)}, got {week_start!r}")
         self.timezone = ZoneInfo(timezone)
         self.clock: Clock = clock or (lambda: datetime.now(self.timezone).replace(tzinfo=None))
         self.week_start = week_start.lower()
+        self.profile = profile
+        # Built once: requests look objects up here, thousands of times a second in benchmarks.
+        self.objects: Mapping[str, ObjectDef] = profile.objects()
         self.po_transaction_definitions: set[str] = set(DEFAULT_PO_DEFINITIONS)
         self._lock = threading.RLock()
-        self._tables: dict[str, dict[int, Record]] = {name: {} for name in OBJECTS}
-        self._ids: dict[str, dict[tuple[Any, ...], int]] = {name: {} for name in OBJECTS}
+        self._tables: dict[str, dict[int, Record]] = {name: {} for name in self.objects}
+        self._ids: dict[str, dict[tuple[Any, ...], int]] = {name: {} for name in self.objects}
         # Distinct RECORDNO ranges per object, so a client that mixes up keys of two objects finds nothing.
-        self._next_recordno = {name: (index + 1) * 100_000 + 1 for index, name in enumerate(OBJECTS)}
+        self._next_recordno = {name: (index + 1) * 100_000 + 1 for index, name in enumerate(self.objects)}
         self._next_docno: dict[str, int] = {}
         self._transaction: Transaction | None = None
 
     # --- reading -------------------------------------------------------------------------------------------
+
+    def object_def(self, name: str) -> ObjectDef | None:
+        """The object as this company defines it, by its name as a client spells it (case-insensitive)."""
+        return self.objects.get(name.strip().upper())
+
+    def readable(self, obj: str) -> bool:
+        """Whether the Web Services user may list records of the object (its permissions, not the admin's)."""
+        return obj.strip().upper() not in self.profile.unreadable
 
     def now(self) -> datetime:
         """Company-local time at second resolution, the resolution of Intacct's stamps."""
@@ -124,7 +144,7 @@ class IntacctStore:
         return copy
 
     def _object(self, obj: str) -> ObjectDef:
-        spec = object_def(obj)
+        spec = self.object_def(obj)
         if spec is None:
             raise IntacctError(business(f"Object definition {obj} not found"))
         return spec
@@ -170,7 +190,7 @@ class IntacctStore:
             self._transaction.undo.append((obj, recordno, previous))
 
     def _store(self, obj: str, recordno: int, record: Record | None) -> Record | None:
-        spec = OBJECTS[obj]
+        spec = self.objects[obj]
         table, ids = self._tables[obj], self._ids[obj]
         previous = table.pop(recordno, None)
         if previous is not None and (key := spec.id_key(previous)) is not None and ids.get(key) == recordno:
@@ -296,7 +316,7 @@ class IntacctStore:
 
     def _normalize_line(self, spec: ObjectDef, raw: Mapping[str, Any]) -> Record:
         assert spec.lines is not None
-        line_spec = OBJECTS[spec.lines.line_object]
+        line_spec = self.objects[spec.lines.line_object]
         fields: Record = {}
         for name, value in _flatten(raw):
             fields.update(_typed_fields(line_spec, name, value, creating=True))
@@ -419,7 +439,7 @@ class IntacctStore:
             value = record.get(reference.field)
             if value is None or reference.field not in written:
                 continue
-            target = OBJECTS[reference.target]
+            target = self.objects[reference.target]
             recordno = self._ids[target.name].get((value,))
             if recordno is None:
                 raise IntacctError(
@@ -438,7 +458,7 @@ class IntacctStore:
 
     def _check_line(self, spec: ObjectDef, header: Record, line: Record) -> None:
         assert spec.lines is not None
-        line_spec = OBJECTS[spec.lines.line_object]
+        line_spec = self.objects[spec.lines.line_object]
         missing = [name for name in line_spec.required if line.get(name) is None]
         if missing:
             raise IntacctError(
@@ -520,7 +540,7 @@ class IntacctStore:
         if spec.id_field is None or spec.id_scope:
             return
         value = record.get(spec.id_field)
-        for other in OBJECTS.values():
+        for other in self.objects.values():
             for reference in other.references:
                 if reference.target != spec.name:
                     continue
@@ -537,22 +557,27 @@ class IntacctStore:
     # --- derived values, lines and audit --------------------------------------------------------------------
 
     def _derive(self, spec: ObjectDef, record: Record) -> None:
+        def put(name: str, value: Any) -> None:
+            # A field the company's profile hides does not exist, derived or not.
+            if name in spec.fields:
+                record[name] = value
+
         if spec.name == "PROJECT":
-            customer = self._by_id("CUSTOMER", record["CUSTOMERID"])
-            record["CUSTOMERKEY"] = customer["RECORDNO"] if customer else None
-            record["CUSTOMERNAME"] = customer["NAME"] if customer else None
+            customer = self._by_id("CUSTOMER", record.get("CUSTOMERID"))
+            put("CUSTOMERKEY", customer["RECORDNO"] if customer else None)
+            put("CUSTOMERNAME", customer["NAME"] if customer else None)
         elif spec.name == "TASK":
             project = self._by_id("PROJECT", record["PROJECTID"])
-            record["PROJECTKEY"] = project["RECORDNO"] if project else None
-            record["PROJECTNAME"] = project["NAME"] if project else None
+            put("PROJECTKEY", project["RECORDNO"] if project else None)
+            put("PROJECTNAME", project["NAME"] if project else None)
         elif spec.name == "TIMESHEET":
             employee = self._by_id("EMPLOYEE", record["EMPLOYEEID"])
-            record["EMPLOYEEKEY"] = employee["RECORDNO"] if employee else None
-            record["EMPLOYEENAME"] = _person_name(employee) if employee else None
-            record["ENDDATE"] = record["BEGINDATE"] + timedelta(days=6)
+            put("EMPLOYEEKEY", employee["RECORDNO"] if employee else None)
+            put("EMPLOYEENAME", _person_name(employee) if employee else None)
+            put("ENDDATE", record["BEGINDATE"] + timedelta(days=6))
         elif spec.name == "PODOCUMENT":
             vendor = self._by_id("VENDOR", record["CUSTVENDID"])
-            record["CUSTVENDNAME"] = vendor["NAME"] if vendor else None
+            put("CUSTVENDNAME", vendor["NAME"] if vendor else None)
             if record["DOCNO"] is None:
                 number = self._next_docno.get(record["DOCPARID"], 1)
                 self._next_docno[record["DOCPARID"]] = number + 1
@@ -562,7 +587,7 @@ class IntacctStore:
 
     def _write_lines(self, spec: ObjectDef, header: Record, lines: list[Record], now: datetime) -> None:
         assert spec.lines is not None
-        line_spec = OBJECTS[spec.lines.line_object]
+        line_spec = self.objects[spec.lines.line_object]
         total = Decimal(0)
         for number, fields in enumerate(lines, start=1):
             line: Record = dict.fromkeys(line_spec.fields)

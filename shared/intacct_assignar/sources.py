@@ -11,7 +11,7 @@ asked of Intacct (`FieldCatalog`), never assumed: editions, modules and user per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,13 +200,18 @@ class Selection:
         return [f"{self.object_name}.{need.name} ({need.purpose})" for need in self.missing]
 
 
-def select(source: IntacctSource, catalog: FieldCatalog, config: TenantConfig) -> Selection:
-    """The offered fields of `source`; `FieldsUnavailableError` when a required one is not offered."""
+def select(
+    source: IntacctSource, catalog: FieldCatalog, config: TenantConfig, *, refused: Collection[str] = ()
+) -> Selection:
+    """The offered fields of `source`; `FieldsUnavailableError` when a required one is not offered.
+
+    `refused`: fields `lookup` lists but a query was refused for, taken as not offered.
+    """
     chosen: list[str] = []
     missing: list[FieldNeed] = []
     unavailable: list[FieldNeed] = []
     for need in source.needs:
-        if catalog.offers(source.object_name, need.name):
+        if need.name not in refused and catalog.offers(source.object_name, need.name):
             chosen.append(need.name)
         elif need.is_required(config):
             unavailable.append(need)

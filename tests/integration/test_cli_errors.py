@@ -67,6 +67,15 @@ def test_a_refused_sender_exits_2_naming_the_sender_settings(tenant: Tenant) -> 
     assert_no_traceback(output)
 
 
+def test_a_sender_not_authorized_for_the_company_exits_2_naming_the_sender_settings(tenant: Tenant) -> None:
+    # Intacct answers XL03000006 "Invalid Web Services Authorization" at the authentication level for a company
+    # that has not authorized the sender (reference §2.3), as the emulator does for another company ID
+    code, output = tenant.run("sync", INTACCT_COMPANY_ID="SOME-OTHER-CO")
+    assert code == 2, output
+    assert "not authorized" in output and "INTACCT_SENDER_ID" in output and "INTACCT_COMPANY_ID" in output
+    assert_no_traceback(output)
+
+
 def test_a_refused_assignar_client_exits_2_naming_the_settings(tenant: Tenant) -> None:
     code, output = tenant.run("sync", ASSIGNAR_CLIENT_SECRET="wrong-client-secret")
     assert code == 2, output

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ..config import TenantConfig, WorkflowName
 from ..intacct import ChangePull, Cursor, FieldCatalog, IntacctClient, Page, Window, deletions
@@ -43,6 +43,7 @@ from .messages import SyncMessage
 from .records import ProjectRecord, integration_id_for
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DELETIONS = "AUDITHISTORY"
 # Stop starting new pages this long before the invocation's deadline: a page of 2,000 records needs time
@@ -126,6 +127,8 @@ class PullService:
         self.parking = parking
         # Which fields this company offers, asked of Intacct (`lookup`) and kept in the state store a day.
         self.catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct), clock=clock)
+        # Fields `lookup` lists but `query` refused, per object: not asked for again by this service.
+        self._refused: dict[str, set[str]] = {}
 
     def progress_key(self, source: IntacctSource) -> str:
         """The watermark's and checkpoint's name: the object and a fingerprint of the workflow settings it serves.
@@ -170,7 +173,7 @@ class PullService:
                 source.object_name, run_id, full, skipped_workflows=skipped, progress_key=key, complete=True
             )
         # Raises before anything is read when the company lacks a field the workflows cannot do without.
-        selection = select(source, self.catalog, self.config)
+        selection = self._selection(source)
         checkpoint = self.state.get_checkpoint(key) if self.persist_progress else None
         if checkpoint is not None and full and not checkpoint.full:
             checkpoint = None  # a full pull asked for while an incremental one was paused: start the full one
@@ -189,7 +192,6 @@ class PullService:
                 started_at=now,
             )
         report = PullReport(source.object_name, run_id, checkpoint.full, skipped_workflows=skipped, progress_key=key)
-        report.missing_fields = selection.describe_missing()
         window = Window(checkpoint.since, checkpoint.until)
         cursor = (
             Cursor(checkpoint.after_recordno, checkpoint.after_whenmodified)
@@ -198,12 +200,14 @@ class PullService:
         )
         pull = ChangePull(self.intacct, source.object_name, selection.fields, window, pagesize=self.pagesize)
         pulled_at = self.clock()
-        sites = _SiteAddresses(self, report) if "SHIPTO.CONTACTNAME" in selection.fields else None
+        sites = _SiteAddresses(self) if source is PROJECTS else None
         while True:
-            page = self._page(pull, cursor, source, report)
+            page, selection = self._page(pull, cursor, source)
+            report.missing_fields = _missing(selection, sites)
             report.fetched += len(page.records)
-            if sites is not None:
+            if sites is not None and "SHIPTO.CONTACTNAME" in selection.fields:
                 sites.attach(page.records)
+                report.missing_fields = _missing(selection, sites)
             projects = self._projects_of(page.records) if source is TASKS else {}
             messages = []
             for record in page.records:
@@ -255,6 +259,8 @@ class PullService:
         """One AUDITHISTORY query for every source: deleted records become deactivations."""
         run_id = uuid.uuid4().hex
         now = self.clock()
+        # Every field of the audit trail is required: a company without them fails here, on the first run.
+        select(DELETION_LOG, self.catalog, self.config)
         watermark = self.state.get_watermark(DELETIONS)
         report = PullReport(DELETIONS, run_id, full=False, progress_key=DELETIONS)
         if watermark is None:
@@ -269,7 +275,6 @@ class PullService:
             watermark = min(started) - self.config.lookback
         window = Window.incremental(watermark, self.config.lookback, now)
         by_object = {s.object_name: s for s in SOURCES}
-        select(DELETION_LOG, self.catalog, self.config)  # every field is required: raises if one is missing
         messages = []
         for deleted in deletions(self.intacct, list(by_object), window):
             report.fetched += 1
@@ -294,44 +299,61 @@ class PullService:
             self.state.set_watermark(DELETIONS, window.until)
         return report
 
-    def _page(self, pull: ChangePull, cursor: Cursor | None, source: IntacctSource, report: PullReport) -> Page:
-        """The next page; when Intacct refuses the field list, ask `lookup` again and try once more."""
-        try:
-            return pull.page(cursor)
-        except IntacctInvalidFieldsError as refused:
-            selection = self._reselect(source, refused)
-            pull.reselect(selection.fields)
-            report.missing_fields = selection.describe_missing()
-            return pull.page(cursor)  # refused again: the workflow fails with Intacct's words
+    def _page(self, pull: ChangePull, cursor: Cursor | None, source: IntacctSource) -> tuple[Page, Selection]:
+        """The next page, selecting again when Intacct refuses the field list (see `_read`)."""
 
-    def _reselect(self, source: IntacctSource, refused: IntacctInvalidFieldsError) -> Selection:
-        # The company changed since its definition was cached (a custom field dropped, a permission taken
-        # away): the cached answer is wrong, so it is asked for again at once, not a day later.
-        logger.warning(
-            "Intacct refused a field list; reading the object's definition again",
-            extra={"object": source.object_name, "field": refused.field, "error": str(refused)},
-        )
-        self.catalog.refresh(source.object_name, related=True)
-        return select(source, self.catalog, self.config)
+        def read(selection: Selection) -> Page:
+            pull.reselect(selection.fields)
+            return pull.page(cursor)
+
+        return self._read(source, read)
 
     def _query(self, source: IntacctSource, where: Filter, *, after: int = 0) -> tuple[Result, Selection]:
         """One page (by RECORDNO) of a related read, with the same field discovery and refusal handling."""
-        selection = select(source, self.catalog, self.config)
-        for attempt in (1, 2):
+
+        def read(selection: Selection) -> Result:
+            return self.intacct.query(
+                source.object_name,
+                selection.fields,
+                filter=and_(where, gt("RECORDNO", str(after)) if after else None),
+                orderby=[("RECORDNO", True)],
+                pagesize=self.pagesize,
+            )
+
+        return self._read(source, read)
+
+    def _read(self, source: IntacctSource, read: Callable[[Selection], T]) -> tuple[T, Selection]:
+        """`read` with the fields to select, tried again when Intacct refuses the field list.
+
+        The first refusal means the cached definition is stale (a custom field dropped, a permission taken
+        away): it is asked for again at once, not a day later. If Intacct still refuses a field `lookup` lists
+        (one reached through a relationship, say), that field is left out from then on; refused fields the
+        workflow cannot do without fail it, in Intacct's words or ours.
+        """
+        selection = self._selection(source)
+        refreshed = False
+        while True:
             try:
-                result = self.intacct.query(
-                    source.object_name,
-                    selection.fields,
-                    filter=and_(where, gt("RECORDNO", str(after)) if after else None),
-                    orderby=[("RECORDNO", True)],
-                    pagesize=self.pagesize,
-                )
-                return result, selection
+                return read(selection), selection
             except IntacctInvalidFieldsError as refused:
-                if attempt == 2:
+                logger.warning(
+                    "Intacct refused a field list",
+                    extra={"object": source.object_name, "field": refused.field, "error": str(refused)},
+                )
+                if not refreshed:
+                    refreshed = True
+                    self.catalog.refresh(source.object_name, related=True)
+                elif refused.field is None or refused.field not in selection.fields:
                     raise
-                selection = self._reselect(source, refused)
-        raise AssertionError("unreachable")  # pragma: no cover
+                if refused.field is not None and refused.field in selection.fields:
+                    after = self._selection(source)
+                    if refused.field in after.fields:
+                        # `lookup` still lists what `query` refuses: go without it (or fail, if it is required).
+                        self._refused.setdefault(source.object_name, set()).add(refused.field)
+                selection = self._selection(source)
+
+    def _selection(self, source: IntacctSource) -> Selection:
+        return select(source, self.catalog, self.config, refused=self._refused.get(source.object_name, ()))
 
     def _runnable(self, source: IntacctSource) -> tuple[list[WorkflowName], dict[str, str]]:
         runnable: list[WorkflowName] = []
@@ -473,11 +495,10 @@ class _SiteAddresses:
     projects sync without an address (listed once) and Assignar keeps the one it has.
     """
 
-    def __init__(self, pull: PullService, report: PullReport) -> None:
+    def __init__(self, pull: PullService) -> None:
         self.pull = pull
-        self.report = report
         self.unavailable = False
-        self.described = False
+        self.missing: list[str] = []  # what the addresses lack, for the run summary
 
     def attach(self, projects: Sequence[Record]) -> None:
         if self.unavailable:
@@ -490,23 +511,23 @@ class _SiteAddresses:
                 result, selection = self.pull._query(SITE_CONTACTS, in_("CONTACTNAME", names[start : start + 1000]))
                 contacts.update({str(c.get("CONTACTNAME")): c for c in result.records})
             if selection is None:
-                selection = select(SITE_CONTACTS, self.pull.catalog, self.pull.config)
+                selection = self.pull._selection(SITE_CONTACTS)
         except (IntacctError, FieldsUnavailableError) as exc:
             self.unavailable = True
-            self.report.missing_fields.append(
-                f"CONTACT.MAILADDRESS (the job-site address): the ship-to contacts cannot be read: {exc}"
-            )
+            self.missing = [f"CONTACT.MAILADDRESS (the job-site address): the ship-to contacts cannot be read: {exc}"]
             logger.warning("job-site addresses not read", extra={"error": str(exc)})
             return
-        if not self.described:
-            self.described = True
-            self.report.missing_fields.extend(selection.describe_missing())
+        self.missing = selection.describe_missing()
         offered = [part for part in MAILADDRESS if f"MAILADDRESS.{part}" in selection.fields]
         for project in projects:
             contact = contacts.get(str(project.get("SHIPTO.CONTACTNAME") or ""), {})
             for part in offered:
                 # No ship-to contact (or a contact since deleted): the project has no address in Intacct.
                 project[f"SHIPTO.MAILADDRESS.{part}"] = contact.get(f"MAILADDRESS.{part}")
+
+
+def _missing(selection: Selection, sites: _SiteAddresses | None) -> list[str]:
+    return selection.describe_missing() + (sites.missing if sites is not None else [])
 
 
 def definition_scope(intacct: IntacctClient) -> str:

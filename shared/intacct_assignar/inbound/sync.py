@@ -229,10 +229,12 @@ def _stops_run_or_explain(exc: Exception, object_name: str) -> Problem:
     if isinstance(exc, IntacctConfigurationError):
         raise exc
     problem = explain(exc)
-    # The traceback of a failure nobody foresaw goes to the log (the CLI shows it with --debug).
-    logger.warning(
-        "workflow failed: %s: %s", object_name, problem.message, exc_info=exc if not problem.expected else None
-    )
+    if problem.expected:
+        # Said in the run's summary; the log line is for --debug.
+        logger.info("workflow failed: %s: %s", object_name, problem.message)
+    else:
+        # The traceback of a failure nobody foresaw goes to the log (the CLI shows it with --debug).
+        logger.warning("workflow failed: %s: %s", object_name, problem.message, exc_info=exc)
     return problem
 
 

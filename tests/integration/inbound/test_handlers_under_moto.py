@@ -3,7 +3,9 @@ HTTP: schedules -> puller -> queue -> consumer (partial batch failures, redrive)
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from intacct_assignar.emulators.http_api import LocalContext
 from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.local_aws import sqs_record
+from intacct_assignar.observability import logger
 from intacct_assignar.runtime import Runtime
 from intacct_assignar.state import create_table
 from moto import mock_aws
@@ -295,3 +298,31 @@ def test_changes_inactivations_deletes_and_hand_made_records_through_the_handler
         0,
     )
     assert drain_parked(stack) == []
+
+
+def test_a_refused_read_is_one_error_line_with_intaccts_errorno_and_only_that_pull_fails(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an admin who took the Web Services user's permission to list employees away
+    stack.intacct.profile = dataclasses.replace(stack.intacct.profile, unreadable=frozenset({"EMPLOYEE"}))
+    written = io.StringIO()  # what the function writes to its log (stdout in Lambda)
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+
+    # When the workers' schedule fires
+    with pytest.raises(stack.puller.PullFailedError, match="Permission Denied") as failed:
+        stack.puller.lambda_handler({"entity": "workers"}, CONTEXT)
+
+    # Then the pull fails (so Lambda retries it and the failed-invocation alarm fires) with one structured ERROR
+    # line that carries Intacct's errorno and what to do, no traceback, and no secret
+    output = written.getvalue()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    errors = [line for line in lines if line["level"] == "ERROR"]
+    assert len(errors) == 1, errors
+    assert errors[0]["errorno"] == "Permission Denied"
+    assert errors[0]["message"] == str(failed.value)
+    assert "exception" not in errors[0] and "Traceback" not in output
+    for secret in ("emulated-sender-password", "emulated-user-password"):
+        assert secret not in output
+
+    # And every other schedule still pulls
+    assert stack.puller.lambda_handler({"entity": "clients"}, CONTEXT)["complete"]

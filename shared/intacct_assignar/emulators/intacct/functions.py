@@ -414,7 +414,8 @@ def lookup(call: Call, body: Any) -> Outcome:
         "Fields": {"Field": fields},
         "Relationships": {"Relationship": relationships} if relationships else None,
     }
-    return Outcome({"data": {"@listtype": "All", "@count": "1", "Type": definition}})
+    # Billed like any other read call [inf: the tiers count API calls; nothing exempts lookup].
+    return Outcome({"data": {"@listtype": "All", "@count": "1", "Type": definition}}, api_transactions=1)
 
 
 def _boolean(value: bool) -> str:

@@ -1,0 +1,305 @@
+"""`sync` against companies that differ, over HTTP: a lean one without the optional fields, a rich one with
+custom fields, a Web Services user without permission on one object, a field that goes away after it was
+cached, and an object whose reads keep failing. Each difference costs one workflow at most, and says so."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from intacct_assignar.assignar import AssignarClient
+from intacct_assignar.cli import app
+from intacct_assignar.config import WORKFLOWS, load_config
+from intacct_assignar.emulators.assignar import AssignarEmulator
+from intacct_assignar.emulators.intacct import (
+    LEAN,
+    RICH,
+    STANDARD,
+    CompanyProfile,
+    IntacctEmulator,
+    IntacctStore,
+    generate_company,
+)
+from intacct_assignar.inbound.pull import PullService, definition_scope
+from intacct_assignar.inbound.sync import InProcessQueue, run_sync
+from intacct_assignar.inbound.upsert import UpsertService
+from intacct_assignar.intacct import IntacctClient, MemorySessionCache, RetryPolicy
+from intacct_assignar.intacct.filters import in_
+from intacct_assignar.intacct.xmlcodec import parse_xml
+from intacct_assignar.settings import IntacctSettings
+from intacct_assignar.sources import CUSTOMERS, STANDARD_TASKS, FieldNeed, IntacctSource
+from intacct_assignar.state import CachedDefinition, SqliteStateStore
+from typer.testing import CliRunner
+
+runner = CliRunner()
+ZONE = "America/Denver"
+
+
+@dataclass
+class Company:
+    env: dict[str, str]
+    config: Path
+    state: Path
+    intacct: IntacctStore
+    emulator: IntacctEmulator
+    assignar: AssignarEmulator
+
+    def sync(self, *args: str) -> tuple[int, dict[str, Any]]:
+        """`sync --json`: the summary is all there is on stdout."""
+        result = self._invoke("--json", *args)
+        return result.exit_code, json.loads(result.stdout)
+
+    def sync_text(self, *args: str) -> tuple[int, str]:
+        result = self._invoke(*args)
+        return result.exit_code, result.output
+
+    def _invoke(self, *args: str) -> Any:
+        result = runner.invoke(
+            app, ["sync", *args, "--config", str(self.config), "--state", str(self.state)], env=self.env
+        )
+        assert "Traceback" not in result.output, result.output
+        return result
+
+
+@contextmanager
+def company(tmp_path: Path, profile: CompanyProfile) -> Iterator[Company]:
+    store = IntacctStore(timezone=ZONE, profile=profile)
+    generate_company(store, employees=30, seed=9)
+    with IntacctEmulator(store) as intacct, AssignarEmulator(seed=9) as assignar:
+        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+        config = tmp_path / "tenant.toml"
+        config.write_text(f'timezone = "{ZONE}"\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n')
+        env = intacct.settings_env() | assignar.settings_env() | {"COLUMNS": "200"}
+        yield Company(env, config, tmp_path / "state.db", store, intacct, assignar)
+
+
+@pytest.fixture(autouse=True)
+def _here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env or intacct-assignar.toml from the repository
+
+
+def test_a_lean_company_syncs_every_workflow_and_names_each_missing_field_once(tmp_path: Path) -> None:
+    # Given a company whose EMPLOYEE lacks CONTACT.CELLPHONE and addresses, and whose PROJECT names no ship-to
+    with company(tmp_path, LEAN) as lean:
+        # When it is synced
+        code, summary = lean.sync()
+
+        # Then every workflow ran to the end and wrote its records
+        assert code == 0, summary
+        assert {name: w["outcome"] for name, w in summary["workflows"].items()} == dict.fromkeys(WORKFLOWS, "ok")
+        assert all(w["created"] > 0 for w in summary["workflows"].values())
+        # And each field the company lacks is listed once, with what it is for
+        missing = summary["missing_fields"]
+        assert len(missing) == len(set(missing))
+        assert "EMPLOYEE.CONTACT.CELLPHONE (the worker's mobile)" in missing
+        assert "PROJECT.SHIPTO.CONTACTNAME (the job-site address (the project's ship-to contact))" in missing
+        assert "TASK.PBEGINDATE (the work order's planned dates)" in missing
+        # And nothing was asked of Intacct that it does not offer (a refusal would have failed a workflow)
+        assert lean.emulator.stats.functions["lookup"] > 0
+
+        # And the people's summary says the same, once
+        code, text = lean.sync_text("--full")
+        assert code == 0, text
+        assert text.count("EMPLOYEE.CONTACT.CELLPHONE") == 1
+
+
+def test_a_lean_companys_projects_keep_the_address_typed_into_assignar(tmp_path: Path) -> None:
+    # Given a lean company synced once, and an address typed into an Assignar project by hand
+    with company(tmp_path, LEAN) as lean:
+        assert lean.sync()[0] == 0
+        project = next(p for p in lean.assignar.records("projects") if p.get("active") in (True, 1))
+        by_hand = AssignarClient(lean.assignar.settings(), requests_per_second=None)
+        by_hand.projects.update(project["id"], {"address": "14 Site Rd, Denver"})
+
+        # When a full sync compares every record with Assignar
+        code, summary = lean.sync("--full")
+
+        # Then the address Intacct cannot tell about was left as it is
+        assert code == 0, summary
+        assert next(p for p in lean.assignar.records("projects") if p["id"] == project["id"])["address"] == (
+            "14 Site Rd, Denver"
+        )
+
+
+def test_a_rich_company_with_custom_fields_syncs_and_projects_get_the_ship_to_contacts_address(
+    tmp_path: Path,
+) -> None:
+    # Given a company with custom fields on PROJECT, EMPLOYEE and ITEM
+    with company(tmp_path, RICH) as rich:
+        # When it is synced
+        code, summary = rich.sync()
+
+        # Then everything went through, nothing was missing, and each project's address is its ship-to contact's
+        assert code == 0, summary
+        assert summary["missing_fields"] == []
+        contacts = {c["CONTACTNAME"]: c for c in rich.intacct.records("CONTACT")}
+        synced = {p["external_id"]: p for p in rich.assignar.records("projects")}
+        checked = 0
+        for project in rich.intacct.records("PROJECT"):
+            if project["STATUS"] != "active" or not project.get("SHIPTO.CONTACTNAME"):
+                continue
+            contact = contacts[project["SHIPTO.CONTACTNAME"]]
+            assignar = synced[project["PROJECTID"]]
+            assert assignar["suburb"] == contact["MAILADDRESS.CITY"]
+            assert assignar["postcode"] == contact["MAILADDRESS.ZIP"]
+            assert assignar["address"].startswith(contact["MAILADDRESS.ADDRESS1"])
+            checked += 1
+        assert checked > 0
+
+
+def test_a_user_without_permission_on_one_object_fails_that_workflow_only(tmp_path: Path) -> None:
+    # Given a Web Services user who may not list employees
+    with company(tmp_path, dataclasses.replace(STANDARD, unreadable=frozenset({"EMPLOYEE"}))) as limited:
+        # When it is synced
+        code, summary = limited.sync()
+
+        # Then workers failed with Intacct's errorno and words, every other workflow wrote its records, exit 1
+        assert code == 1
+        workers = summary["workflows"].pop("workers")
+        assert workers["outcome"] == "failed"
+        assert workers["error"]["errorno"] == "Permission Denied"
+        assert (
+            "You do not have permission for API operation query on objects of type EMPLOYEE"
+            in (workers["error"]["message"])
+        )
+        assert all(w["outcome"] == "ok" and w["created"] > 0 for w in summary["workflows"].values())
+        assert limited.assignar.records("clients") and limited.assignar.records("tasks")
+
+        # And for people: one line for the workflow, no traceback
+        code, text = limited.sync_text()
+        assert code == 1
+        assert "workers failed: Intacct refused query: Permission Denied" in text
+
+
+def test_a_required_field_the_company_does_not_offer_fails_the_workflow_naming_it(tmp_path: Path) -> None:
+    # Given a company whose EMPLOYEE offers no first names (Assignar requires one)
+    profile = CompanyProfile("no-first-names", hidden={"EMPLOYEE": frozenset({"CONTACT.FIRSTNAME"})})
+    with company(tmp_path, profile) as odd:
+        # When synced
+        code, summary = odd.sync()
+
+        # Then workers did not run (nothing read from EMPLOYEE), saying which field and what to do; the rest ran
+        assert code == 1
+        error = summary["workflows"]["workers"]["error"]
+        assert "EMPLOYEE.CONTACT.FIRSTNAME (the worker's name)" in error["message"]
+        assert "give the Web Services user permission" in error["message"]
+        assert summary["workflows"]["clients"]["outcome"] == "ok"
+
+
+def test_a_field_that_went_away_after_it_was_cached_is_asked_about_again_at_once(tmp_path: Path) -> None:
+    # Given a lean company, and a state store whose cached EMPLOYEE definition (from before the company changed)
+    # still lists the mobile
+    with company(tmp_path, LEAN) as lean:
+        with IntacctClient(IntacctSettings.model_validate(lean.env), timezone=ZONE) as client:
+            with IntacctEmulator(IntacctStore(timezone=ZONE, profile=STANDARD)) as before:
+                standard = IntacctClient(IntacctSettings.model_validate(before.settings_env()), timezone=ZONE)
+                stale = standard.lookup("EMPLOYEE")
+            key = f"EMPLOYEE|{definition_scope(client)}"
+        with SqliteStateStore(lean.state) as state:
+            state.put_definition(CachedDefinition(key, stale.to_json(), datetime.now(UTC)))
+        assert "CONTACT.CELLPHONE" in stale.fields
+
+        # When it is synced
+        code, summary = lean.sync()
+
+        # Then Intacct refused the list once, EMPLOYEE was looked up again, and workers went through without it
+        assert code == 0, summary
+        assert summary["workflows"]["workers"]["created"] > 0
+        assert "EMPLOYEE.CONTACT.CELLPHONE (the worker's mobile)" in summary["missing_fields"]
+        with SqliteStateStore(lean.state) as state:
+            cached = state.get_definition(key)
+        assert cached is not None and "CONTACT.CELLPHONE" not in cached.body
+
+
+def test_once_cached_a_run_asks_no_lookup(tmp_path: Path) -> None:
+    # Given a company synced once (its definitions are now in the state file)
+    with company(tmp_path, STANDARD) as standard:
+        code, first = standard.sync()
+        assert code == 0 and first["api_calls"]["intacct_lookups"] >= 7
+
+        # When the next run comes (a new process: only the state file remembers)
+        code, again = standard.sync()
+
+        # Then it reads no definition again
+        assert code == 0
+        assert again["api_calls"]["intacct_lookups"] == 0
+
+
+class _FailingQueriesOf(httpx.BaseTransport):
+    """Passes everything to the emulator except queries of one object, which always get HTTP 503."""
+
+    def __init__(self, object_name: str) -> None:
+        self.object_name = object_name
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        document = parse_xml(request.read())
+        content = document["request"]["operation"]["content"]
+        functions = content["function"] if isinstance(content["function"], list) else [content["function"]]
+        if any((f.get("query") or {}).get("object") == self.object_name for f in functions):
+            return httpx.Response(503, text="Service Unavailable")
+        return self.inner.handle_request(request)
+
+
+def test_an_object_whose_reads_keep_failing_costs_its_workflow_not_the_run(tmp_path: Path) -> None:
+    # Given a gateway that fails every query of STANDARDTASK, whatever the number of tries
+    with company(tmp_path, STANDARD) as standard, SqliteStateStore(standard.state) as state:
+        config = load_config(standard.config)
+        intacct = IntacctClient(
+            IntacctSettings.model_validate(standard.env),
+            timezone=ZONE,
+            http=httpx.Client(transport=_FailingQueriesOf("STANDARDTASK")),
+            sessions=MemorySessionCache(),
+            retry=RetryPolicy(max_attempts=3, base_delay_s=0.01),
+        )
+        assignar = AssignarClient(standard.assignar.settings(), requests_per_second=None)
+        pull = PullService(intacct, state, InProcessQueue(), config)
+
+        # When everything is synced
+        summary = run_sync(pull, UpsertService(assignar, state, config))
+
+        # Then activities failed, saying where and how often it tried; every other workflow wrote its records
+        activities = summary.workflows.pop("activities")
+        assert activities.outcome == "failed" and activities.error is not None
+        assert "did not answer usably after 3 tries" in activities.error.message
+        assert all(w.outcome == "ok" and w.created > 0 for w in summary.workflows.values())
+        # And the failed source keeps its watermark, so the next run reads it from where it was
+        assert state.get_watermark(pull.progress_key(STANDARD_TASKS)) is None
+        assert state.get_watermark(pull.progress_key(CUSTOMERS)) is not None
+
+
+def test_a_field_lookup_lists_but_query_refuses_is_left_out_and_the_read_goes_on(tmp_path: Path) -> None:
+    # Given a company whose PROJECT lookup lists the ship-to relationship to CONTACT (so SHIPTO.MAILADDRESS.CITY
+    # looks selectable), and a gateway that refuses to select through it, as the one in the review did
+    with company(tmp_path, STANDARD) as standard, SqliteStateStore(standard.state) as state:
+        intacct = IntacctClient(IntacctSettings.model_validate(standard.env), timezone=ZONE)
+        pull = PullService(intacct, state, InProcessQueue(), load_config(standard.config))
+        wanted = IntacctSource(
+            "PROJECT",
+            (
+                FieldNeed("RECORDNO", "key", required=True),
+                FieldNeed("PROJECTID", "key", required=True),
+                FieldNeed("SHIPTO.MAILADDRESS.CITY", "the job-site city"),
+            ),
+            (),
+        )
+        assert pull.catalog.offers("PROJECT", "SHIPTO.MAILADDRESS.CITY")
+
+        # When it is read
+        result, selection = pull._query(wanted, in_("PROJECTID", ["P-NONE", "P-OTHER"]))
+
+        # Then PROJECT was looked up again at once, and as it still lists what query refused, the read went on
+        # without the field, which is listed as missing
+        assert result.ok
+        assert selection.fields == ("RECORDNO", "PROJECTID")
+        assert selection.describe_missing() == ["PROJECT.SHIPTO.MAILADDRESS.CITY (the job-site city)"]
+        assert standard.emulator.stats.functions["query"] == 2  # refused, then read without it
+        assert intacct.counters.by_function["lookup"] == 4  # PROJECT and CONTACT, then both again

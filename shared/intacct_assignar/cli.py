@@ -10,13 +10,14 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import shutil
+import sqlite3
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -40,7 +41,7 @@ from .outbound.run import PushSummary, push_timesheets
 from .outbound.sweep import SweepService
 from .problems import SETTINGS, explain
 from .settings import AssignarSettings, IntacctSettings
-from .state import StateStore, open_state
+from .state import StateSchemaError, StateStore, open_state
 
 if TYPE_CHECKING:
     from .system_demo import SystemDemoReport
@@ -221,7 +222,14 @@ def _store(ctx: typer.Context, state: str | None, dry_run: bool) -> Iterator[Sta
             # A preview reads a copy: even opening the SQLite file would touch it (or create it).
             copy = Path(scratch) / "state.db"
             if Path(location).is_file():
-                shutil.copyfile(location, copy)
+                # SQLite's own copy, so writes still in the WAL (another run's, or a crashed one's) are in it.
+                try:
+                    with closing(sqlite3.connect(location)) as source, closing(sqlite3.connect(copy)) as target:
+                        source.backup(target)
+                except sqlite3.DatabaseError as exc:
+                    raise StateSchemaError(
+                        f"{location} is not an intacct-assignar state file ({exc}); give --state a .db path"
+                    ) from exc
             location = str(copy)
         with open_state(location) as store:
             yield store
@@ -451,9 +459,17 @@ def _print_system_report(report: SystemDemoReport) -> None:
         errors.print(f"[red]problem:[/red] {escape(problem)}")
 
 
+class CompanyKind(StrEnum):
+    """The emulated companies `emulate` can serve (Intacct companies differ: README "When the company differs")."""
+
+    standard = "standard"
+    lean = "lean"
+    rich = "rich"
+
+
 @app.command(
     epilog=(
-        "Examples:\n\n  intacct-assignar emulate\n\n"
+        "Examples:\n\n  intacct-assignar emulate\n\n  intacct-assignar emulate --company lean\n\n"
         "  intacct-assignar emulate --intacct-port 8301 --assignar-port 8302 --size 500 > emulators.env"
     )
 )
@@ -463,6 +479,14 @@ def emulate(
     assignar_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the Assignar API.")] = 8302,
     size: Annotated[int, typer.Option("--size", min=10, max=20_000, help="Employees in the seeded company.")] = 120,
     seed: Annotated[int, typer.Option(help="Seed of the generated company (same seed, same company).")] = 7,
+    company_profile: Annotated[
+        CompanyKind,
+        typer.Option(
+            "--company",
+            help="standard: every documented field; lean: without the optional ones (mobiles, addresses, dates); "
+            "rich: with custom fields.",
+        ),
+    ] = CompanyKind.standard,
     debug: DebugOption = False,
 ) -> None:
     """Serve both emulators on loopback with a seeded construction company, for exploring by hand.
@@ -473,36 +497,38 @@ def emulate(
     import threading
 
     from .emulators.assignar import AssignarEmulator
-    from .emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+    from .emulators.intacct import LEAN, RICH, STANDARD, IntacctEmulator, IntacctStore, generate_company
 
     _debug(ctx, debug)
     zone = "America/Denver"
-    store = IntacctStore(timezone=zone)
+    profile = {CompanyKind.standard: STANDARD, CompanyKind.lean: LEAN, CompanyKind.rich: RICH}[company_profile]
+    store = IntacctStore(timezone=zone, profile=profile)
     company = generate_company(store, employees=size, seed=seed)
     with ExitStack() as running:
         intacct = _serve(running, "--intacct-port", intacct_port, lambda: IntacctEmulator(store, port=intacct_port))
         assignar = _serve(
             running, "--assignar-port", assignar_port, lambda: AssignarEmulator(seed=seed, port=assignar_port)
         )
-        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        settings = assignar.settings()
-        env = intacct.settings_env() | assignar.settings_env()
-        # Settings on stdout (to redirect into a file), everything for people on stderr.
-        for name, value in env.items():
-            print(f"export {name}='{value}'")
-        sys.stdout.flush()
-        summary = ", ".join(f"{count} {name.lower()}" for name, count in company.items() if count)
-        errors.print(f"[bold]Intacct[/bold] {intacct.endpoint_url}: {summary}")
-        errors.print(
-            f"[bold]Assignar[/bold] {settings.api_url}: empty but for the work-order owner (user {owner['id']})"
-        )
-        errors.print(
-            "Tenant document for these emulators (save as intacct-assignar.toml):\n\n"
-            f'timezone = "{zone}"\n\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n',
-            markup=False,
-        )
-        errors.print("Then: intacct-assignar sync --dry-run    (Ctrl-C stops the emulators)")
+        # Ctrl-C may come as soon as the settings are out (a script reads them, then stops us).
         try:
+            owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
+            settings = assignar.settings()
+            env = intacct.settings_env() | assignar.settings_env()
+            summary = ", ".join(f"{count} {name.lower()}" for name, count in company.items() if count)
+            errors.print(f"[bold]Intacct[/bold] {intacct.endpoint_url}: {summary}")
+            errors.print(
+                f"[bold]Assignar[/bold] {settings.api_url}: empty but for the work-order owner (user {owner['id']})"
+            )
+            errors.print(
+                "Tenant document for these emulators (save as intacct-assignar.toml):\n\n"
+                f'timezone = "{zone}"\n\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n',
+                markup=False,
+            )
+            errors.print("Then: intacct-assignar sync --dry-run    (Ctrl-C stops the emulators)")
+            # Settings on stdout (to redirect into a file), last: whoever reads them finds the rest said.
+            for name, value in env.items():
+                print(f"export {name}='{value}'")
+            sys.stdout.flush()
             threading.Event().wait()
         except KeyboardInterrupt:
             errors.print("Stopped.")

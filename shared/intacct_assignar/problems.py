@@ -11,6 +11,8 @@ import errno
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
+
 from .assignar.errors import (
     AssignarError,
     AuthenticationError,
@@ -58,6 +60,15 @@ def explain(error: BaseException) -> Problem:
         return _intacct(error)
     if isinstance(error, AssignarError):
         return _assignar(error)
+    if isinstance(error, ValidationError):
+        # Settings read from the environment or a secret: name the keys, never the values (pydantic would print
+        # the whole input, passwords included).
+        keys = sorted({".".join(str(p) for p in e["loc"]) or "(all)" for e in error.errors(include_input=False)})
+        return Problem(
+            f"missing or invalid settings ({error.title}): {', '.join(keys)}; set them in the environment, a .env "
+            "file or the stack's secret",
+            SETTINGS,
+        )
     if isinstance(error, FieldsUnavailableError):
         return Problem(str(error))
     if isinstance(error, (ConfigError, StateLocationError, StateSchemaError)):
@@ -71,7 +82,8 @@ def explain(error: BaseException) -> Problem:
     if isinstance(error, OSError) and error.filename is not None:
         return Problem(f"cannot use {error.filename}: {error.strerror}", SETTINGS)
     return Problem(
-        f"unexpected error ({type(error).__name__}: {error}); run again with --debug to see where it happened",
+        f"unexpected error ({type(error).__name__}: {error}); run again with --debug to see where it happened "
+        "(in AWS, the function's log has the traceback)",
         expected=False,
     )
 

@@ -90,7 +90,7 @@ PROJECTS = IntacctSource(
         *_optional("the project's dates (its work orders' fallback dates)", "BEGINDATE", "ENDDATE"),
         # The job-site address is the ship-to contact's, read from CONTACT (see SITE_CONTACTS): PROJECT itself
         # documents only the contact's name (reference §4).
-        *_optional("the job-site address (the project's ship-to contact)", "SHIPTO.CONTACTNAME"),
+        *_optional("the job-site address, from the project's ship-to contact", "SHIPTO.CONTACTNAME"),
     ),
     ("projects",),
 )
@@ -100,7 +100,9 @@ SITE_CONTACTS = IntacctSource(
     "CONTACT",
     (
         *_needs("the ship-to contact's name", "CONTACTNAME"),
-        *_optional("the job-site address (the project's ship-to contact)", *(f"MAILADDRESS.{p}" for p in MAILADDRESS)),
+        *_optional(
+            "the job-site address, from the project's ship-to contact", *(f"MAILADDRESS.{p}" for p in MAILADDRESS)
+        ),
     ),
     (),
 )
@@ -196,8 +198,18 @@ class Selection:
     missing: tuple[FieldNeed, ...] = field(default=())
 
     def describe_missing(self) -> list[str]:
-        """`OBJECT.FIELD (purpose)` per missing field, for the run summary."""
-        return [f"{self.object_name}.{need.name} ({need.purpose})" for need in self.missing]
+        """`OBJECT.FIELD (purpose)` for the run summary, one line per purpose: the parts of one address read
+        `EMPLOYEE.CONTACT.MAILADDRESS.ADDRESS1, ADDRESS2, CITY (the worker's address)`."""
+        by_purpose: dict[str, list[str]] = {}
+        for need in self.missing:
+            by_purpose.setdefault(need.purpose, []).append(need.name)
+        lines = []
+        for purpose, names in by_purpose.items():
+            first = names[0]
+            prefix = first.rsplit(".", 1)[0] + "." if "." in first else ""
+            rest = [name.removeprefix(prefix) if prefix and name.startswith(prefix) else name for name in names[1:]]
+            lines.append(f"{self.object_name}.{', '.join([first, *rest])} ({purpose})")
+        return lines
 
 
 def select(

@@ -84,6 +84,18 @@ def test_a_refused_assignar_client_exits_2_naming_the_settings(tenant: Tenant) -
     assert_no_traceback(output)
 
 
+@pytest.mark.parametrize(
+    "options", [["--timesheet-id", "5", "--timesheet-id", "6"], ["--dry-run", "--timesheet-id", "5"]]
+)
+def test_named_timesheets_with_refused_assignar_credentials_exit_2_once(tenant: Tenant, options: list[str]) -> None:
+    # Refused credentials are the command's problem, not each timesheet's
+    code, output = tenant.run("push-timesheets", *options, ASSIGNAR_CLIENT_SECRET="wrong-client-secret")
+    assert code == 2, output
+    assert output.count("Assignar refused the client credentials") == 1
+    assert "wrong-client-secret" not in output
+    assert_no_traceback(output)
+
+
 def test_debug_adds_the_traceback(tenant: Tenant) -> None:
     # --debug after the subcommand counts, like --config and --state
     code, output = tenant.run("sync", "--debug", INTACCT_USER_PASSWORD="not-the-password")

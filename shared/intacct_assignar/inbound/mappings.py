@@ -153,9 +153,15 @@ class _Reader:
             value = value[part]
         return True
 
-    def not_offered(self, sources: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
-        """The record fields none of whose Intacct fields the company offers, sorted."""
-        return tuple(sorted(name for name, fields in sources.items() if not any(map(self.offers, fields))))
+    def not_offered(self, fills: Mapping[str, tuple[tuple[str, ...], bool]]) -> tuple[str, ...] | None:
+        """The Assignar fields to leave alone, sorted: those whose Intacct fields the company does not offer
+        (every one of them, or any one where all are needed); None when nothing is missing."""
+        left = sorted(
+            name
+            for name, (fields, every) in fills.items()
+            if not (all if every else any)(self.offers(field) for field in fields)
+        )
+        return tuple(left) or None
 
     def text(self, field: str) -> str | None:
         value = self.record.get(field)
@@ -232,51 +238,80 @@ def _address_field(prefix: str, part: str) -> str:
     return f"{prefix}.MAILADDRESS.{part}"
 
 
-def _address_fields(prefix: str) -> tuple[str, ...]:
-    return tuple(_address_field(prefix, part) for part in _ADDRESS_PARTS)
+# The Assignar fields each workflow fills from optional Intacct fields, and which those are. When the company
+# does not offer them, the record says so (`not_offered`) and those Assignar fields are left as they are: a
+# field filled from several parts (an address line, a project's one-line address) only when every part is
+# offered, else it would be half written; a worker's contact number from the mobile or else the phone.
+_Parts = tuple[tuple[str, ...], bool]  # (Intacct fields, whether every one is needed)
 
 
-# Which Intacct fields each optional record field is read from: when the company offers none of them, the
-# record says so (`not_offered`) and the Assignar fields it fills are left alone.
-_OPTIONAL_SOURCES: dict[WorkflowName, dict[str, tuple[str, ...]]] = {
+def _every(*fields: str) -> _Parts:
+    return fields, True
+
+
+def _either(*fields: str) -> _Parts:
+    return fields, False
+
+
+def _address_fills(prefix: str, *, one_line: bool = False) -> dict[str, _Parts]:
+    if one_line:  # a project's full address in one Assignar field, with suburb, state and postcode beside it
+        street: _Parts = _every(*(_address_field(prefix, part) for part in _ADDRESS_PARTS))
+        return {
+            "address": street,
+            "suburb": _every(_address_field(prefix, "CITY")),
+            "state": _every(_address_field(prefix, "STATE")),
+            "postcode": _every(_address_field(prefix, "ZIP")),
+        }
+    return {
+        "street": _every(_address_field(prefix, "ADDRESS1"), _address_field(prefix, "ADDRESS2")),
+        "suburb": _every(_address_field(prefix, "CITY")),
+        "state": _every(_address_field(prefix, "STATE")),
+        "postcode": _every(_address_field(prefix, "ZIP")),
+    }
+
+
+def _client_address() -> dict[str, _Parts]:
+    parts = _address_fills("DISPLAYCONTACT")
+    return {
+        "address_1": _every(_address_field("DISPLAYCONTACT", "ADDRESS1")),
+        "address_2": _every(_address_field("DISPLAYCONTACT", "ADDRESS2")),
+        "city": parts["suburb"],
+        "state": parts["state"],
+        "postcode": parts["postcode"],
+    }
+
+
+def _worker_address() -> dict[str, _Parts]:
+    parts = _address_fills("CONTACT")
+    return {
+        "address": parts["street"],
+        "suburb": parts["suburb"],
+        "state": parts["state"],
+        "postcode": parts["postcode"],
+    }
+
+
+_OPTIONAL_FILLS: dict[WorkflowName, dict[str, _Parts]] = {
     "clients": {
-        "email": ("DISPLAYCONTACT.EMAIL1",),
-        "office_phone": ("DISPLAYCONTACT.PHONE1",),
-        "mobile": ("DISPLAYCONTACT.CELLPHONE",),
-        "address": _address_fields("DISPLAYCONTACT"),
+        "email": _every("DISPLAYCONTACT.EMAIL1"),
+        "office_phone": _every("DISPLAYCONTACT.PHONE1"),
+        "mobile": _every("DISPLAYCONTACT.CELLPHONE"),
+        **_client_address(),
     },
     # A project's address is its ship-to contact's, put on the record as SHIPTO.MAILADDRESS.* by the pull.
-    "projects": {"address": _address_fields("SHIPTO")},
-    "assets": {"description": ("EXTENDED_DESCRIPTION",)},
+    "projects": _address_fills("SHIPTO", one_line=True),
+    "assets": {"description": _every("EXTENDED_DESCRIPTION")},
     "workers": {
-        "email": ("CONTACT.EMAIL1",),
-        "phone": ("CONTACT.CELLPHONE", "CONTACT.PHONE1"),
-        "birth_date": ("BIRTHDATE",),
-        "address": _address_fields("CONTACT"),
-    },
-}
-
-# The Assignar fields each record field fills, per workflow (see `_OPTIONAL_SOURCES`).
-_ASSIGNAR_FIELDS: dict[WorkflowName, dict[str, tuple[str, ...]]] = {
-    "clients": {
-        "email": ("email",),
-        "office_phone": ("office_phone",),
-        "mobile": ("mobile",),
-        "address": ("address_1", "address_2", "city", "state", "postcode"),
-    },
-    "projects": {"address": ("address", "suburb", "state", "postcode")},
-    "assets": {"description": ("description",)},
-    "workers": {
-        "email": ("email",),
-        "phone": ("contact",),
-        "birth_date": ("dob",),
-        "address": ("address", "suburb", "state", "postcode"),
+        "email": _every("CONTACT.EMAIL1"),
+        "contact": _either("CONTACT.CELLPHONE", "CONTACT.PHONE1"),
+        "dob": _every("BIRTHDATE"),
+        **_worker_address(),
     },
 }
 
 
 def _not_offered(reader: _Reader, workflow: WorkflowName) -> dict[str, object]:
-    return {"not_offered": reader.not_offered(_OPTIONAL_SOURCES[workflow])}
+    return {"not_offered": reader.not_offered(_OPTIONAL_FILLS[workflow])}
 
 
 def _outside(keys: dict[str, object], reason: str | None) -> dict[str, object]:
@@ -689,8 +724,6 @@ def to_assignar(record: InboundRecord, links: Mapping[str, int], config: TenantC
     else:
         raise TypeError(f"no Assignar mapping for {type(record).__name__}")
     # What the company does not offer is left as it is in Assignar (typed there by hand, perhaps), not cleared.
-    fills = _ASSIGNAR_FIELDS.get(record.workflow, {})
-    for name in record.not_offered:
-        for key in fills.get(name, ()):
-            payload.pop(key, None)  # type: ignore[misc]  # every payload TypedDict is total=False
+    for key in record.not_offered or ():
+        payload.pop(key, None)  # type: ignore[misc]  # every payload TypedDict is total=False
     return payload

@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 from ..config import TenantConfig, WorkflowName
 from ..intacct import ChangePull, Cursor, FieldCatalog, IntacctClient, Page, Window, deletions
-from ..intacct.errors import IntacctError, IntacctInvalidFieldsError
+from ..intacct.errors import IntacctBusinessError, IntacctError, IntacctInvalidFieldsError
 from ..intacct.filters import Filter, and_, gt, in_
 from ..intacct.protocol import Record, Result
 from ..sources import (
@@ -127,17 +127,21 @@ class PullService:
         self.parking = parking
         # Which fields this company offers, asked of Intacct (`lookup`) and kept in the state store a day.
         self.catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct), clock=clock)
-        # Fields `lookup` lists but `query` refused, per object: not asked for again by this service.
-        self._refused: dict[str, set[str]] = {}
+        # Fields `lookup` lists but `query` refused, per object, and when: not asked for again for a day (as
+        # long as a definition is trusted), then tried once more.
+        self._refused: dict[str, dict[str, datetime]] = {}
 
-    def progress_key(self, source: IntacctSource) -> str:
-        """The watermark's and checkpoint's name: the object and a fingerprint of the workflow settings it serves.
+    def progress_key(self, source: IntacctSource, selection: Selection | None = None) -> str:
+        """The watermark's and checkpoint's name: the object and a fingerprint of the workflow settings it serves
+        and of the optional fields the company does not offer.
 
         Enabling a workflow, setting a key it lacked or changing a filter or GL group changes the fingerprint,
         so the next pull of that object starts from scratch: records outside the old settings are (re)sent and
-        records now outside the filter are deactivated, instead of waiting for their next edit in Intacct.
+        records now outside the filter are deactivated, instead of waiting for their next edit in Intacct. So
+        does a field the company starts (or stops) offering: a mobile number the Web Services user may now see
+        reaches every worker, not only those edited since. A company offering every field keeps the key it had.
         """
-        settings = {
+        settings: dict[str, object] = {
             workflow: {
                 "enabled": self.config.enabled(workflow),
                 "missing": self.config.missing(workflow),
@@ -145,6 +149,10 @@ class PullService:
             }
             for workflow in source.workflows
         }
+        if selection is None:
+            selection = self._known_selection(source)
+        if selection is not None and selection.missing:
+            settings["~not offered"] = sorted(need.name for need in selection.missing)
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
         return f"{source.object_name}#{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 
@@ -165,15 +173,20 @@ class PullService:
         source = source_named(source_name)
         run_id = uuid.uuid4().hex
         workflows, skipped = self._runnable(source)
-        key = self.progress_key(source)
         if not workflows:
             # Nothing would be written: no read either. Enabling a workflow changes `key`, so its first pull
             # then starts from the beginning.
             return PullReport(
-                source.object_name, run_id, full, skipped_workflows=skipped, progress_key=key, complete=True
+                source.object_name,
+                run_id,
+                full,
+                skipped_workflows=skipped,
+                progress_key=self.progress_key(source, _NO_SELECTION),
+                complete=True,
             )
         # Raises before anything is read when the company lacks a field the workflows cannot do without.
         selection = self._selection(source)
+        key = self.progress_key(source, selection)
         checkpoint = self.state.get_checkpoint(key) if self.persist_progress else None
         if checkpoint is not None and full and not checkpoint.full:
             checkpoint = None  # a full pull asked for while an incremental one was paused: start the full one
@@ -266,7 +279,8 @@ class PullService:
         if watermark is None:
             # First run: watch from the start of the earliest pull that already ran (a record deleted after it
             # was pulled must still be deactivated); with none yet, from now.
-            started = [w for w in (self.state.get_watermark(self.progress_key(s)) for s in SOURCES) if w is not None]
+            pulled = [s for s in SOURCES if self._runnable(s)[0]]
+            started = [w for w in (self.state.get_watermark(self.progress_key(s)) for s in pulled) if w is not None]
             if not started:
                 report.complete, report.watermark = True, now
                 if self.persist_progress:
@@ -349,11 +363,20 @@ class PullService:
                     after = self._selection(source)
                     if refused.field in after.fields:
                         # `lookup` still lists what `query` refuses: go without it (or fail, if it is required).
-                        self._refused.setdefault(source.object_name, set()).add(refused.field)
+                        self._refused.setdefault(source.object_name, {})[refused.field] = self.clock()
                 selection = self._selection(source)
 
     def _selection(self, source: IntacctSource) -> Selection:
-        return select(source, self.catalog, self.config, refused=self._refused.get(source.object_name, ()))
+        since = self.clock() - self.catalog.max_age
+        refused = {name for name, at in self._refused.get(source.object_name, {}).items() if at > since}
+        return select(source, self.catalog, self.config, refused=refused)
+
+    def _known_selection(self, source: IntacctSource) -> Selection | None:
+        """The selection, when it can be made without asking Intacct for anything it has not answered already."""
+        try:
+            return self._selection(source)
+        except (IntacctError, FieldsUnavailableError):
+            return None
 
     def _runnable(self, source: IntacctSource) -> tuple[list[WorkflowName], dict[str, str]]:
         runnable: list[WorkflowName] = []
@@ -458,7 +481,7 @@ class PullService:
                     if not result.records or not result.numremaining:
                         break
                     after = int(result.records[-1]["RECORDNO"])
-        except (IntacctError, FieldsUnavailableError) as exc:
+        except (IntacctBusinessError, FieldsUnavailableError) as exc:
             # The work orders' own pull reports why TASK cannot be read; the projects still go through, and
             # their orders follow when TASK is readable again (their next edit, or `sync --full`).
             logger.warning("work orders of changed projects not re-sent", extra={"error": str(exc)})
@@ -480,7 +503,7 @@ class PullService:
                     except MappingError:
                         continue  # reported when the project itself is pulled; its tasks use their own dates
                     found[project.source_id] = project
-        except (IntacctError, FieldsUnavailableError) as exc:
+        except (IntacctBusinessError, FieldsUnavailableError) as exc:
             # The projects' own pull says why; orders then take their task's dates and their client through
             # the project already in Assignar.
             logger.warning("projects of changed tasks not read", extra={"error": str(exc)})
@@ -512,7 +535,7 @@ class _SiteAddresses:
                 contacts.update({str(c.get("CONTACTNAME")): c for c in result.records})
             if selection is None:
                 selection = self.pull._selection(SITE_CONTACTS)
-        except (IntacctError, FieldsUnavailableError) as exc:
+        except (IntacctBusinessError, FieldsUnavailableError) as exc:
             self.unavailable = True
             self.missing = [f"CONTACT.MAILADDRESS (the job-site address): the ship-to contacts cannot be read: {exc}"]
             logger.warning("job-site addresses not read", extra={"error": str(exc)})
@@ -520,10 +543,19 @@ class _SiteAddresses:
         self.missing = selection.describe_missing()
         offered = [part for part in MAILADDRESS if f"MAILADDRESS.{part}" in selection.fields]
         for project in projects:
-            contact = contacts.get(str(project.get("SHIPTO.CONTACTNAME") or ""), {})
+            name = project.get("SHIPTO.CONTACTNAME")
+            contact = contacts.get(str(name)) if name else {}
+            if contact is None:
+                # Named but not read (private to another entity, say): Intacct told us nothing, so the address
+                # Assignar holds is left alone (the fields stay absent, as if not offered).
+                continue
             for part in offered:
-                # No ship-to contact (or a contact since deleted): the project has no address in Intacct.
+                # No ship-to contact: the project has no address in Intacct, and Assignar's is cleared.
                 project[f"SHIPTO.MAILADDRESS.{part}"] = contact.get(f"MAILADDRESS.{part}")
+
+
+# A selection with nothing missing: the key of a source no workflow reads (its settings alone name it).
+_NO_SELECTION = Selection("", ())
 
 
 def _missing(selection: Selection, sites: _SiteAddresses | None) -> list[str]:

@@ -80,13 +80,13 @@ class InboundRecord(_Frozen):
     inactive_reason: str | None = None
     # WHENMODIFIED in the company's zone: lets a consumer drop a version older than one it already wrote.
     modified_at: datetime | None = None
-    # This record's fields (e.g. "mobile", "address") whose Intacct source the company does not offer: left
-    # alone in Assignar rather than cleared, since Intacct said nothing about them. Sorted, for the hash.
-    not_offered: tuple[str, ...] = ()
+    # The Assignar fields (e.g. "mobile", "postcode") whose Intacct source the company does not offer: left
+    # alone in Assignar rather than cleared, since Intacct said nothing about them. Sorted, for the hash; None
+    # when the company offers everything, so such records (and their queue messages) look as they always did.
+    not_offered: tuple[str, ...] | None = None
 
     def content_hash(self) -> str:
         """sha256 hex of the canonical JSON of what would be written: same content, same hash, on any Python."""
-        # Left out when empty, so records of companies that offer every field hash as they always did.
         exclude = set(self.not_written) | (set() if self.not_offered else {"not_offered"})
         content = self.model_dump(mode="json", exclude=exclude)
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ..assignar.errors import AssignarError, AuthenticationError, RateLimitedError, ServerError, TransportError
 from ..config import WORKFLOWS
-from ..intacct.errors import IntacctConfigurationError
+from ..intacct.errors import IntacctAuthenticationError
 from ..problems import Problem, explain
 from .consume import Parked, SyncConsumer
 from .messages import MessageError, SyncMessage
@@ -215,18 +215,22 @@ def run_sync(
         summary.failures.append(Failure(name, record, reason))
     if not upsert.dry_run:
         failed = {failure.workflow for failure in summary.failures}
+        feeds = {s.object_name: s.workflows for s in sources_for(WORKFLOWS)}
         for report in summary.pulls:
-            source_workflows = {s.object_name: s.workflows for s in sources_for(WORKFLOWS)}.get(report.source, ())
-            if "?" in failed or failed & set(source_workflows or WORKFLOWS):
+            # What a pull published: its own workflows' records, and others it re-sent (a changed project's
+            # work orders). Any of them failing keeps the watermark, so the next run reads them again.
+            held = set(feeds.get(report.source, ()) or WORKFLOWS) | set(report.published) | set(report.deactivations)
+            if "?" in failed or failed & held:
                 continue  # pulled again next run, from the same watermark
             pull.commit(report)
     return summary
 
 
 def _stops_run_or_explain(exc: Exception, object_name: str) -> Problem:
-    """Re-raise what no other workflow could get past (Intacct refusing the sender, login or request format);
-    otherwise the problem, for the workflows reading `object_name` only."""
-    if isinstance(exc, IntacctConfigurationError):
+    """Re-raise what no other workflow could get past (Intacct refusing the sender or the login); otherwise the
+    problem, for the workflows reading `object_name` only. (A refusal of the whole request that every request
+    would meet, such as an expired company, already stopped the run at `connect`.)"""
+    if isinstance(exc, IntacctAuthenticationError):
         raise exc
     problem = explain(exc)
     if problem.expected:

@@ -380,7 +380,7 @@ class IntacctClient:
         retry_after = exc.retry_after_s if isinstance(exc, IntacctRateLimitError) else None
         delay = self._retry.delay_s(attempt, retry_after)
         self.counters.retries += 1
-        logger.warning("Intacct call failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+        logger.warning("Intacct did not answer usably (%s); trying again in %.1f s", exc.message, delay)
         self._sleep(delay)
 
     # --- sessions ------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from ..state import CachedDefinition
-from .errors import IntacctBusinessError, IntacctError
+from ..state import CachedDefinition, StateError
+from .errors import IntacctBusinessError
 from .protocol import as_list, child, text
 
 logger = logging.getLogger(__name__)
@@ -147,11 +147,13 @@ class FieldCatalog:
         self._intacct = intacct
         self._cache = cache
         self._scope = scope
-        self._max_age = max_age
+        self.max_age = max_age
         self._clock = clock
         self._known: dict[str, tuple[ObjectDefinition, datetime]] = {}
         # Related objects of a refreshed one: their cached answers are not trusted until asked again either.
         self._stale: set[str] = set()
+        # Related objects whose lookup Intacct refused, and when.
+        self._refused: dict[str, datetime] = {}
         self.lookups = 0  # `lookup` calls made: a scheduled run with fresh definitions makes none
 
     def definition(self, object_name: str) -> ObjectDefinition:
@@ -160,10 +162,10 @@ class FieldCatalog:
             return self.refresh(name)
         now = self._clock()
         known = self._known.get(name)
-        if known is not None and now - known[1] < self._max_age:
+        if known is not None and now - known[1] < self.max_age:
             return known[0]
         cached = self._cache.get_definition(self._key(name)) if self._cache is not None else None
-        if cached is not None and now - cached.fetched_at < self._max_age:
+        if cached is not None and now - cached.fetched_at < self.max_age:
             definition = ObjectDefinition.from_json(cached.body)
             if definition is not None and definition.object_name == name:
                 self._known[name] = (definition, cached.fetched_at)
@@ -181,10 +183,18 @@ class FieldCatalog:
         now = self._clock()
         self._known[name] = (definition, now)
         self._stale.discard(name)
+        self._refused.pop(name, None)
         if related:
-            self._stale.update(r.object_name for r in definition.relationships if r.object_name != name)
+            others = {r.object_name for r in definition.relationships if r.object_name != name}
+            self._stale.update(others)
+            for other in others:
+                self._refused.pop(other, None)
         if self._cache is not None:
-            self._cache.put_definition(CachedDefinition(self._key(name), definition.to_json(), now))
+            try:
+                self._cache.put_definition(CachedDefinition(self._key(name), definition.to_json(), now))
+            except StateError as exc:
+                # The definition was read; only the next run's saving is lost (it asks Intacct again).
+                logger.warning("object definition not kept", extra={"object": name, "error": str(exc)})
         logger.info("Intacct object definition read", extra={"object": name, "fields": len(definition.fields)})
         return definition
 
@@ -200,16 +210,24 @@ class FieldCatalog:
             relationship = definition.relationship(".".join(parts[:cut]))
             if relationship is None:
                 continue
-            try:
-                related = self.definition(relationship.object_name)
-            except IntacctError as exc:
-                # The related object cannot be looked up (permission, module): its fields are not to be had.
-                logger.info(
-                    "related object not readable", extra={"object": relationship.object_name, "error": str(exc)}
-                )
-                return False
-            return ".".join(parts[cut:]) in related.fields
+            related = self._related(relationship.object_name)
+            return related is not None and ".".join(parts[cut:]) in related.fields
         return False
+
+    def _related(self, object_name: str) -> ObjectDefinition | None:
+        """A related object's definition, or None when Intacct refuses to look it up (permission, module): then its
+        fields are not to be had, and it is not asked again while a definition would be trusted. An Intacct that
+        does not answer is not a refusal: that error goes to the caller, whose read then fails and is retried."""
+        name = object_name.upper()
+        refused_at = self._refused.get(name)
+        if refused_at is not None and self._clock() - refused_at < self.max_age:
+            return None
+        try:
+            return self.definition(name)
+        except IntacctBusinessError as exc:
+            self._refused[name] = self._clock()
+            logger.info("related object not readable", extra={"object": name, "error": str(exc)})
+            return None
 
     def _key(self, object_name: str) -> str:
         return f"{object_name}|{self._scope}"

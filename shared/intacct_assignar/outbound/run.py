@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..assignar.errors import AuthenticationError
+from ..intacct.errors import IntacctAuthenticationError
 from ..problems import explain
 from ..state import LeaseLostError
 from .push import PostingIncompleteError, PushResult, PushService, TimesheetBusyError
@@ -76,6 +78,8 @@ def _post(push: PushService, timesheet_id: int, *, retry_parked: bool, dry_run: 
         logger.info("timesheet posting incomplete", extra={"timesheet_id": timesheet_id})
         return PushResult(timesheet_id, "failed", reason=" ".join(str(error).split()))
     except Exception as error:
+        if isinstance(error, (IntacctAuthenticationError, AuthenticationError)):
+            raise  # refused credentials: every timesheet would fail the same way; the command says so (exit 2)
         # The traceback only at DEBUG: the CLI shows it with --debug; everyone else reads the reason.
         logger.debug("timesheet not posted", extra={"timesheet_id": timesheet_id}, exc_info=True)
         return PushResult(timesheet_id, "failed", reason=_sentence(error))

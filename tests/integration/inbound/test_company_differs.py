@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +100,8 @@ def test_a_lean_company_syncs_every_workflow_and_names_each_missing_field_once(t
         missing = summary["missing_fields"]
         assert len(missing) == len(set(missing))
         assert "EMPLOYEE.CONTACT.CELLPHONE (the worker's mobile)" in missing
-        assert "PROJECT.SHIPTO.CONTACTNAME (the job-site address (the project's ship-to contact))" in missing
-        assert "TASK.PBEGINDATE (the work order's planned dates)" in missing
+        assert "PROJECT.SHIPTO.CONTACTNAME (the job-site address, from the project's ship-to contact)" in missing
+        assert "TASK.PBEGINDATE, PENDDATE (the work order's planned dates)" in missing
         # And nothing was asked of Intacct that it does not offer (a refusal would have failed a workflow)
         assert lean.emulator.stats.functions["lookup"] > 0
 
@@ -303,3 +303,99 @@ def test_a_field_lookup_lists_but_query_refuses_is_left_out_and_the_read_goes_on
         assert selection.describe_missing() == ["PROJECT.SHIPTO.MAILADDRESS.CITY (the job-site city)"]
         assert standard.emulator.stats.functions["query"] == 2  # refused, then read without it
         assert intacct.counters.by_function["lookup"] == 4  # PROJECT and CONTACT, then both again
+
+
+class _FailingWritesOf(httpx.BaseTransport):
+    """Passes everything to the Assignar emulator except updates of the first record of one resource it sees,
+    which always get HTTP 503 (one record failing, not Assignar down)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.failing: str | None = None
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and f"/{self.path}/" in request.url.path:
+            self.failing = self.failing or request.url.path
+            if request.url.path == self.failing:
+                return httpx.Response(503, text="Service Unavailable")
+        return self.inner.handle_request(request)
+
+
+def run(
+    co: Company,
+    state: SqliteStateStore,
+    *,
+    hours: float = 0,
+    intacct: httpx.BaseTransport | None = None,
+    assignar: httpx.BaseTransport | None = None,
+) -> tuple[PullService, Any]:
+    """One `sync` as the CLI runs it (a new process each time: only the state file remembers), `hours` later."""
+    quick = RetryPolicy(max_attempts=2, base_delay_s=0.01)
+    client = IntacctClient(
+        IntacctSettings.model_validate(co.env),
+        timezone=ZONE,
+        sessions=MemorySessionCache(),
+        retry=quick,
+        http=httpx.Client(transport=intacct) if intacct is not None else None,
+    )
+    writer = AssignarClient(co.assignar.settings(), requests_per_second=None, transport=assignar, retry=quick)
+    config = load_config(co.config)
+    now = datetime.now(UTC) + timedelta(hours=hours)
+    pull = PullService(client, state, InProcessQueue(), config, clock=lambda: now)
+    return pull, run_sync(pull, UpsertService(writer, state, config, clock=lambda: now))
+
+
+def orders_of(co: Company, project_id: str) -> list[Any]:
+    project = next(p for p in co.assignar.records("projects") if p["external_id"] == project_id)
+    return [o["active"] for o in co.assignar.records("orders") if o.get("project_id") == project["id"]]
+
+
+@pytest.mark.parametrize("failing", ["TASK", "assignar orders"])
+def test_a_project_change_whose_work_orders_could_not_follow_is_read_again(tmp_path: Path, failing: str) -> None:
+    # Given a synced company, then a project made inactive in Intacct (its work orders must follow)
+    with company(tmp_path, STANDARD) as co, SqliteStateStore(co.state) as state:
+        assert run(co, state)[1].ok
+        project = next(p for p in co.intacct.records("PROJECT") if p["STATUS"] == "active" and orders_of_task(co, p))
+        co.intacct.update("PROJECT", project["RECORDNO"], {"STATUS": "inactive"})
+
+        # When the next run cannot read the project's tasks (Intacct not answering), or cannot write the orders
+        # (Assignar not answering)
+        if failing == "TASK":
+            _, summary = run(co, state, hours=5, intacct=_FailingQueriesOf("TASK"))
+        else:
+            _, summary = run(co, state, hours=5, assignar=_FailingWritesOf("orders"))
+        assert not summary.ok
+        assert summary.workflows["work_orders"].outcome == "failed"
+
+        # Then the project change was not taken as done: a run long after (the edit now far outside the
+        # lookback window of a watermark that had moved) still reads it, and the orders follow their project
+        _, summary = run(co, state, hours=30)
+        assert summary.ok, summary.failures
+        assert orders_of(co, project["PROJECTID"]) and not any(orders_of(co, project["PROJECTID"]))
+
+
+def orders_of_task(co: Company, project: dict[str, Any]) -> bool:
+    return any(t["PROJECTID"] == project["PROJECTID"] and t["STATUS"] == "active" for t in co.intacct.records("TASK"))
+
+
+def test_a_field_the_company_starts_offering_reaches_every_record(tmp_path: Path) -> None:
+    # Given a company synced while it did not offer the workers' mobiles
+    with company(tmp_path, STANDARD) as co, SqliteStateStore(co.state) as state:
+        co.intacct.objects = LEAN.objects()
+        _, summary = run(co, state)
+        assert "EMPLOYEE.CONTACT.CELLPHONE (the worker's mobile)" in summary.missing_fields
+
+        # When the admin gives the Web Services user the permission, and the definitions are next read
+        co.intacct.objects = STANDARD.objects()
+        _, summary = run(co, state, hours=25)
+
+        # Then every worker's mobile reaches Assignar, not only those of workers edited since
+        assert summary.ok and summary.missing_fields == []
+        users = {u.get("employee_id"): u for u in co.assignar.records("users")}
+        mobiles = {
+            e["EMPLOYEEID"]: e["CONTACT.CELLPHONE"] for e in co.intacct.records("EMPLOYEE") if e["STATUS"] == "active"
+        }
+        with_mobile = [employee_id for employee_id, mobile in mobiles.items() if mobile and employee_id in users]
+        assert with_mobile
+        assert all(users[employee_id]["contact"] == mobiles[employee_id] for employee_id in with_mobile)

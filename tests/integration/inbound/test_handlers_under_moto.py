@@ -326,3 +326,31 @@ def test_a_refused_read_is_one_error_line_with_intaccts_errorno_and_only_that_pu
 
     # And every other schedule still pulls
     assert stack.puller.lambda_handler({"entity": "clients"}, CONTEXT)["complete"]
+
+
+def test_a_malformed_secret_is_named_by_its_keys_never_its_values(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an Intacct secret without the company ID (pydantic would quote the whole secret in its error)
+    value = {
+        "INTACCT_SENDER_ID": "acme-sender",
+        "INTACCT_SENDER_PASSWORD": "Sender-Pa55-XYZ",
+        "INTACCT_USER_ID": "ws-user",
+        "INTACCT_USER_PASSWORD": "User-Pa55-QRS",
+    }
+    arn = boto3.client("secretsmanager").create_secret(Name="acme/intacct-bad", SecretString=json.dumps(value))["ARN"]
+    monkeypatch.setenv("INTACCT_SECRET_ARN", arn)
+    parameters.clear_caches()
+    Runtime.reset()
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+
+    # When a schedule fires
+    with pytest.raises(stack.puller.PullFailedError, match="INTACCT_COMPANY_ID") as failed:
+        stack.puller.lambda_handler({"entity": "workers"}, CONTEXT)
+
+    # Then the one ERROR line names the key to set, and no password appears anywhere
+    output = written.getvalue()
+    assert "missing or invalid settings" in str(failed.value)
+    for secret in ("Sender-Pa55-XYZ", "User-Pa55-QRS"):
+        assert secret not in output and secret not in str(failed.value)

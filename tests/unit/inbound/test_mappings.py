@@ -16,6 +16,7 @@ from intacct_assignar.inbound.mappings import (
     records_from,
     to_assignar,
 )
+from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.records import (
     Address,
     AssetRecord,
@@ -672,7 +673,7 @@ def test_fields_the_company_does_not_offer_are_left_alone_in_assignar_not_cleare
     payload = to_assignar(worker, {"user_type_id": 2, "employment_type": 1}, config)
 
     # Then the record says what Intacct could not tell, and the payload leaves those Assignar fields out
-    assert worker.not_offered == ("address", "phone")
+    assert worker.not_offered == ("address", "contact", "postcode", "state", "suburb")
     assert not {"contact", "address", "suburb", "state", "postcode"} & set(payload)
     assert payload["email"] == "maria.garcia@peakbuilders.example.com"
 
@@ -685,7 +686,7 @@ def test_an_empty_field_the_company_offers_still_clears_assignar() -> None:
     # When mapped, Intacct's empty value is written (clearing a field in Intacct clears it in Assignar)
     worker = normalize("workers", raw, config)
     payload = to_assignar(worker, {"user_type_id": 2, "employment_type": 1}, config)
-    assert worker.not_offered == ()
+    assert worker.not_offered is None
     assert payload["contact"] == "" and payload["suburb"] == ""
 
 
@@ -696,8 +697,27 @@ def test_a_project_without_an_offered_ship_to_contact_keeps_its_assignar_address
 
     # Then nothing of the address is written
     payload = to_assignar(record, {"client_id": 5}, config)
-    assert record.not_offered == ("address",)
+    assert record.not_offered == ("address", "postcode", "state", "suburb")
     assert not {"address", "suburb", "state", "postcode"} & set(payload)
+
+
+def test_a_company_lacking_one_part_of_an_address_leaves_that_part_alone_and_writes_the_rest() -> None:
+    # Given a worker from a company whose EMPLOYEE offers no ZIP, but the rest of the address
+    config = parse_config({"timezone": "America/Denver"})
+    worker = normalize("workers", _without(employee(), "CONTACT.MAILADDRESS.ZIP"), config)
+
+    # Then the postcode is left as Assignar has it, and the street, suburb and state are written
+    payload = to_assignar(worker, {"user_type_id": 2, "employment_type": 1}, config)
+    assert worker.not_offered == ("postcode",)
+    assert "postcode" not in payload
+    assert (payload["address"], payload["suburb"], payload["state"]) == ("1200 Federal Blvd, Apt 4", "Denver", "CO")
+
+
+def test_a_worker_with_a_phone_but_no_mobile_offered_gets_the_phone() -> None:
+    config = parse_config({"timezone": "America/Denver"})
+    worker = normalize("workers", _without(employee(), "CONTACT.CELLPHONE"), config)
+    assert worker.not_offered is None
+    assert to_assignar(worker, {"user_type_id": 2, "employment_type": 1}, config)["contact"] == "(303) 555-0101"
 
 
 def test_records_of_companies_offering_every_field_hash_as_before() -> None:
@@ -711,4 +731,7 @@ def test_records_of_companies_offering_every_field_hash_as_before() -> None:
     content = worker.model_dump(mode="json", exclude={"inactive_reason", "modified_at", "not_offered"})
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert worker.content_hash() == hashlib.sha256(canonical.encode("ascii")).hexdigest()
-    assert worker.model_copy(update={"not_offered": ("phone",)}).content_hash() != worker.content_hash()
+    assert worker.model_copy(update={"not_offered": ("contact",)}).content_hash() != worker.content_hash()
+    # and its queue message is what a consumer of the previous version reads: no new key in the body
+    body = SyncMessage.upsert(worker, run_id="r", pulled_at=datetime(2026, 12, 3, tzinfo=ZoneInfo("UTC"))).to_body()
+    assert "not_offered" not in body

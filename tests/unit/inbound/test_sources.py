@@ -43,7 +43,7 @@ def test_a_company_without_the_optional_fields_selects_the_rest_and_lists_what_i
     assert set(selection.fields) == offered
     missing = selection.describe_missing()
     assert "EMPLOYEE.CONTACT.CELLPHONE (the worker's mobile)" in missing
-    assert "EMPLOYEE.CONTACT.MAILADDRESS.CITY (the worker's address)" in missing
+    assert "EMPLOYEE.CONTACT.MAILADDRESS.ADDRESS1, ADDRESS2, CITY, STATE, ZIP (the worker's address)" in missing
     assert "EMPLOYEE.BIRTHDATE (the worker's birth date)" in missing
 
 

@@ -30,7 +30,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from .assignar import AssignarClient
-from .config import WORKFLOWS, ConfigError, TenantConfig, load_config
+from .config import WORKFLOWS, TenantConfig, load_config
 from .inbound.pull import PullService
 from .inbound.sync import InProcessQueue, SyncSummary, WorkflowSummary, run_sync
 from .inbound.upsert import UpsertService
@@ -39,7 +39,7 @@ from .outbound.documents import render
 from .outbound.push import PushResult, PushService
 from .outbound.run import PushSummary, push_timesheets
 from .outbound.sweep import SweepService
-from .problems import SETTINGS, explain
+from .problems import SETTINGS, explain, settings_keys
 from .settings import AssignarSettings, IntacctSettings
 from .state import StateSchemaError, StateStore, open_state
 
@@ -144,11 +144,8 @@ def main_options(
 
 
 def _tenant(ctx: typer.Context, config: Path | None) -> TenantConfig:
-    try:
-        return load_config(config or ctx.obj.get("config"))
-    except ConfigError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    # A ConfigError names every key to fix; the error boundary says so and exits 2.
+    return load_config(config or ctx.obj.get("config"))
 
 
 def _settings() -> tuple[IntacctSettings, AssignarSettings]:
@@ -158,11 +155,11 @@ def _settings() -> tuple[IntacctSettings, AssignarSettings]:
     try:
         intacct = IntacctSettings()
     except ValidationError as exc:
-        names |= {str(error["loc"][0]) for error in exc.errors()}
+        names.update(settings_keys(exc))
     try:
         assignar = AssignarSettings()
     except ValidationError as exc:
-        names |= {str(error["loc"][0]) for error in exc.errors()}
+        names.update(settings_keys(exc))
     if intacct is None or assignar is None:
         errors.print(f"[red]missing or invalid settings:[/red] {', '.join(sorted(names))} (environment or .env)")
         raise typer.Exit(2)

@@ -49,6 +49,10 @@ class Problem:
     exit_code: int = FAILED
     errorno: str | None = None
     expected: bool = True
+    # Intacct or Assignar refused our credentials: nothing else in the run can get through either, so it stops.
+    stops_run: bool = False
+    # The service gave no usable answer after the client's tries (down, rate limiting, broken answers).
+    unavailable: bool = False
 
     def as_dict(self) -> dict[str, str | None]:
         return {"errorno": self.errorno, "message": self.message}
@@ -61,12 +65,9 @@ def explain(error: BaseException) -> Problem:
     if isinstance(error, AssignarError):
         return _assignar(error)
     if isinstance(error, ValidationError):
-        # Settings read from the environment or a secret: name the keys, never the values (pydantic would print
-        # the whole input, passwords included).
-        keys = sorted({".".join(str(p) for p in e["loc"]) or "(all)" for e in error.errors(include_input=False)})
         return Problem(
-            f"missing or invalid settings ({error.title}): {', '.join(keys)}; set them in the environment, a .env "
-            "file or the stack's secret",
+            f"missing or invalid settings ({error.title}): {', '.join(settings_keys(error))}; set them in the "
+            "environment, a .env file or the stack's secret",
             SETTINGS,
         )
     if isinstance(error, FieldsUnavailableError):
@@ -88,6 +89,12 @@ def explain(error: BaseException) -> Problem:
     )
 
 
+def settings_keys(error: ValidationError) -> list[str]:
+    """The settings a validation error is about, never their values (pydantic would print the whole input,
+    passwords included)."""
+    return sorted({".".join(str(p) for p in e["loc"]) or "(all)" for e in error.errors(include_input=False)})
+
+
 def _intacct(error: IntacctError) -> Problem:
     said = _intacct_words(error)
     errorno = error.errorno
@@ -98,17 +105,23 @@ def _intacct(error: IntacctError) -> Problem:
                 "check INTACCT_SENDER_ID and INTACCT_SENDER_PASSWORD, and that the company INTACCT_COMPANY_ID "
                 "lists this sender under its Web Services authorizations"
             )
-            return Problem(f"Intacct refused the Web Services sender ({said}): {fix}", SETTINGS, errorno)
+            return Problem(
+                f"Intacct refused the Web Services sender ({said}): {fix}", SETTINGS, errorno, stops_run=True
+            )
         if "entity" in text or "location" in text:
-            return Problem(f"Intacct refused the entity ({said}): check INTACCT_ENTITY_ID", SETTINGS, errorno)
+            return Problem(
+                f"Intacct refused the entity ({said}): check INTACCT_ENTITY_ID", SETTINGS, errorno, stops_run=True
+            )
         fix = (
             "check INTACCT_USER_ID, INTACCT_USER_PASSWORD and INTACCT_COMPANY_ID (a Web Services user of that company)"
         )
-        return Problem(f"Intacct refused the sign-in ({said}): {fix}", SETTINGS, errorno)
+        return Problem(f"Intacct refused the sign-in ({said}): {fix}", SETTINGS, errorno, stops_run=True)
     if isinstance(error, (IntacctRateLimitError, IntacctTransientError)):
         where = f"Intacct at {error.host}" if error.host else "Intacct"
         tries = f" after {error.attempts} tries" if error.attempts else ""
-        return Problem(f"{where} did not answer usably{tries} ({said}); try again later", FAILED, errorno)
+        return Problem(
+            f"{where} did not answer usably{tries} ({said}); try again later", FAILED, errorno, unavailable=True
+        )
     if isinstance(error, IntacctOutcomeUnknownError):
         return Problem(f"Intacct's answer was lost ({said}); the write is looked up before anything is sent again")
     if isinstance(error, IntacctConfigurationError):
@@ -130,7 +143,7 @@ def _assignar(error: AssignarError) -> Problem:
     if isinstance(error, AuthenticationError):
         if error.path.startswith(("http://", "https://")):
             # The token endpoint refused: nothing can be read or written with these credentials.
-            return Problem(str(error), SETTINGS, str(error.status) if error.status else None)
+            return Problem(str(error), SETTINGS, str(error.status) if error.status else None, stops_run=True)
         return Problem(
             f"{error}; check that the Assignar API client (ASSIGNAR_CLIENT_ID) may use {error.path}",
             SETTINGS,
@@ -140,5 +153,5 @@ def _assignar(error: AssignarError) -> Problem:
         host = error.host or (urlsplit(error.path).hostname if error.path.startswith("http") else None)
         where = f"Assignar at {host}" if host else "Assignar"
         tries = f" after {error.attempts} tries" if error.attempts else ""
-        return Problem(f"{where} did not answer usably{tries} ({error}); try again later")
+        return Problem(f"{where} did not answer usably{tries} ({error}); try again later", unavailable=True)
     return Problem(f"Assignar: {error}", FAILED, str(error.status) if error.status else None)

@@ -11,12 +11,12 @@ asked of Intacct (`FieldCatalog`), never assumed: editions, modules and user per
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .catalog import FieldCatalog
 from .config import TenantConfig, WorkflowName
-from .intacct.definitions import FieldCatalog
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,11 @@ def _address(prefix: str, purpose: str, parts: Sequence[str] = MAILADDRESS) -> t
 
 
 # What every synced record is keyed, named and versioned by (the pull keys its pages on RECORDNO/WHENMODIFIED).
-def _keys(id_field: str, *, name: str = "NAME") -> tuple[FieldNeed, ...]:
-    return _needs("the record's keys, status and version", "RECORDNO", id_field, "STATUS", "WHENMODIFIED") + (
-        _needs("the record's name", name) if name else ()
-    )
+def _keys(id_field: str) -> tuple[FieldNeed, ...]:
+    return _needs("the record's keys, status and version", "RECORDNO", id_field, "STATUS", "WHENMODIFIED")
+
+
+NAME = _needs("the record's name", "NAME")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ CUSTOMERS = IntacctSource(
     "CUSTOMER",
     (
         *_keys("CUSTOMERID"),
+        *NAME,
         *_optional("the client's email", "DISPLAYCONTACT.EMAIL1"),
         *_optional("the client's office phone", "DISPLAYCONTACT.PHONE1"),
         *_optional("the client's mobile", "DISPLAYCONTACT.CELLPHONE"),
@@ -86,6 +88,7 @@ PROJECTS = IntacctSource(
     "PROJECT",
     (
         *_keys("PROJECTID"),
+        *NAME,
         *_needs("the project's client", "CUSTOMERID"),
         *_optional("the project's dates (its work orders' fallback dates)", "BEGINDATE", "ENDDATE"),
         # The job-site address is the ship-to contact's, read from CONTACT (see SITE_CONTACTS): PROJECT itself
@@ -111,6 +114,7 @@ TASKS = IntacctSource(
     "TASK",
     (
         *_keys("TASKID"),
+        *NAME,
         *_needs("the work order's project", "PROJECTID"),
         *_optional("the work order's planned dates", "PBEGINDATE", "PENDDATE"),
     ),
@@ -124,12 +128,13 @@ TASK_PROJECTS = IntacctSource(
     (),
 )
 
-STANDARD_TASKS = IntacctSource("STANDARDTASK", _keys("STANDARDTASKID"), ("activities",))
+STANDARD_TASKS = IntacctSource("STANDARDTASK", (*_keys("STANDARDTASKID"), *NAME), ("activities",))
 
 ITEMS = IntacctSource(
     "ITEM",
     (
         *_keys("ITEMID"),
+        *NAME,
         *_needs("the item's GL group (labor or equipment)", "GLGROUP"),
         *_optional("the asset's description", "EXTENDED_DESCRIPTION"),
     ),
@@ -139,7 +144,7 @@ ITEMS = IntacctSource(
 EMPLOYEES = IntacctSource(
     "EMPLOYEE",
     (
-        *_keys("EMPLOYEEID", name=""),
+        *_keys("EMPLOYEEID"),
         # Assignar requires both names; Intacct only the last.
         *_needs("the worker's name", "CONTACT.FIRSTNAME", "CONTACT.LASTNAME"),
         *_optional("the worker's email", "CONTACT.EMAIL1"),
@@ -212,18 +217,13 @@ class Selection:
         return lines
 
 
-def select(
-    source: IntacctSource, catalog: FieldCatalog, config: TenantConfig, *, refused: Collection[str] = ()
-) -> Selection:
-    """The offered fields of `source`; `FieldsUnavailableError` when a required one is not offered.
-
-    `refused`: fields `lookup` lists but a query was refused for, taken as not offered.
-    """
+def select(source: IntacctSource, catalog: FieldCatalog, config: TenantConfig) -> Selection:
+    """The offered fields of `source`; `FieldsUnavailableError` when a required one is not offered."""
     chosen: list[str] = []
     missing: list[FieldNeed] = []
     unavailable: list[FieldNeed] = []
     for need in source.needs:
-        if need.name not in refused and catalog.offers(source.object_name, need.name):
+        if catalog.offers(source.object_name, need.name):
             chosen.append(need.name)
         elif need.is_required(config):
             unavailable.append(need)

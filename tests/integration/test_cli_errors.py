@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from intacct_assignar.cli import app
-from intacct_assignar.emulators.assignar import AssignarEmulator
 from intacct_assignar.emulators.http import EmulatorHandler, LoopbackServer
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.intacct import RetryPolicy
 from typer.testing import CliRunner
 
+from .tenant import Tenant, emulated_tenant
+
 runner = CliRunner()
-
-
-@dataclass
-class Tenant:
-    env: dict[str, str]
-    config: Path
-    state: Path
-
-    def run(self, *args: str, **env: str) -> tuple[int, str]:
-        result = runner.invoke(
-            app, [*args, "--config", str(self.config), "--state", str(self.state)], env=self.env | env
-        )
-        return result.exit_code, result.output
 
 
 @pytest.fixture
@@ -37,13 +23,8 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tenant]:
     monkeypatch.chdir(tmp_path)
     # Give up quickly: the real policy backs off for about fifteen seconds before it says Intacct is down.
     monkeypatch.setattr("intacct_assignar.intacct.client.INTACCT_RETRY", RetryPolicy(max_attempts=3, base_delay_s=0.01))
-    store = IntacctStore(timezone="America/Denver")
-    generate_company(store, employees=12, seed=3)
-    with IntacctEmulator(store) as intacct, AssignarEmulator(seed=3) as assignar:
-        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        config = tmp_path / "tenant.toml"
-        config.write_text(f'timezone = "America/Denver"\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n')
-        yield Tenant(intacct.settings_env() | assignar.settings_env(), config, tmp_path / "state.db")
+    with emulated_tenant(tmp_path, employees=12, seed=3) as tenant:
+        yield tenant
 
 
 def assert_no_traceback(output: str) -> None:

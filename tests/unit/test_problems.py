@@ -28,7 +28,7 @@ NOT_AUTHORIZED = IntacctErrorDetail(
 
 def test_a_refused_login_names_the_user_settings_and_exits_2() -> None:
     problem = explain(IntacctAuthenticationError("Intacct refused the login or session", [SIGN_IN]))
-    assert problem.exit_code == SETTINGS
+    assert problem.exit_code == SETTINGS and problem.stops_run
     assert problem.errorno == "XL03000006"
     assert "INTACCT_USER_ID, INTACCT_USER_PASSWORD and INTACCT_COMPANY_ID" in problem.message
     assert "Sign-in information is incorrect" in problem.message
@@ -46,7 +46,7 @@ def test_an_intacct_that_does_not_answer_names_the_host_and_tries_and_exits_1() 
     error = IntacctTransientError("could not reach Intacct: ConnectError")
     error.host, error.attempts = "api.intacct.com", 5
     problem = explain(error)
-    assert problem.exit_code == FAILED
+    assert problem.exit_code == FAILED and problem.unavailable and not problem.stops_run
     assert problem.message.startswith("Intacct at api.intacct.com did not answer usably after 5 tries")
 
 
@@ -73,7 +73,7 @@ def test_assignar_credentials_refused_at_the_token_endpoint_exit_2_naming_the_se
         status=401,
     )
     problem = explain(refused)
-    assert problem.exit_code == SETTINGS
+    assert problem.exit_code == SETTINGS and problem.stops_run
     assert "ASSIGNAR_CLIENT_ID" in problem.message
 
 
@@ -84,12 +84,19 @@ def test_assignar_not_answering_names_the_host_and_tries() -> None:
     ):
         error.host, error.attempts = "api.assignar.com", 5
         problem = explain(error)
-        assert problem.exit_code == FAILED
+        assert problem.exit_code == FAILED and problem.unavailable
         assert problem.message.startswith("Assignar at api.assignar.com did not answer usably after 5 tries")
 
 
 def test_an_assignar_refusal_of_one_record_is_a_failure_not_a_settings_problem() -> None:
-    assert explain(ValidationError("first_name is required", path="/users", status=400)).exit_code == FAILED
+    problem = explain(ValidationError("first_name is required", path="/users", status=400))
+    assert problem.exit_code == FAILED and not problem.stops_run and not problem.unavailable
+
+
+def test_assignar_refusing_one_resource_does_not_stop_the_run() -> None:
+    # A 403 on one resource costs that workflow (the sync's queue); only refused credentials stop everything
+    problem = explain(AuthenticationError("refused", method="PUT", path="/tasks/7", status=403))
+    assert problem.exit_code == SETTINGS and not problem.stops_run
 
 
 def test_settings_files_and_ports() -> None:

@@ -253,42 +253,8 @@ def _either(*fields: str) -> _Parts:
     return fields, False
 
 
-def _address_fills(prefix: str, *, one_line: bool = False) -> dict[str, _Parts]:
-    if one_line:  # a project's full address in one Assignar field, with suburb, state and postcode beside it
-        street: _Parts = _every(*(_address_field(prefix, part) for part in _ADDRESS_PARTS))
-        return {
-            "address": street,
-            "suburb": _every(_address_field(prefix, "CITY")),
-            "state": _every(_address_field(prefix, "STATE")),
-            "postcode": _every(_address_field(prefix, "ZIP")),
-        }
-    return {
-        "street": _every(_address_field(prefix, "ADDRESS1"), _address_field(prefix, "ADDRESS2")),
-        "suburb": _every(_address_field(prefix, "CITY")),
-        "state": _every(_address_field(prefix, "STATE")),
-        "postcode": _every(_address_field(prefix, "ZIP")),
-    }
-
-
-def _client_address() -> dict[str, _Parts]:
-    parts = _address_fills("DISPLAYCONTACT")
-    return {
-        "address_1": _every(_address_field("DISPLAYCONTACT", "ADDRESS1")),
-        "address_2": _every(_address_field("DISPLAYCONTACT", "ADDRESS2")),
-        "city": parts["suburb"],
-        "state": parts["state"],
-        "postcode": parts["postcode"],
-    }
-
-
-def _worker_address() -> dict[str, _Parts]:
-    parts = _address_fills("CONTACT")
-    return {
-        "address": parts["street"],
-        "suburb": parts["suburb"],
-        "state": parts["state"],
-        "postcode": parts["postcode"],
-    }
+def _mail(prefix: str, *parts: str) -> _Parts:
+    return _every(*(_address_field(prefix, part) for part in parts))
 
 
 _OPTIONAL_FILLS: dict[WorkflowName, dict[str, _Parts]] = {
@@ -296,16 +262,29 @@ _OPTIONAL_FILLS: dict[WorkflowName, dict[str, _Parts]] = {
         "email": _every("DISPLAYCONTACT.EMAIL1"),
         "office_phone": _every("DISPLAYCONTACT.PHONE1"),
         "mobile": _every("DISPLAYCONTACT.CELLPHONE"),
-        **_client_address(),
+        "address_1": _mail("DISPLAYCONTACT", "ADDRESS1"),
+        "address_2": _mail("DISPLAYCONTACT", "ADDRESS2"),
+        "city": _mail("DISPLAYCONTACT", "CITY"),
+        "state": _mail("DISPLAYCONTACT", "STATE"),
+        "postcode": _mail("DISPLAYCONTACT", "ZIP"),
     },
-    # A project's address is its ship-to contact's, put on the record as SHIPTO.MAILADDRESS.* by the pull.
-    "projects": _address_fills("SHIPTO", one_line=True),
+    # A project's address is its ship-to contact's, put on the record as SHIPTO.MAILADDRESS.* by the pull; its
+    # one-line `address` holds every part.
+    "projects": {
+        "address": _mail("SHIPTO", *_ADDRESS_PARTS),
+        "suburb": _mail("SHIPTO", "CITY"),
+        "state": _mail("SHIPTO", "STATE"),
+        "postcode": _mail("SHIPTO", "ZIP"),
+    },
     "assets": {"description": _every("EXTENDED_DESCRIPTION")},
     "workers": {
         "email": _every("CONTACT.EMAIL1"),
         "contact": _either("CONTACT.CELLPHONE", "CONTACT.PHONE1"),
         "dob": _every("BIRTHDATE"),
-        **_worker_address(),
+        "address": _mail("CONTACT", "ADDRESS1", "ADDRESS2"),
+        "suburb": _mail("CONTACT", "CITY"),
+        "state": _mail("CONTACT", "STATE"),
+        "postcode": _mail("CONTACT", "ZIP"),
     },
 }
 

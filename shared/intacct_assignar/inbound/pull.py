@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
+from ..catalog import FieldCatalog, definition_scope
 from ..config import TenantConfig, WorkflowName
-from ..intacct import ChangePull, Cursor, FieldCatalog, IntacctClient, Page, Window, deletions
+from ..intacct import ChangePull, Cursor, IntacctClient, Page, Window, deletions
 from ..intacct.errors import IntacctBusinessError, IntacctError, IntacctInvalidFieldsError
 from ..intacct.filters import Filter, and_, gt, in_
 from ..intacct.protocol import Record, Result
@@ -126,10 +127,7 @@ class PullService:
         # an admin sees them beside the ones Assignar refused; the CLI reports them instead.
         self.parking = parking
         # Which fields this company offers, asked of Intacct (`lookup`) and kept in the state store a day.
-        self.catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct), clock=clock)
-        # Fields `lookup` lists but `query` refused, per object, and when: not asked for again for a day (as
-        # long as a definition is trusted), then tried once more.
-        self._refused: dict[str, dict[str, datetime]] = {}
+        self.catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct.settings), clock=clock)
 
     def progress_key(self, source: IntacctSource, selection: Selection | None = None) -> str:
         """The watermark's and checkpoint's name: the object and a fingerprint of the workflow settings it serves
@@ -140,6 +138,7 @@ class PullService:
         records now outside the filter are deactivated, instead of waiting for their next edit in Intacct. So
         does a field the company starts (or stops) offering: a mobile number the Web Services user may now see
         reaches every worker, not only those edited since. A company offering every field keeps the key it had.
+        Without `selection`, the key of the settings alone (it never asks Intacct).
         """
         settings: dict[str, object] = {
             workflow: {
@@ -149,8 +148,6 @@ class PullService:
             }
             for workflow in source.workflows
         }
-        if selection is None:
-            selection = self._known_selection(source)
         if selection is not None and selection.missing:
             settings["~not offered"] = sorted(need.name for need in selection.missing)
         canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
@@ -173,19 +170,15 @@ class PullService:
         source = source_named(source_name)
         run_id = uuid.uuid4().hex
         workflows, skipped = self._runnable(source)
+        key = self.progress_key(source)
         if not workflows:
             # Nothing would be written: no read either. Enabling a workflow changes `key`, so its first pull
             # then starts from the beginning.
             return PullReport(
-                source.object_name,
-                run_id,
-                full,
-                skipped_workflows=skipped,
-                progress_key=self.progress_key(source, _NO_SELECTION),
-                complete=True,
+                source.object_name, run_id, full, skipped_workflows=skipped, progress_key=key, complete=True
             )
         # Raises before anything is read when the company lacks a field the workflows cannot do without.
-        selection = self._selection(source)
+        selection = select(source, self.catalog, self.config)
         key = self.progress_key(source, selection)
         checkpoint = self.state.get_checkpoint(key) if self.persist_progress else None
         if checkpoint is not None and full and not checkpoint.full:
@@ -216,11 +209,10 @@ class PullService:
         sites = _SiteAddresses(self) if source is PROJECTS else None
         while True:
             page, selection = self._page(pull, cursor, source)
-            report.missing_fields = _missing(selection, sites)
             report.fetched += len(page.records)
             if sites is not None and "SHIPTO.CONTACTNAME" in selection.fields:
                 sites.attach(page.records)
-                report.missing_fields = _missing(selection, sites)
+            report.missing_fields = selection.describe_missing() + (sites.missing if sites is not None else [])
             projects = self._projects_of(page.records) if source is TASKS else {}
             messages = []
             for record in page.records:
@@ -279,8 +271,8 @@ class PullService:
         if watermark is None:
             # First run: watch from the start of the earliest pull that already ran (a record deleted after it
             # was pulled must still be deactivated); with none yet, from now.
-            pulled = [s for s in SOURCES if self._runnable(s)[0]]
-            started = [w for w in (self.state.get_watermark(self.progress_key(s)) for s in pulled) if w is not None]
+            keys = [self.progress_key(s, self._known_selection(s)) for s in SOURCES if self._runnable(s)[0]]
+            started = [w for w in map(self.state.get_watermark, keys) if w is not None]
             if not started:
                 report.complete, report.watermark = True, now
                 if self.persist_progress:
@@ -340,11 +332,11 @@ class PullService:
         """`read` with the fields to select, tried again when Intacct refuses the field list.
 
         The first refusal means the cached definition is stale (a custom field dropped, a permission taken
-        away): it is asked for again at once, not a day later. If Intacct still refuses a field `lookup` lists
-        (one reached through a relationship, say), that field is left out from then on; refused fields the
-        workflow cannot do without fail it, in Intacct's words or ours.
+        away): it is asked for again at once, not a day later. A field Intacct still refuses though `lookup`
+        lists it (one reached through a relationship, say) is left out (`FieldCatalog.refuse`); refused fields
+        the workflow cannot do without fail it, in Intacct's words or ours.
         """
-        selection = self._selection(source)
+        selection = select(source, self.catalog, self.config)
         refreshed = False
         while True:
             try:
@@ -354,27 +346,21 @@ class PullService:
                     "Intacct refused a field list",
                     extra={"object": source.object_name, "field": refused.field, "error": str(refused)},
                 )
+                named = refused.field if refused.field in selection.fields else None
+                if refreshed and named is None:
+                    raise  # nothing left to learn or leave out
                 if not refreshed:
                     refreshed = True
                     self.catalog.refresh(source.object_name, related=True)
-                elif refused.field is None or refused.field not in selection.fields:
-                    raise
-                if refused.field is not None and refused.field in selection.fields:
-                    after = self._selection(source)
-                    if refused.field in after.fields:
-                        # `lookup` still lists what `query` refuses: go without it (or fail, if it is required).
-                        self._refused.setdefault(source.object_name, {})[refused.field] = self.clock()
-                selection = self._selection(source)
-
-    def _selection(self, source: IntacctSource) -> Selection:
-        since = self.clock() - self.catalog.max_age
-        refused = {name for name, at in self._refused.get(source.object_name, {}).items() if at > since}
-        return select(source, self.catalog, self.config, refused=refused)
+                    selection = select(source, self.catalog, self.config)
+                if named is not None and named in selection.fields:
+                    self.catalog.refuse(source.object_name, named)
+                selection = select(source, self.catalog, self.config)
 
     def _known_selection(self, source: IntacctSource) -> Selection | None:
-        """The selection, when it can be made without asking Intacct for anything it has not answered already."""
+        """The selection, when Intacct has answered what it needs (else None, and nothing raised)."""
         try:
-            return self._selection(source)
+            return select(source, self.catalog, self.config)
         except (IntacctError, FieldsUnavailableError):
             return None
 
@@ -534,7 +520,7 @@ class _SiteAddresses:
                 result, selection = self.pull._query(SITE_CONTACTS, in_("CONTACTNAME", names[start : start + 1000]))
                 contacts.update({str(c.get("CONTACTNAME")): c for c in result.records})
             if selection is None:
-                selection = self.pull._selection(SITE_CONTACTS)
+                selection = select(SITE_CONTACTS, self.pull.catalog, self.pull.config)
         except (IntacctBusinessError, FieldsUnavailableError) as exc:
             self.unavailable = True
             self.missing = [f"CONTACT.MAILADDRESS (the job-site address): the ship-to contacts cannot be read: {exc}"]
@@ -552,20 +538,6 @@ class _SiteAddresses:
             for part in offered:
                 # No ship-to contact: the project has no address in Intacct, and Assignar's is cleared.
                 project[f"SHIPTO.MAILADDRESS.{part}"] = contact.get(f"MAILADDRESS.{part}")
-
-
-# A selection with nothing missing: the key of a source no workflow reads (its settings alone name it).
-_NO_SELECTION = Selection("", ())
-
-
-def _missing(selection: Selection, sites: _SiteAddresses | None) -> list[str]:
-    return selection.describe_missing() + (sites.missing if sites is not None else [])
-
-
-def definition_scope(intacct: IntacctClient) -> str:
-    """Who the definitions are kept for: another company, entity or user may see other fields."""
-    s = intacct.settings
-    return "|".join((s.company_id, s.entity_id or "", s.user_id))
 
 
 def _source_id(workflow: WorkflowName, record: Record) -> str | None:

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..assignar.errors import AssignarError, AuthenticationError, RateLimitedError, ServerError, TransportError
+from ..assignar.errors import AssignarError, AuthenticationError
 from ..config import WORKFLOWS
-from ..intacct.errors import IntacctAuthenticationError
 from ..problems import Problem, explain
 from .consume import Parked, SyncConsumer
 from .messages import MessageError, SyncMessage
@@ -106,7 +105,7 @@ class InProcessQueue:
 
         One record's failure costs that record; Assignar refusing a workflow's resource (403) costs that
         workflow's records, without a call each; Assignar refusing our credentials, or not answering several
-        records in a row, ends the run (`AssignarUnavailable`), since no record could get through.
+        records in a row, ends the run with that error, since no record could get through.
         """
         done: list[UpsertResult] = []
         waiting: dict[str, str] = {}
@@ -116,7 +115,8 @@ class InProcessQueue:
         down = 0
         while self.pending and stalled <= len(self.pending):
             body = self.pending.popleft()
-            workflow = _workflow_of(body)
+            # Only parsed again once a workflow was refused: the consumer parses every body anyway.
+            workflow = _workflow_of(body) if refused else None
             if workflow in refused:
                 failed.append((body, refused[workflow]))
                 continue
@@ -128,15 +128,13 @@ class InProcessQueue:
                 stalled += 1
                 continue
             except AssignarError as exc:
-                if isinstance(exc, AuthenticationError) and exc.path.startswith(("http://", "https://")):
-                    raise  # the token endpoint refused our credentials: nothing can be written
-                down = down + 1 if isinstance(exc, (TransportError, ServerError, RateLimitedError)) else 0
-                if down >= ASSIGNAR_DOWN_AFTER:
+                problem = explain(exc)
+                down = down + 1 if problem.unavailable else 0
+                if problem.stops_run or down >= ASSIGNAR_DOWN_AFTER:
                     raise
-                reason = explain(exc).message
-                if isinstance(exc, AuthenticationError) and workflow is not None:
-                    refused[workflow] = reason
-                failed.append((body, reason))
+                if isinstance(exc, AuthenticationError) and (workflow := _workflow_of(body)) is not None:
+                    refused[workflow] = problem.message  # Assignar will not let us write this resource
+                failed.append((body, problem.message))
                 waiting.pop(body, None)
                 stalled = 0
                 continue
@@ -230,9 +228,9 @@ def _stops_run_or_explain(exc: Exception, object_name: str) -> Problem:
     """Re-raise what no other workflow could get past (Intacct refusing the sender or the login); otherwise the
     problem, for the workflows reading `object_name` only. (A refusal of the whole request that every request
     would meet, such as an expired company, already stopped the run at `connect`.)"""
-    if isinstance(exc, IntacctAuthenticationError):
-        raise exc
     problem = explain(exc)
+    if problem.stops_run:
+        raise exc
     if problem.expected:
         # Said in the run's summary; the log line is for --debug.
         logger.info("workflow failed: %s: %s", object_name, problem.message)

@@ -10,7 +10,7 @@ from .client import (
     SessionCache,
     WriteResult,
 )
-from .definitions import FieldCatalog, ObjectDefinition, Relationship
+from .definitions import ObjectDefinition, Relationship
 from .errors import (
     IntacctAuthenticationError,
     IntacctBusinessError,
@@ -30,7 +30,6 @@ __all__ = [
     "ChangePull",
     "Cursor",
     "Deletion",
-    "FieldCatalog",
     "IntacctAuthenticationError",
     "IntacctBusinessError",
     "IntacctClient",

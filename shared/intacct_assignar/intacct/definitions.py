@@ -1,28 +1,19 @@
-"""What a company offers for an Intacct object, as its `lookup` says, kept a day so scheduled runs need not ask.
+"""An Intacct object's definition as `lookup` answers it: its fields, custom fields and relationships.
 
-Companies differ (modules, editions, custom fields, the Web Services user's permissions), so the product asks
-before it selects: a field is used only where `lookup` lists it, or lists the relationship it hangs from and
-the related object's own `lookup` lists the rest (reference §3.1: `OBJECTPATH.FIELD`, one hop).
+Reference §3.1: `<Type Name=…><Fields><Field><ID>…<DATATYPE>…<ISCUSTOM>…` then `<Relationships>`; a related
+object's field is selected as `OBJECTPATH.FIELD`. What the product does with it is `catalog.FieldCatalog`'s.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from ..state import CachedDefinition, StateError
 from .errors import IntacctBusinessError
 from .protocol import as_list, child, text
 
-logger = logging.getLogger(__name__)
-
-# How long a definition is trusted: fields change when an admin adds a custom field or a module, rarely more
-# than daily; an "Invalid fields list" refusal asks again at once (`FieldCatalog.refresh`).
-DEFINITION_MAX_AGE = timedelta(days=1)
 _FORMAT = 1  # of the cached JSON body; a body in another format is asked for again
 
 
@@ -114,120 +105,3 @@ def parse_lookup(object_name: str, data: Any) -> ObjectDefinition:
     if not fields:
         raise DefinitionUnreadableError(f"lookup {wanted} answered a definition without fields")
     return ObjectDefinition(wanted, frozenset(fields), frozenset(custom), tuple(relationships))
-
-
-class Lookup(Protocol):
-    """The one call the catalog needs from the client (`IntacctClient.lookup`)."""
-
-    def lookup(self, object_name: str) -> ObjectDefinition: ...
-
-
-class DefinitionCache(Protocol):
-    """Where definitions outlive the process: the state store (SQLite for the CLI, DynamoDB in AWS)."""
-
-    def get_definition(self, key: str) -> CachedDefinition | None: ...
-    def put_definition(self, definition: CachedDefinition) -> None: ...
-
-
-class FieldCatalog:
-    """The company's object definitions: from memory, else the state store while fresh, else one `lookup`.
-
-    `scope` names who asks (company, entity, user): permissions, and so fields, differ between users.
-    """
-
-    def __init__(
-        self,
-        intacct: Lookup,
-        cache: DefinitionCache | None,
-        *,
-        scope: str,
-        max_age: timedelta = DEFINITION_MAX_AGE,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._intacct = intacct
-        self._cache = cache
-        self._scope = scope
-        self.max_age = max_age
-        self._clock = clock
-        self._known: dict[str, tuple[ObjectDefinition, datetime]] = {}
-        # Related objects of a refreshed one: their cached answers are not trusted until asked again either.
-        self._stale: set[str] = set()
-        # Related objects whose lookup Intacct refused, and when.
-        self._refused: dict[str, datetime] = {}
-        self.lookups = 0  # `lookup` calls made: a scheduled run with fresh definitions makes none
-
-    def definition(self, object_name: str) -> ObjectDefinition:
-        name = object_name.upper()
-        if name in self._stale:
-            return self.refresh(name)
-        now = self._clock()
-        known = self._known.get(name)
-        if known is not None and now - known[1] < self.max_age:
-            return known[0]
-        cached = self._cache.get_definition(self._key(name)) if self._cache is not None else None
-        if cached is not None and now - cached.fetched_at < self.max_age:
-            definition = ObjectDefinition.from_json(cached.body)
-            if definition is not None and definition.object_name == name:
-                self._known[name] = (definition, cached.fetched_at)
-                return definition
-        return self.refresh(name)
-
-    def refresh(self, object_name: str, *, related: bool = False) -> ObjectDefinition:
-        """Ask Intacct now (the cached answer is too old, or Intacct refused a field list: then `related`).
-
-        With `related`, the objects it relates to are asked again too, when next needed: a refused
-        `SHIPTO.X` may be the related object's change."""
-        name = object_name.upper()
-        self.lookups += 1
-        definition = self._intacct.lookup(name)
-        now = self._clock()
-        self._known[name] = (definition, now)
-        self._stale.discard(name)
-        self._refused.pop(name, None)
-        if related:
-            others = {r.object_name for r in definition.relationships if r.object_name != name}
-            self._stale.update(others)
-            for other in others:
-                self._refused.pop(other, None)
-        if self._cache is not None:
-            try:
-                self._cache.put_definition(CachedDefinition(self._key(name), definition.to_json(), now))
-            except StateError as exc:
-                # The definition was read; only the next run's saving is lost (it asks Intacct again).
-                logger.warning("object definition not kept", extra={"object": name, "error": str(exc)})
-        logger.info("Intacct object definition read", extra={"object": name, "fields": len(definition.fields)})
-        return definition
-
-    def offers(self, object_name: str, field: str) -> bool:
-        """Whether `field` can be selected from the object: listed itself, or through a listed relationship."""
-        definition = self.definition(object_name)
-        name = field.upper()
-        if name in definition.fields:
-            return True
-        parts = name.split(".")
-        # The longest relationship path first (MAILADDRESS.CITY of CONTACT, not of a relationship "CONTACT.M…").
-        for cut in range(len(parts) - 1, 0, -1):
-            relationship = definition.relationship(".".join(parts[:cut]))
-            if relationship is None:
-                continue
-            related = self._related(relationship.object_name)
-            return related is not None and ".".join(parts[cut:]) in related.fields
-        return False
-
-    def _related(self, object_name: str) -> ObjectDefinition | None:
-        """A related object's definition, or None when Intacct refuses to look it up (permission, module): then its
-        fields are not to be had, and it is not asked again while a definition would be trusted. An Intacct that
-        does not answer is not a refusal: that error goes to the caller, whose read then fails and is retried."""
-        name = object_name.upper()
-        refused_at = self._refused.get(name)
-        if refused_at is not None and self._clock() - refused_at < self.max_age:
-            return None
-        try:
-            return self.definition(name)
-        except IntacctBusinessError as exc:
-            self._refused[name] = self._clock()
-            logger.info("related object not readable", extra={"object": name, "error": str(exc)})
-            return None
-
-    def _key(self, object_name: str) -> str:
-        return f"{object_name}|{self._scope}"

@@ -9,8 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..assignar.errors import AuthenticationError
-from ..intacct.errors import IntacctAuthenticationError
 from ..problems import explain
 from ..state import LeaseLostError
 from .push import PostingIncompleteError, PushResult, PushService, TimesheetBusyError
@@ -78,16 +76,13 @@ def _post(push: PushService, timesheet_id: int, *, retry_parked: bool, dry_run: 
         logger.info("timesheet posting incomplete", extra={"timesheet_id": timesheet_id})
         return PushResult(timesheet_id, "failed", reason=" ".join(str(error).split()))
     except Exception as error:
-        if isinstance(error, (IntacctAuthenticationError, AuthenticationError)):
+        problem = explain(error)
+        if problem.stops_run:
             raise  # refused credentials: every timesheet would fail the same way; the command says so (exit 2)
-        # The traceback only at DEBUG: the CLI shows it with --debug; everyone else reads the reason.
+        # The traceback only at DEBUG: the CLI shows it with --debug; everyone else reads the reason, on one line
+        # (some messages span lines): `explain`'s for the failures it knows, else the error's own.
         logger.debug("timesheet not posted", extra={"timesheet_id": timesheet_id}, exc_info=True)
-        return PushResult(timesheet_id, "failed", reason=_sentence(error))
-
-
-def _sentence(error: Exception) -> str:
-    """What happened and what to do, on one line (some messages span lines; a result is printed as one): as
-    `explain` says it for the failures it knows (Intacct, Assignar, the state store), else the error's own."""
-    problem = explain(error)
-    text = problem.message if problem.expected else str(error)
-    return " ".join(text.split()) or "it failed without saying why; run with --debug to see the traceback"
+        text = " ".join((problem.message if problem.expected else str(error)).split())
+        return PushResult(
+            timesheet_id, "failed", reason=text or "it failed without saying why; run with --debug to see the traceback"
+        )

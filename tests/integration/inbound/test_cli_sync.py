@@ -4,49 +4,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from intacct_assignar.cli import app
-from intacct_assignar.emulators.assignar import AssignarEmulator
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from typer.testing import CliRunner
+
+from ..tenant import Tenant, emulated_tenant
 
 runner = CliRunner()
 
 
-@dataclass
-class Setup:
-    env: dict[str, str]
-    config: Path
-    state: Path
-    intacct: IntacctStore
-    assignar: AssignarEmulator
-
-    def writes(self) -> int:
-        return self.assignar.calls("POST", "/v2") + self.assignar.calls("PUT", "/v2")
-
-
 @pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tenant]:
     monkeypatch.chdir(tmp_path)  # no stray .env or intacct-assignar.toml from the repository
-    store = IntacctStore(timezone="America/Denver")
-    generate_company(store, employees=30, seed=4)
-    with IntacctEmulator(store) as intacct, AssignarEmulator(seed=2) as assignar:
-        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        env = intacct.settings_env() | assignar.settings_env()
-        config = tmp_path / "tenant.toml"
-        config.write_text(f'timezone = "America/Denver"\n\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n')
-        yield Setup(env, config, tmp_path / "state.db", store, assignar)
+    with emulated_tenant(tmp_path, seed=4) as tenant:
+        yield tenant
 
 
-def invoke(setup: Setup, *args: str) -> tuple[int, str]:
+def invoke(setup: Tenant, *args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args), env=setup.env)
     return result.exit_code, result.output
 
 
-def test_a_dry_run_prints_the_plan_and_writes_nothing_anywhere(setup: Setup) -> None:
+def test_a_dry_run_prints_the_plan_and_writes_nothing_anywhere(setup: Tenant) -> None:
     # When
     code, output = invoke(setup, "sync", "--dry-run", "--config", str(setup.config), "--state", str(setup.state))
 
@@ -60,7 +41,7 @@ def test_a_dry_run_prints_the_plan_and_writes_nothing_anywhere(setup: Setup) -> 
     assert not setup.state.exists()
 
 
-def test_sync_then_a_rerun_changes_nothing_and_json_says_so(setup: Setup) -> None:
+def test_sync_then_a_rerun_changes_nothing_and_json_says_so(setup: Tenant) -> None:
     # Given a first sync (options after the subcommand, as in the product contract)
     code, output = invoke(setup, "sync", "--json", "--state", str(setup.state), "--config", str(setup.config))
     assert code == 0, output
@@ -77,7 +58,7 @@ def test_sync_then_a_rerun_changes_nothing_and_json_says_so(setup: Setup) -> Non
     assert again["plan"] == []
 
 
-def test_usage_and_settings_errors_exit_2_naming_what_to_fix(setup: Setup) -> None:
+def test_usage_and_settings_errors_exit_2_naming_what_to_fix(setup: Tenant) -> None:
     code, output = invoke(setup, "sync", "--entity", "employees", "--config", str(setup.config))
     assert code == 2 and "unknown workflow employees" in output
 
@@ -92,7 +73,7 @@ def test_usage_and_settings_errors_exit_2_naming_what_to_fix(setup: Setup) -> No
     assert "workflows.workers.departmnts" in output and "timezone" in output
 
 
-def test_a_dry_run_after_a_sync_shows_field_diffs_and_leaves_the_state_file_as_it_was(setup: Setup) -> None:
+def test_a_dry_run_after_a_sync_shows_field_diffs_and_leaves_the_state_file_as_it_was(setup: Tenant) -> None:
     # Given a synced tenant and a renamed customer in Intacct
     code, output = invoke(setup, "sync", "--state", str(setup.state), "--config", str(setup.config))
     assert code == 0, output

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from intacct_assignar.assignar import AssignarClient
-from intacct_assignar.cli import app
+from intacct_assignar.catalog import definition_scope
 from intacct_assignar.config import WORKFLOWS, load_config
-from intacct_assignar.emulators.assignar import AssignarEmulator
 from intacct_assignar.emulators.intacct import (
     LEAN,
     RICH,
@@ -26,9 +22,8 @@ from intacct_assignar.emulators.intacct import (
     CompanyProfile,
     IntacctEmulator,
     IntacctStore,
-    generate_company,
 )
-from intacct_assignar.inbound.pull import PullService, definition_scope
+from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.inbound.sync import InProcessQueue, run_sync
 from intacct_assignar.inbound.upsert import UpsertService
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache, RetryPolicy
@@ -37,48 +32,21 @@ from intacct_assignar.intacct.xmlcodec import parse_xml
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.sources import CUSTOMERS, STANDARD_TASKS, FieldNeed, IntacctSource
 from intacct_assignar.state import CachedDefinition, SqliteStateStore
-from typer.testing import CliRunner
 
-runner = CliRunner()
-ZONE = "America/Denver"
+from ..tenant import ZONE, Tenant, emulated_tenant
 
 
-@dataclass
-class Company:
-    env: dict[str, str]
-    config: Path
-    state: Path
-    intacct: IntacctStore
-    emulator: IntacctEmulator
-    assignar: AssignarEmulator
-
-    def sync(self, *args: str) -> tuple[int, dict[str, Any]]:
-        """`sync --json`: the summary is all there is on stdout."""
-        result = self._invoke("--json", *args)
-        return result.exit_code, json.loads(result.stdout)
-
-    def sync_text(self, *args: str) -> tuple[int, str]:
-        result = self._invoke(*args)
-        return result.exit_code, result.output
-
-    def _invoke(self, *args: str) -> Any:
-        result = runner.invoke(
-            app, ["sync", *args, "--config", str(self.config), "--state", str(self.state)], env=self.env
-        )
-        assert "Traceback" not in result.output, result.output
-        return result
+def sync(tenant: Tenant, *args: str) -> tuple[int, dict[str, Any]]:
+    """`sync --json`: the summary is all there is on stdout."""
+    result = tenant.cli("sync", "--json", *args)
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, json.loads(result.stdout)
 
 
-@contextmanager
-def company(tmp_path: Path, profile: CompanyProfile) -> Iterator[Company]:
-    store = IntacctStore(timezone=ZONE, profile=profile)
-    generate_company(store, employees=30, seed=9)
-    with IntacctEmulator(store) as intacct, AssignarEmulator(seed=9) as assignar:
-        owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-        config = tmp_path / "tenant.toml"
-        config.write_text(f'timezone = "{ZONE}"\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n')
-        env = intacct.settings_env() | assignar.settings_env() | {"COLUMNS": "200"}
-        yield Company(env, config, tmp_path / "state.db", store, intacct, assignar)
+def sync_text(tenant: Tenant, *args: str) -> tuple[int, str]:
+    code, output = tenant.run("sync", *args)
+    assert "Traceback" not in output, output
+    return code, output
 
 
 @pytest.fixture(autouse=True)
@@ -88,9 +56,9 @@ def _here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_lean_company_syncs_every_workflow_and_names_each_missing_field_once(tmp_path: Path) -> None:
     # Given a company whose EMPLOYEE lacks CONTACT.CELLPHONE and addresses, and whose PROJECT names no ship-to
-    with company(tmp_path, LEAN) as lean:
+    with emulated_tenant(tmp_path, profile=LEAN) as lean:
         # When it is synced
-        code, summary = lean.sync()
+        code, summary = sync(lean)
 
         # Then every workflow ran to the end and wrote its records
         assert code == 0, summary
@@ -103,24 +71,24 @@ def test_a_lean_company_syncs_every_workflow_and_names_each_missing_field_once(t
         assert "PROJECT.SHIPTO.CONTACTNAME (the job-site address, from the project's ship-to contact)" in missing
         assert "TASK.PBEGINDATE, PENDDATE (the work order's planned dates)" in missing
         # And nothing was asked of Intacct that it does not offer (a refusal would have failed a workflow)
-        assert lean.emulator.stats.functions["lookup"] > 0
+        assert lean.gateway.stats.functions["lookup"] > 0
 
         # And the people's summary says the same, once
-        code, text = lean.sync_text("--full")
+        code, text = sync_text(lean, "--full")
         assert code == 0, text
         assert text.count("EMPLOYEE.CONTACT.CELLPHONE") == 1
 
 
 def test_a_lean_companys_projects_keep_the_address_typed_into_assignar(tmp_path: Path) -> None:
     # Given a lean company synced once, and an address typed into an Assignar project by hand
-    with company(tmp_path, LEAN) as lean:
-        assert lean.sync()[0] == 0
+    with emulated_tenant(tmp_path, profile=LEAN) as lean:
+        assert sync(lean)[0] == 0
         project = next(p for p in lean.assignar.records("projects") if p.get("active") in (True, 1))
         by_hand = AssignarClient(lean.assignar.settings(), requests_per_second=None)
         by_hand.projects.update(project["id"], {"address": "14 Site Rd, Denver"})
 
         # When a full sync compares every record with Assignar
-        code, summary = lean.sync("--full")
+        code, summary = sync(lean, "--full")
 
         # Then the address Intacct cannot tell about was left as it is
         assert code == 0, summary
@@ -133,9 +101,9 @@ def test_a_rich_company_with_custom_fields_syncs_and_projects_get_the_ship_to_co
     tmp_path: Path,
 ) -> None:
     # Given a company with custom fields on PROJECT, EMPLOYEE and ITEM
-    with company(tmp_path, RICH) as rich:
+    with emulated_tenant(tmp_path, profile=RICH) as rich:
         # When it is synced
-        code, summary = rich.sync()
+        code, summary = sync(rich)
 
         # Then everything went through, nothing was missing, and each project's address is its ship-to contact's
         assert code == 0, summary
@@ -157,9 +125,11 @@ def test_a_rich_company_with_custom_fields_syncs_and_projects_get_the_ship_to_co
 
 def test_a_user_without_permission_on_one_object_fails_that_workflow_only(tmp_path: Path) -> None:
     # Given a Web Services user who may not list employees
-    with company(tmp_path, dataclasses.replace(STANDARD, unreadable=frozenset({"EMPLOYEE"}))) as limited:
+    with emulated_tenant(
+        tmp_path, profile=dataclasses.replace(STANDARD, unreadable=frozenset({"EMPLOYEE"}))
+    ) as limited:
         # When it is synced
-        code, summary = limited.sync()
+        code, summary = sync(limited)
 
         # Then workers failed with Intacct's errorno and words, every other workflow wrote its records, exit 1
         assert code == 1
@@ -174,7 +144,7 @@ def test_a_user_without_permission_on_one_object_fails_that_workflow_only(tmp_pa
         assert limited.assignar.records("clients") and limited.assignar.records("tasks")
 
         # And for people: one line for the workflow, no traceback
-        code, text = limited.sync_text()
+        code, text = sync_text(limited)
         assert code == 1
         assert "workers failed: Intacct refused query: Permission Denied" in text
 
@@ -182,9 +152,9 @@ def test_a_user_without_permission_on_one_object_fails_that_workflow_only(tmp_pa
 def test_a_required_field_the_company_does_not_offer_fails_the_workflow_naming_it(tmp_path: Path) -> None:
     # Given a company whose EMPLOYEE offers no first names (Assignar requires one)
     profile = CompanyProfile("no-first-names", hidden={"EMPLOYEE": frozenset({"CONTACT.FIRSTNAME"})})
-    with company(tmp_path, profile) as odd:
+    with emulated_tenant(tmp_path, profile=profile) as odd:
         # When synced
-        code, summary = odd.sync()
+        code, summary = sync(odd)
 
         # Then workers did not run (nothing read from EMPLOYEE), saying which field and what to do; the rest ran
         assert code == 1
@@ -197,18 +167,18 @@ def test_a_required_field_the_company_does_not_offer_fails_the_workflow_naming_i
 def test_a_field_that_went_away_after_it_was_cached_is_asked_about_again_at_once(tmp_path: Path) -> None:
     # Given a lean company, and a state store whose cached EMPLOYEE definition (from before the company changed)
     # still lists the mobile
-    with company(tmp_path, LEAN) as lean:
+    with emulated_tenant(tmp_path, profile=LEAN) as lean:
         with IntacctClient(IntacctSettings.model_validate(lean.env), timezone=ZONE) as client:
             with IntacctEmulator(IntacctStore(timezone=ZONE, profile=STANDARD)) as before:
                 standard = IntacctClient(IntacctSettings.model_validate(before.settings_env()), timezone=ZONE)
                 stale = standard.lookup("EMPLOYEE")
-            key = f"EMPLOYEE|{definition_scope(client)}"
+            key = f"EMPLOYEE|{definition_scope(client.settings)}"
         with SqliteStateStore(lean.state) as state:
             state.put_definition(CachedDefinition(key, stale.to_json(), datetime.now(UTC)))
         assert "CONTACT.CELLPHONE" in stale.fields
 
         # When it is synced
-        code, summary = lean.sync()
+        code, summary = sync(lean)
 
         # Then Intacct refused the list once, EMPLOYEE was looked up again, and workers went through without it
         assert code == 0, summary
@@ -221,12 +191,12 @@ def test_a_field_that_went_away_after_it_was_cached_is_asked_about_again_at_once
 
 def test_once_cached_a_run_asks_no_lookup(tmp_path: Path) -> None:
     # Given a company synced once (its definitions are now in the state file)
-    with company(tmp_path, STANDARD) as standard:
-        code, first = standard.sync()
+    with emulated_tenant(tmp_path, profile=STANDARD) as standard:
+        code, first = sync(standard)
         assert code == 0 and first["api_calls"]["intacct_lookups"] >= 7
 
         # When the next run comes (a new process: only the state file remembers)
-        code, again = standard.sync()
+        code, again = sync(standard)
 
         # Then it reads no definition again
         assert code == 0
@@ -251,7 +221,7 @@ class _FailingQueriesOf(httpx.BaseTransport):
 
 def test_an_object_whose_reads_keep_failing_costs_its_workflow_not_the_run(tmp_path: Path) -> None:
     # Given a gateway that fails every query of STANDARDTASK, whatever the number of tries
-    with company(tmp_path, STANDARD) as standard, SqliteStateStore(standard.state) as state:
+    with emulated_tenant(tmp_path, profile=STANDARD) as standard, SqliteStateStore(standard.state) as state:
         config = load_config(standard.config)
         intacct = IntacctClient(
             IntacctSettings.model_validate(standard.env),
@@ -279,7 +249,7 @@ def test_an_object_whose_reads_keep_failing_costs_its_workflow_not_the_run(tmp_p
 def test_a_field_lookup_lists_but_query_refuses_is_left_out_and_the_read_goes_on(tmp_path: Path) -> None:
     # Given a company whose PROJECT lookup lists the ship-to relationship to CONTACT (so SHIPTO.MAILADDRESS.CITY
     # looks selectable), and a gateway that refuses to select through it, as the one in the review did
-    with company(tmp_path, STANDARD) as standard, SqliteStateStore(standard.state) as state:
+    with emulated_tenant(tmp_path, profile=STANDARD) as standard, SqliteStateStore(standard.state) as state:
         intacct = IntacctClient(IntacctSettings.model_validate(standard.env), timezone=ZONE)
         pull = PullService(intacct, state, InProcessQueue(), load_config(standard.config))
         wanted = IntacctSource(
@@ -301,7 +271,7 @@ def test_a_field_lookup_lists_but_query_refuses_is_left_out_and_the_read_goes_on
         assert result.ok
         assert selection.fields == ("RECORDNO", "PROJECTID")
         assert selection.describe_missing() == ["PROJECT.SHIPTO.MAILADDRESS.CITY (the job-site city)"]
-        assert standard.emulator.stats.functions["query"] == 2  # refused, then read without it
+        assert standard.gateway.stats.functions["query"] == 2  # refused, then read without it
         assert intacct.counters.by_function["lookup"] == 4  # PROJECT and CONTACT, then both again
 
 
@@ -323,7 +293,7 @@ class _FailingWritesOf(httpx.BaseTransport):
 
 
 def run(
-    co: Company,
+    co: Tenant,
     state: SqliteStateStore,
     *,
     hours: float = 0,
@@ -346,7 +316,7 @@ def run(
     return pull, run_sync(pull, UpsertService(writer, state, config, clock=lambda: now))
 
 
-def orders_of(co: Company, project_id: str) -> list[Any]:
+def orders_of(co: Tenant, project_id: str) -> list[Any]:
     project = next(p for p in co.assignar.records("projects") if p["external_id"] == project_id)
     return [o["active"] for o in co.assignar.records("orders") if o.get("project_id") == project["id"]]
 
@@ -354,7 +324,7 @@ def orders_of(co: Company, project_id: str) -> list[Any]:
 @pytest.mark.parametrize("failing", ["TASK", "assignar orders"])
 def test_a_project_change_whose_work_orders_could_not_follow_is_read_again(tmp_path: Path, failing: str) -> None:
     # Given a synced company, then a project made inactive in Intacct (its work orders must follow)
-    with company(tmp_path, STANDARD) as co, SqliteStateStore(co.state) as state:
+    with emulated_tenant(tmp_path, profile=STANDARD) as co, SqliteStateStore(co.state) as state:
         assert run(co, state)[1].ok
         project = next(p for p in co.intacct.records("PROJECT") if p["STATUS"] == "active" and orders_of_task(co, p))
         co.intacct.update("PROJECT", project["RECORDNO"], {"STATUS": "inactive"})
@@ -375,13 +345,13 @@ def test_a_project_change_whose_work_orders_could_not_follow_is_read_again(tmp_p
         assert orders_of(co, project["PROJECTID"]) and not any(orders_of(co, project["PROJECTID"]))
 
 
-def orders_of_task(co: Company, project: dict[str, Any]) -> bool:
+def orders_of_task(co: Tenant, project: dict[str, Any]) -> bool:
     return any(t["PROJECTID"] == project["PROJECTID"] and t["STATUS"] == "active" for t in co.intacct.records("TASK"))
 
 
 def test_a_field_the_company_starts_offering_reaches_every_record(tmp_path: Path) -> None:
     # Given a company synced while it did not offer the workers' mobiles
-    with company(tmp_path, STANDARD) as co, SqliteStateStore(co.state) as state:
+    with emulated_tenant(tmp_path, profile=STANDARD) as co, SqliteStateStore(co.state) as state:
         co.intacct.objects = LEAN.objects()
         _, summary = run(co, state)
         assert "EMPLOYEE.CONTACT.CELLPHONE (the worker's mobile)" in summary.missing_fields

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from intacct_assignar.catalog import FieldCatalog
 from intacct_assignar.config import parse_config
-from intacct_assignar.intacct import FieldCatalog, ObjectDefinition
+from intacct_assignar.intacct import ObjectDefinition
 from intacct_assignar.sources import EMPLOYEES, PROJECTS, SOURCES, FieldsUnavailableError, select
 
 CONFIG = parse_config({"timezone": "America/Denver"})

@@ -1,15 +1,11 @@
-"""`lookup` read from the documented answer shape, and the catalog that keeps definitions a day (no sockets)."""
+"""`lookup` read from the documented answer shape (no sockets)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from intacct_assignar.intacct import FieldCatalog, IntacctBusinessError, ObjectDefinition, Relationship
+from intacct_assignar.intacct import Relationship
 from intacct_assignar.intacct.definitions import DefinitionUnreadableError, parse_lookup
 from intacct_assignar.intacct.xmlcodec import parse_xml
-from intacct_assignar.state import CachedDefinition
 
 from . import gateway as g
 from .gateway import FakeGateway, Sent
@@ -94,115 +90,3 @@ def test_an_answer_that_is_not_this_objects_definition_is_refused(body: str) -> 
     # When an answer that does not define PROJECT is read
     with pytest.raises(DefinitionUnreadableError, match="PROJECT"):
         parse_lookup("PROJECT", parse_xml(body)["data"])
-
-
-@dataclass
-class FakeIntacct:
-    """Answers `lookup` from a table; an object not in it is refused, as a company without the module would."""
-
-    definitions: dict[str, ObjectDefinition]
-    asked: list[str] = field(default_factory=list)
-
-    def lookup(self, object_name: str) -> ObjectDefinition:
-        self.asked.append(object_name)
-        if object_name not in self.definitions:
-            raise IntacctBusinessError("Intacct refused lookup (failure)")
-        return self.definitions[object_name]
-
-
-@dataclass
-class FakeCache:
-    stored: dict[str, CachedDefinition] = field(default_factory=dict)
-
-    def get_definition(self, key: str) -> CachedDefinition | None:
-        return self.stored.get(key)
-
-    def put_definition(self, definition: CachedDefinition) -> None:
-        self.stored[definition.key] = definition
-
-
-PROJECT = ObjectDefinition(
-    "PROJECT",
-    frozenset({"RECORDNO", "PROJECTID", "SHIPTO.CONTACTNAME"}),
-    relationships=(Relationship("SHIPTO", "CONTACT", "SHIPTO.CONTACTNAME"), Relationship("CUSTOMER", "CUSTOMER")),
-)
-CONTACT = ObjectDefinition("CONTACT", frozenset({"CONTACTNAME", "MAILADDRESS.CITY"}))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-def catalog(intacct: FakeIntacct, cache: FakeCache, clock: Clock) -> FieldCatalog:
-    return FieldCatalog(intacct, cache, scope="ACME||ws_user", clock=clock)
-
-
-def test_a_definition_is_asked_for_once_then_served_from_the_state_store_for_a_day() -> None:
-    # Given a company and an empty state store
-    intacct, cache, clock = FakeIntacct({"PROJECT": PROJECT}), FakeCache(), Clock()
-
-    # When one process asks twice, and a later process (a new catalog) asks within the day
-    first = catalog(intacct, cache, clock)
-    first.definition("PROJECT")
-    first.definition("project")
-    clock.at += timedelta(hours=23)
-    later = catalog(intacct, cache, clock)
-    later.definition("PROJECT")
-
-    # Then Intacct was asked once, and the cached answer is kept per company, entity and user
-    assert intacct.asked == ["PROJECT"]
-    assert later.lookups == 0
-    assert list(cache.stored) == ["PROJECT|ACME||ws_user"]
-
-    # And after a day it is asked again
-    clock.at += timedelta(hours=2)
-    catalog(intacct, cache, clock).definition("PROJECT")
-    assert intacct.asked == ["PROJECT", "PROJECT"]
-
-
-def test_a_cached_body_this_version_cannot_read_is_asked_for_again() -> None:
-    # Given a state store holding a body in another format
-    intacct, clock = FakeIntacct({"PROJECT": PROJECT}), Clock()
-    cache = FakeCache({"PROJECT|ACME||ws_user": CachedDefinition("PROJECT|ACME||ws_user", '{"format": 99}', clock())})
-
-    # When the catalog needs PROJECT
-    definition = catalog(intacct, cache, clock).definition("PROJECT")
-
-    # Then it asked Intacct, and stored the answer in its own format
-    assert definition == PROJECT
-    assert intacct.asked == ["PROJECT"]
-    assert ObjectDefinition.from_json(cache.stored["PROJECT|ACME||ws_user"].body) == PROJECT
-
-
-def test_a_related_field_is_offered_only_through_a_listed_relationship_and_the_related_objects_own_fields() -> None:
-    # Given PROJECT relating SHIPTO to CONTACT, and CUSTOMER not readable in this company
-    intacct, cache, clock = FakeIntacct({"PROJECT": PROJECT, "CONTACT": CONTACT}), FakeCache(), Clock()
-    fields = catalog(intacct, cache, clock)
-
-    # Then fields are offered as lookup lists them, directly or through the relationship, and nothing else
-    assert fields.offers("PROJECT", "SHIPTO.CONTACTNAME")  # listed itself
-    assert fields.offers("PROJECT", "SHIPTO.MAILADDRESS.CITY")  # SHIPTO -> CONTACT lists MAILADDRESS.CITY
-    assert not fields.offers("PROJECT", "SHIPTO.MAILADDRESS.ZIP")  # CONTACT does not list it
-    assert not fields.offers("PROJECT", "BILLTO.CONTACTNAME")  # no such relationship
-    assert not fields.offers("PROJECT", "CUSTOMER.NAME")  # the related object cannot be looked up
-    assert intacct.asked == ["PROJECT", "CONTACT", "CUSTOMER"]
-
-
-def test_a_refresh_after_a_refused_field_list_asks_again_at_once_and_distrusts_related_objects() -> None:
-    # Given both definitions cached a minute ago
-    intacct, cache, clock = FakeIntacct({"PROJECT": PROJECT, "CONTACT": CONTACT}), FakeCache(), Clock()
-    fields = catalog(intacct, cache, clock)
-    fields.offers("PROJECT", "SHIPTO.MAILADDRESS.CITY")
-    clock.at += timedelta(minutes=1)
-
-    # When Intacct refused a field list and the catalog refreshes PROJECT with its relationships
-    fields.refresh("PROJECT", related=True)
-    fields.offers("PROJECT", "SHIPTO.MAILADDRESS.CITY")
-
-    # Then PROJECT was asked again at once, and so was CONTACT when next needed
-    assert intacct.asked == ["PROJECT", "CONTACT", "PROJECT", "CONTACT"]
-    assert fields.lookups == 4

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -36,7 +37,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         body = raw_body(request)
     except UnreadableBodyError as exc:
-        return response(400, {"error": str(exc)})
+        # No sender could have signed bytes that cannot be rebuilt: not authentic, whatever its headers say.
+        return response(401, {"error": f"the delivery cannot be authenticated: {exc}"})
     try:
         webhook = receiver()
     except Exception as exc:
@@ -44,15 +46,29 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # and the sweep finds the timesheet if it never gets through.
         _log_unavailable(exc)
         return response(503, {"error": UNAVAILABLE})
-    answer = webhook.receive(body, request.headers)
+    answer = webhook.receive(body, text_headers(request))
     return response(answer.status, answer.body)
+
+
+def text_headers(request: APIGatewayProxyEventV2) -> dict[str, str]:
+    """The headers, names lower-cased; a name or value that is not text is left out, so it counts as missing.
+
+    API Gateway only ever sends text, but this is the edge where the event is untyped JSON: a malformed event
+    is refused (401, no signature) rather than crashing on it.
+    """
+    headers = request.get("headers")
+    if not isinstance(headers, Mapping):
+        return {}
+    return {name.lower(): value for name, value in headers.items() if isinstance(name, str) and isinstance(value, str)}
 
 
 def raw_body(request: APIGatewayProxyEventV2) -> bytes:
     """The body exactly as sent, since the signature covers its bytes (API Gateway base64-encodes binary types)."""
-    body = request.body
+    body: object = request.body
     if body is None:
         return b""
+    if not isinstance(body, str):
+        raise UnreadableBodyError("the body is not text")
     if request.is_base64_encoded:
         try:
             return base64.b64decode(body, validate=True)

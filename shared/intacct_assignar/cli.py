@@ -95,11 +95,15 @@ class _OneLine(logging.Handler):
 
 
 def _configure_logging(debug: bool) -> None:
+    """--debug is for the product's lines: the libraries' (botocore's hold secrets) stay at WARNING and above."""
+    from . import observability
+
     package = logging.getLogger("intacct_assignar")
     for handler in [h for h in package.handlers if isinstance(h, _OneLine)]:
         package.removeHandler(handler)
     package.addHandler(_OneLine(debug))
     package.setLevel(logging.DEBUG if debug else logging.WARNING)
+    observability.pin_library_loggers()
 
 
 app = typer.Typer(

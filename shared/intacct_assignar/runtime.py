@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities import parameters
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from . import observability
 from .assignar import AssignarClient
 from .aws.sqs import SqsParking, SqsPublisher
 from .config import TenantConfig, parse_config
@@ -74,6 +75,9 @@ class Runtime:
     def current(cls) -> Runtime:
         """This container's runtime: built on the first invocation, kept while the container is warm."""
         if cls._current is None:
+            # A new container: hold the libraries' loggers at WARNING again (a handler or a level set since the
+            # handler module's import) before any secret is read.
+            observability.pin_library_loggers()
             cls._current = cls.from_environment()
         return cls._current
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 from pydantic import SecretStr
@@ -18,6 +19,9 @@ TIMESTAMP_HEADER = "X-Assignar-Timestamp"
 SIGNATURE_SCHEME = "sha256"
 # A signed timestamp older or newer than this is refused, so a captured delivery cannot be replayed later.
 DEFAULT_TOLERANCE_S = 300
+# The form of a timestamp: ASCII digits only (int() would also take other scripts' digits, " 12" or "1_2"), at most 12,
+# since Unix seconds have 10 until the year 2286 and a longer value must never reach the float clock arithmetic.
+UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 def signed_message(body: bytes, timestamp: str | int | None = None) -> bytes:
@@ -65,21 +69,25 @@ def verify(
     since without one a captured delivery could be replayed forever; `allow_missing_timestamp=True` accepts a
     signature over the body alone, for a sender that cannot timestamp and is explicitly allowed by configuration.
     """
-    if not signature or not signature.startswith(f"{SIGNATURE_SCHEME}="):
+    if not signature:
+        return False
+    # Stripped as an HTTP header value is; and ASCII or refused, since a signature is hex and anything else (a lone
+    # surrogate, say) could not be encoded to compare as bytes.
+    signature = signature.strip()
+    if not signature.isascii() or not signature.startswith(f"{SIGNATURE_SCHEME}="):
         return False
     if timestamp is None:
         if not allow_missing_timestamp:
             return False
     else:
-        try:
-            stamp = int(timestamp)
-        except ValueError:
+        if not UNIX_SECONDS.fullmatch(timestamp):
             return False
+        stamp = int(timestamp)
         current = time.time() if now is None else now
         if tolerance_s is not None and abs(current - stamp) > tolerance_s:
             return False
     expected = sign(body, secret, timestamp=timestamp)
-    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii"))
 
 
 def _key(secret: SecretStr | str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from intacct_assignar.answers import MB, AnswerLimits, UnusableAnswerError, read_answer
 from intacct_assignar.assignar.errors import (
     AuthenticationError,
     RateLimitedError,
@@ -23,6 +25,8 @@ from intacct_assignar.assignar.resilience import CallCounter, Clock, parse_retry
 ASSIGNAR_SCOPE = "target-entity:b816a5d3-40c3-477f-a551-1d066d7211cc:api_access"
 # Assignar documents tokens as lasting one hour; used only when the answer omits expires_in.
 DEFAULT_TOKEN_LIFETIME_S = 3600.0
+# A token answer is a few hundred bytes; the client passes its own limits, these serve a provider used alone.
+TOKEN_ANSWER_LIMITS = AnswerLimits(max_wire_bytes=1 * MB, max_decoded_bytes=1 * MB, deadline_s=60.0)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class TokenProvider:
 
     `invalidate()` drops the cached token, e.g. after Assignar answers 401 to it. Failures are typed as the API's
     are: 429 is `RateLimitedError`, 5xx `ServerError`, no answer `TransportError` (all retried by the client's
-    loop); refused credentials or scope (400/401) are `AuthenticationError`.
+    loop); refused credentials or scope (400/401) are `AuthenticationError`. An answer beyond `answer_limits` (too
+    big or too slow) is a `TransportError`, retried like any other lost answer.
     """
 
     def __init__(
@@ -53,6 +58,7 @@ class TokenProvider:
         refresh_margin_s: float = 60.0,
         clock: Clock = time.monotonic,
         counter: CallCounter | None = None,
+        answer_limits: AnswerLimits = TOKEN_ANSWER_LIMITS,
     ) -> None:
         self._http = http
         self._token_url = token_url
@@ -62,6 +68,7 @@ class TokenProvider:
         self._refresh_margin_s = refresh_margin_s
         self._clock = clock
         self._counter = counter
+        self._answer_limits = answer_limits
         self._token: AccessToken | None = None
         self._lock = threading.Lock()
 
@@ -84,13 +91,24 @@ class TokenProvider:
         if self._counter is not None:
             self._counter.record("POST", "oauth2/token")
         started = self._clock()
+        request = self._http.build_request(
+            "POST",
+            self._token_url,
+            data={"grant_type": "client_credentials", "scope": self._scope},
+            headers={"Accept": "application/json"},
+        )
         try:
-            response = self._http.post(
-                self._token_url,
+            response = read_answer(
+                self._http,
+                request,
+                service="Assignar's token endpoint",
+                limits=self._answer_limits,
                 auth=httpx.BasicAuth(self._client_id, self._client_secret.get_secret_value()),
-                data={"grant_type": "client_credentials", "scope": self._scope},
-                headers={"Accept": "application/json"},
             )
+        except UnusableAnswerError as exc:
+            raise TransportError(
+                str(exc), method="POST", path=self._token_url, status=exc.http_status, may_have_landed=False
+            ) from None
         except httpx.HTTPError as exc:
             # Asking for a token changes nothing at Assignar, so every failure to get an answer is retryable.
             # The httpx message names the URL only; the credentials travel in a header it does not print.
@@ -121,10 +139,10 @@ class TokenProvider:
                 **context,
             )
         try:
-            body = response.json()
+            body = json.loads(response.content)
             value = str(body["access_token"])
             lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME_S)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise AuthenticationError(
                 "the Assignar token endpoint answered without an access_token",
                 method="POST",

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from intacct_assignar.answers import MB, Answer, AnswerLimits, UnusableAnswerError, read_answer
 from intacct_assignar.assignar.auth import TokenProvider
 from intacct_assignar.assignar.envelope import Envelope, parse_envelope
 from intacct_assignar.assignar.errors import (
@@ -82,6 +83,10 @@ FILTER_OPERATORS = frozenset(
 )
 FilterValue = str | int | float | bool | None | Sequence[str | int]
 
+# Assignar's pages (`page_size` records of JSON) run to a few MB at most: these caps leave a wide margin and keep
+# one answer well inside a 512 MB Lambda. The deadline covers a whole answer, however slowly it trickles in.
+ASSIGNAR_ANSWER_LIMITS = AnswerLimits(max_wire_bytes=16 * MB, max_decoded_bytes=32 * MB, deadline_s=60.0)
+
 T = TypeVar("T", bound=AssignarRecord)
 P = TypeVar("P", bound=Mapping[str, object])
 
@@ -120,7 +125,8 @@ class AssignarClient:
     `requests_per_second` paces every call (Assignar publishes no limit; stay polite). `page_size` is what
     each list call asks for; a server that returns fewer is still read to the end. `in_filter_size` and
     `max_url_length` bound each `__in` lookup (Assignar publishes no URL limit; 4,000 characters passes common
-    gateways). `transport` or `http` inject a test double; `clock`/`sleep` make backoff testable without waiting.
+    gateways). `answer_limits` caps each answer, the token's included (see `answers.py`). `transport` or `http`
+    inject a test double; `clock`/`sleep` make backoff testable without waiting.
     """
 
     def __init__(
@@ -130,6 +136,7 @@ class AssignarClient:
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 30.0,
+        answer_limits: AnswerLimits = ASSIGNAR_ANSWER_LIMITS,
         retry: RetryPolicy | None = None,
         requests_per_second: float | None = 8.0,
         page_size: int = 500,
@@ -144,6 +151,7 @@ class AssignarClient:
             raise ValueError("page_size and in_filter_size must be positive")
         self._owns_http = http is None
         self._http = http or httpx.Client(transport=transport, timeout=timeout_s)
+        self._answer_limits = answer_limits
         self.api_url = str(settings.api_url).rstrip("/")
         self._retry = retry or RetryPolicy()
         self._limiter = RateLimiter(requests_per_second, clock=clock, sleep=sleep)
@@ -160,6 +168,7 @@ class AssignarClient:
             refresh_margin_s=token_refresh_margin_s,
             clock=clock,
             counter=self.calls,
+            answer_limits=answer_limits,
         )
         self.workers = Resource[Worker, WorkerFields](self, RESOURCES["workers"])
         self.user_types = Resource[UserType, Mapping[str, object]](self, RESOURCES["user_types"])
@@ -225,6 +234,11 @@ class AssignarClient:
                     response = self._send(method, path, params, json, bearer)
                 except httpx.TransportError as exc:
                     error = _transport_error(exc, method, path)
+                except UnusableAnswerError as exc:
+                    # Too big, too slow or unreadable: Assignar answered, so the request may have landed.
+                    error = TransportError(
+                        str(exc), method=method, path=path, status=exc.http_status, may_have_landed=True
+                    )
                 else:
                     if response.status_code == 401 and not refreshed:
                         # Tokens can be revoked or expire early; one fresh token is worth one more try.
@@ -233,18 +247,27 @@ class AssignarClient:
                         self._tokens.invalidate()
                         continue
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    if response.is_success:
-                        return parse_envelope(response.status_code, response.content, method=method, path=path)
-                    error = error_for_response(
-                        response.status_code, response.content, method=method, path=path, retry_after_s=retry_after
-                    )
+                    try:
+                        if response.is_success:
+                            return parse_envelope(response.status_code, response.content, method=method, path=path)
+                        error = error_for_response(
+                            response.status_code, response.content, method=method, path=path, retry_after_s=retry_after
+                        )
+                    except RecursionError:
+                        # JSON nested deeper than Python's recursion limit: hostile or broken, never Assignar's.
+                        error = ServerError(
+                            "Assignar answered with JSON nested too deeply to read",
+                            method=method,
+                            path=path,
+                            status=response.status_code,
+                        )
             landed_now = method == "POST" and sent and _may_have_landed(error)
             may_have_landed = may_have_landed or landed_now
             if method == "POST" and may_have_landed:
                 if landed is None:
                     raise OutcomeUnknownError(
                         "the create may have reached Assignar and the payload has no key to check it by, "
-                        "so it was not sent again",
+                        f"so it was not sent again; what came back: {error.args[0]}",
                         method=method,
                         path=path,
                         status=error.status,
@@ -302,10 +325,10 @@ class AssignarClient:
 
     def _send(
         self, method: str, path: str, params: Mapping[str, str] | None, json: Mapping[str, object] | None, bearer: str
-    ) -> httpx.Response:
+    ) -> Answer:
         self._limiter.acquire()
         self.calls.record(method, path.strip("/").split("/", 1)[0])
-        return self._http.request(
+        request = self._http.build_request(
             method,
             f"{self.api_url}/{path.lstrip('/')}",
             params=dict(params) if params else None,
@@ -317,6 +340,7 @@ class AssignarClient:
                 "Content-Type": "application/json",
             },
         )
+        return read_answer(self._http, request, service="Assignar", limits=self._answer_limits)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ Each emulator subclasses `EmulatorHandler` for its protocol and runs inside a `L
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -67,6 +69,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def drop_connection(self) -> None:
+        """Close the connection without a status line: the client sees the server disconnect (a dropped
+        connection, e.g. httpx's RemoteProtocolError "Server disconnected without sending a response")."""
+        self.close_connection = True
+        # OSError: the client went away first; the connection is gone either way.
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
 
 class LoopbackServer(ThreadingHTTPServer):

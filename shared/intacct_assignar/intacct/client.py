@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from ..answers import MB, AnswerLimits, UnusableAnswerError, read_answer
 from ..retry import RetryPolicy, parse_retry_after
 from ..settings import IntacctSettings
 from . import protocol
@@ -69,6 +70,11 @@ class IntacctCounters:
 
 # Intacct asks for backoff on 429s and Cloudflare pages (reference §2.3): start at a second, cap at a minute.
 INTACCT_RETRY = RetryPolicy(max_attempts=5, base_delay_s=1.0, max_delay_s=60.0)
+
+# A full page (1000-2000 records) is 1-3 MB of XML: these caps leave a wide margin and still keep one answer, and
+# the dicts parsed from it, well inside a 512 MB Lambda. The deadline for a whole answer is the client's timeout.
+INTACCT_MAX_WIRE_BYTES = 32 * MB
+INTACCT_MAX_DECODED_BYTES = 64 * MB
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,8 @@ class IntacctClient:
 
     `timezone` is the company's zone (the tenant's `timezone` setting) and has no default on purpose:
     Intacct timestamps carry no zone, and a wrong guess would shift every change window by hours.
+    `answer_limits` caps each answer (see `answers.py`); by default 32 MB on the wire, 64 MB decompressed, and
+    `timeout_s` for the whole answer.
     """
 
     def __init__(
@@ -153,6 +161,7 @@ class IntacctClient:
         sessions: SessionCache | None = None,
         retry: RetryPolicy | None = None,
         timeout_s: float = 120.0,
+        answer_limits: AnswerLimits | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -161,6 +170,9 @@ class IntacctClient:
         # Timeouts are explicit: a read timeout on a write is an unknown outcome, so it must be bounded.
         self._http = http or httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0))
         self._owns_http = http is None
+        self._answer_limits = answer_limits or AnswerLimits(
+            max_wire_bytes=INTACCT_MAX_WIRE_BYTES, max_decoded_bytes=INTACCT_MAX_DECODED_BYTES, deadline_s=timeout_s
+        )
         self._sessions = sessions or _DEFAULT_SESSIONS
         self._retry = retry or INTACCT_RETRY
         self._sleep = sleep
@@ -334,14 +346,19 @@ class IntacctClient:
 
     def _post(self, url: str, body: bytes, functions: Sequence[Function], *, writes: bool) -> protocol.Response:
         names = ",".join(f.name for f in functions)
+        request = self._http.build_request("POST", url, content=body, headers={"Content-Type": "application/xml"})
         with self._lock:
             try:
-                reply = self._http.post(url, content=body, headers={"Content-Type": "application/xml"})
+                reply = read_answer(self._http, request, service="Intacct", limits=self._answer_limits)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached Intacct: safe to try again, even for a write.
                 raise IntacctTransientError(f"could not reach Intacct: {type(exc).__name__}") from exc
             except httpx.TransportError as exc:
                 raise self._lost_answer(f"no answer from Intacct: {type(exc).__name__}", writes, None) from exc
+            except UnusableAnswerError as exc:
+                # Too big, too slow or unreadable: Intacct answered, but not in a way that says what ran.
+                self.counters.http_requests += 1
+                raise self._lost_answer(str(exc), writes, exc.http_status) from exc
         self.counters.http_requests += 1
         status = reply.status_code
         if status == 429:

@@ -7,9 +7,10 @@ Every Intacct ID comes from the Assignar records the inbound sync wrote (the wor
 project's, role's and asset's external_id, the work order's job number), so a timesheet naming a record typed
 into Assignar by hand is refused with the record named, rather than guessed at.
 
-Each document carries a revision, a short hash of its content, in its description (TIMESHEET) or reference
-number (purchasing transaction): after a crash the document found in Intacct tells which content it holds,
-and the function control ID is made from it, so re-sending the same content can never post it twice.
+Each document carries a revision, a short hash of its content, in its description (TIMESHEET), or in its
+message, reference number and line memos (purchasing transaction): after a crash the document found in Intacct
+tells which content it holds, and the function control ID is made from it, so re-sending the same content can
+never post it twice.
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ class TimesheetPosting:
 
 
 def marker(timesheet_id: int) -> str:
-    """The start of every description we write: how documents are found again in Intacct after a crash."""
+    """What every text we write for a timesheet holds: how its documents are found again in Intacct after a crash.
+
+    "Assignar timesheet 12 (rev " is never part of "Assignar timesheet 112 (rev ", so a search for the marker
+    anywhere in a text finds this timesheet's documents only.
+    """
     return f"Assignar timesheet {timesheet_id} (rev "
 
 
@@ -100,11 +105,16 @@ def labelled(timesheet_id: int, revision: str) -> str:
 
 
 def revision_of(timesheet_id: int, text: str | None) -> str | None:
-    """The revision in a description we wrote for this timesheet, or None when the text is not ours."""
-    prefix = marker(timesheet_id)
-    if not text or not text.startswith(prefix) or not text.endswith(")"):
+    """The revision in a text we wrote for this timesheet (the marker may follow other words), or None."""
+    if not text:
         return None
-    return text[len(prefix) : -1] or None
+    prefix = marker(timesheet_id)
+    start = text.find(prefix)
+    if start < 0 or (start > 0 and not text[start - 1].isspace()):
+        return None
+    end = text.find(")", start + len(prefix))
+    revision = text[start + len(prefix) : end] if end > 0 else ""
+    return revision if revision.isalnum() else None
 
 
 def controlid(timesheet_id: int, kind: str, revision: str, generation: int) -> str:
@@ -367,7 +377,7 @@ def _purchasing(
             line["locationid"] = dimensions["LOCATIONID"]
         if "DEPARTMENTID" in dimensions:
             line["departmentid"] = dimensions["DEPARTMENTID"]
-        line["memo"] = f"{name}, {worker}"
+        line["memo"] = f"{name}, {worker}"  # the marker is added once the revision is known
         line["projectid"] = dimensions["PROJECTID"]
         if task_id is not None:
             line["taskid"] = task_id
@@ -381,13 +391,18 @@ def _purchasing(
         "potransitems": {"potransitem": items},
     }
     revision = _revision(body)
-    reference = labelled(timesheet_id, revision)
+    label = labelled(timesheet_id, revision)
+    # The marker goes into every text the create documents under the same name as a field a purchasing
+    # transaction may offer (MESSAGE, REFERENCENO, the lines' MEMO): which field Intacct reads <referenceno>
+    # back from is not documented (reference §5.3), so the push searches whichever of these `lookup` lists.
+    for line in items:
+        line["memo"] = f"{line['memo']}; {label}"
     ordered = {
         "transactiontype": body["transactiontype"],
         "datecreated": body["datecreated"],
         "vendorid": body["vendorid"],
-        "referenceno": reference,
-        "message": f"Equipment time from Assignar timesheet {timesheet_id}",
+        "referenceno": label,
+        "message": f"Equipment time from {label}",
         "potransitems": body["potransitems"],
     }
     return Document(ordered, revision)

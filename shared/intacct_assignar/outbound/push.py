@@ -10,8 +10,13 @@ or drop time:
 3. Intacct's own duplicate check: every write carries a function control ID made of the timesheet, the
    document, its content revision and the write's generation, sent with `uniqueid=true`.
 4. A lookup before any re-send: after a timeout, an HTTP 524 or a crash, Intacct is searched for the document
-   by the marker in its description. A write not found is re-sent only after Intacct's in-doubt window, since
-   Intacct may still be running it, and its duplicate check covers only writes that completed.
+   by the marker it carries, in a field the create wrote under the same name and `lookup` lists (never a field
+   only guessed to hold it). A write not found is re-sent only after Intacct's in-doubt window, since Intacct
+   may still be running it, and its duplicate check covers only writes that completed; where no such field can
+   be searched, a person looks instead.
+
+A posted document is changed only while Intacct's reference says it may be (a TIMESHEET in Draft or Submitted),
+read in the same request that finds it; Intacct refusing the update is the second guard, not the first.
 
 What cannot be posted (unknown employee, inactive project, Intacct's refusal) is parked in the ledger with a
 reason a person can act on; it is retried only when someone asks (`retry_parked`) or the timesheet is
@@ -20,6 +25,7 @@ re-approved with different content.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -31,6 +37,7 @@ from typing import Any, Literal, Protocol
 from ..assignar import AssignarClient
 from ..assignar.errors import NotFoundError, TimesheetNotApprovedError
 from ..assignar.models import Timesheet
+from ..catalog import FieldCatalog, definition_scope
 from ..config import TenantConfig, Timesheets
 from ..inbound.consume import Parking
 from ..intacct import (
@@ -51,6 +58,7 @@ from .documents import (
     UnpostableError,
     build_posting,
     controlid,
+    labelled,
     marker,
     revision_of,
 )
@@ -58,11 +66,12 @@ from .messages import PushMessage
 
 logger = logging.getLogger(__name__)
 
-# How long a claim is held without news; each write renews it, and a holder overtaken anyway is fenced off.
+# The defaults of `timesheets.lease_seconds` and `timesheets.doubt_window_seconds` (config.py says why).
 DEFAULT_LEASE_S = 300.0
-# After a lost answer, how long Intacct may still be running the write (reference §6.1: synchronous requests
-# can run up to 15 minutes after the caller times out). Only after it is an absent document re-sent.
 DOUBT_WINDOW_S = 15 * 60.0
+# The TIMESHEET states Intacct lets an update change (reference §5.1: created as Draft or Submitted; approval
+# needs Submitted entries); any other (Approved, Partially Approved, Declined…) belongs to the approvers.
+UPDATABLE_TIMESHEET_STATES = frozenset({"Draft", "Submitted"})
 
 Outcome = Literal["posted", "already_posted", "parked", "skipped", "failed", "dry_run"]
 
@@ -73,6 +82,10 @@ class TimesheetBusyError(RuntimeError):
 
 class PostingIncompleteError(RuntimeError):
     """Intacct's answer was lost and the document cannot be found yet: try again later; the lease protects it."""
+
+
+class _CannotLook(Exception):
+    """Intacct offers no field this document's marker can be searched in: only a person can tell if it is there."""
 
 
 class _Refused(Exception):
@@ -221,6 +234,7 @@ def _describe(refs: References, obj: str, key: str) -> str:
 class Found:
     key: str
     revision: str
+    state: str | None = None  # as Intacct names it (TIMESHEET: "Submitted", "Approved"…), when read
 
 
 class _DocumentKind(Protocol):
@@ -231,7 +245,7 @@ class _DocumentKind(Protocol):
     def find(self, timesheet_id: int) -> Found | None: ...
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found: ...
     def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found: ...
-    def cannot_update(self, key: str) -> str | None: ...
+    def cannot_update(self, found: Found) -> str | None: ...
     def refused(self, action: str, key: str | None, details: str) -> str: ...
 
 
@@ -244,13 +258,14 @@ class _LaborTimesheets:
         self._intacct = intacct
 
     def find(self, timesheet_id: int) -> Found | None:
+        # STATE comes with it: whether the timesheet may still be changed is read in the same request.
         result = self._intacct.query(
             "TIMESHEET",
-            ("RECORDNO", "DESCRIPTION"),
+            ("RECORDNO", "DESCRIPTION", "STATE"),
             filter=like("DESCRIPTION", marker(timesheet_id) + "%"),
             orderby=(("RECORDNO", True),),
         )
-        return _only_found(timesheet_id, result.records, "RECORDNO", "DESCRIPTION", self.label)
+        return _only_found(timesheet_id, result.records, "RECORDNO", "DESCRIPTION", self.label, state_field="STATE")
 
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
         written = self._intacct.create(
@@ -261,7 +276,7 @@ class _LaborTimesheets:
         return Found(written.recordno, document.revision)
 
     def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
-        # An update replaces the timesheet and all its entries; Intacct refuses it once the timesheet is approved.
+        # An update replaces the timesheet and all its entries (reference §5.1); sent only after `cannot_update`.
         self._intacct.update(
             "TIMESHEET",
             {"RECORDNO": key, **document.fields},
@@ -269,8 +284,15 @@ class _LaborTimesheets:
         )
         return Found(key, document.revision)
 
-    def cannot_update(self, key: str) -> str | None:
-        return None
+    def cannot_update(self, found: Found) -> str | None:
+        if found.state in UPDATABLE_TIMESHEET_STATES:
+            return None
+        where = f"is {found.state} in Intacct" if found.state else "is in a state Intacct did not say"
+        return (
+            f"it was re-approved with changed labor time, but Intacct timesheet {found.key} {where}, and only Draft "
+            "or Submitted timesheets may be changed; correct that timesheet in Intacct by hand (or reverse its "
+            "approval there, and replay this timesheet to update it)"
+        )
 
     def refused(self, action: str, key: str | None, details: str) -> str:
         if action == "update":
@@ -282,23 +304,43 @@ class _LaborTimesheets:
         return f"Intacct refused the timesheet: {details}"
 
 
+# Where a purchasing transaction keeps the marker, in order of preference: fields named as the create element
+# that wrote it (`message`, `referenceno`, the lines' `memo`). Which field `<referenceno>` is read back from is
+# not documented (reference §5.3; PONUMBER is only a guess), so a field is searched only where `lookup` lists
+# it under the element's own name; a sandbox round trip showing another would add it here.
+EQUIPMENT_MARK_FIELDS = (("PODOCUMENT", "MESSAGE"), ("PODOCUMENT", "REFERENCENO"), ("PODOCUMENTENTRY", "MEMO"))
+
+
 class _EquipmentTransactions:
     name = "equipment"
     what = "equipment"
     label = "Intacct purchasing transaction"
 
-    def __init__(self, intacct: IntacctClient, transaction: str) -> None:
+    def __init__(self, intacct: IntacctClient, transaction: str, catalog: FieldCatalog) -> None:
         self._intacct = intacct
         self._transaction = transaction
+        self._catalog = catalog
 
     def find(self, timesheet_id: int) -> Found | None:
-        result = self._intacct.query(
-            "PODOCUMENT",
-            ("DOCID", "PONUMBER"),
-            filter=like("PONUMBER", marker(timesheet_id) + "%"),
-            docparid=self._transaction,
+        anywhere = f"%{marker(timesheet_id)}%"
+        for obj, text_field in EQUIPMENT_MARK_FIELDS:
+            if not self._catalog.offers(obj, text_field):
+                continue
+            if obj == "PODOCUMENT":
+                key_field = "DOCID" if self._catalog.offers(obj, "DOCID") else "RECORDNO"
+                result = self._intacct.query(
+                    obj, (key_field, text_field), filter=like(text_field, anywhere), docparid=self._transaction
+                )
+            else:
+                # A line names its document by DOCHDRNO, the document's RECORDNO (reference: purchasing lines).
+                key_field = "DOCHDRNO"
+                result = self._intacct.query(obj, (key_field, text_field), filter=like(text_field, anywhere))
+            return _only_found(timesheet_id, result.records, key_field, text_field, self.label)
+        fields = ", ".join(f"{obj}.{name}" for obj, name in EQUIPMENT_MARK_FIELDS)
+        raise _CannotLook(
+            f"this company's purchasing transactions offer none of the fields its marker could be searched in "
+            f"({fields}; Intacct's lookup lists none of them)"
         )
-        return _only_found(timesheet_id, result.records, "DOCID", "PONUMBER", self.label)
 
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
         written = self._intacct.legacy_create(
@@ -314,12 +356,12 @@ class _EquipmentTransactions:
     def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
         raise AssertionError("purchasing transactions are never updated (see cannot_update)")
 
-    def cannot_update(self, key: str) -> str | None:
+    def cannot_update(self, found: Found) -> str | None:
         # Purchasing transactions move on (received, converted, invoiced) in the accountants' hands; rewriting
         # one from here could undo their work, so a change is handed to a person.
         return (
-            f"it was re-approved with changed equipment time, but purchasing transaction {key} already holds the "
-            "earlier hours; delete that transaction in Intacct and replay this timesheet to post the new hours, "
+            f"it was re-approved with changed equipment time, but purchasing transaction {found.key} already holds "
+            "the earlier hours; delete that transaction in Intacct and replay this timesheet to post the new hours, "
             "or correct the transaction by hand"
         )
 
@@ -328,15 +370,26 @@ class _EquipmentTransactions:
 
 
 def _only_found(
-    timesheet_id: int, records: list[dict[str, Any]], key_field: str, text_field: str, label: str
+    timesheet_id: int,
+    records: list[dict[str, Any]],
+    key_field: str,
+    text_field: str,
+    label: str,
+    *,
+    state_field: str | None = None,
 ) -> Found | None:
-    """Our document for this timesheet; two of them means time is doubled in Intacct, which a person must see."""
-    found = [
-        Found(str(record[key_field]), revision)
+    """Our document for this timesheet; two of them means time is doubled in Intacct, which a person must see.
+
+    Several records with one key (the lines of one purchasing transaction) are one document."""
+    by_key = {
+        str(record[key_field]): Found(
+            str(record[key_field]), revision, _text(record.get(state_field)) if state_field else None
+        )
         for record in records
-        if (revision := revision_of(timesheet_id, record.get(text_field))) is not None
-        and record.get(key_field) is not None
-    ]
+        if (revision := revision_of(timesheet_id, _text(record.get(text_field)))) is not None
+        and record.get(key_field) not in (None, "")
+    }
+    found = list(by_key.values())
     if len(found) > 1:
         raise _Refused(
             f"Intacct holds {len(found)} {label}s for this timesheet ({', '.join(f.key for f in found)}); delete "
@@ -344,6 +397,10 @@ def _only_found(
             {},
         )
     return found[0] if found else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _details(error: IntacctBusinessError) -> str:
@@ -401,25 +458,31 @@ class PushService:
         state: StateStore,
         config: TenantConfig,
         *,
-        lease_s: float = DEFAULT_LEASE_S,
-        doubt_window_s: float = DOUBT_WINDOW_S,
+        lease_s: float | None = None,
+        doubt_window_s: float | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         references: ReferenceChecker | None = None,
         parking: Parking | None = None,
+        catalog: FieldCatalog | None = None,
     ) -> None:
         self.assignar = assignar
         self.intacct = intacct
         self.state = state
         self.config = config
-        self.lease_s = lease_s
-        self.doubt_window = timedelta(seconds=doubt_window_s)
+        # The tenant's settings (timesheets.lease_seconds, doubt_window_seconds) unless a caller overrides them.
+        self.lease_s = config.timesheets.lease_seconds if lease_s is None else lease_s
+        self.doubt_window = timedelta(
+            seconds=config.timesheets.doubt_window_seconds if doubt_window_s is None else doubt_window_s
+        )
         self._clock = clock
         self.references = references or ReferenceChecker(intacct)
         # Where a parked timesheet is reported (the parked queue in AWS), before the ledger records it parked.
         self.parking = parking
         self._prefetched: dict[int, Timesheet] = {}
         self._labor = _LaborTimesheets(intacct)
-        self._equipment = _EquipmentTransactions(intacct, config.timesheets.equipment_transaction)
+        # Asked only when a purchasing transaction must be looked for (a lost answer, a re-approval).
+        catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct.settings))
+        self._equipment = _EquipmentTransactions(intacct, config.timesheets.equipment_transaction, catalog)
 
     def prefetch(self, timesheet_ids: Sequence[int]) -> None:
         """Read a batch's timesheets in one Assignar call and check their Intacct references in one request.
@@ -480,7 +543,7 @@ class PushService:
                 reason += f"; Intacct still holds its earlier hours ({_describe_keys(claim.keys)})"
             return self._park(claim, content_hash, reason)
         try:
-            self._write(claim, posting, recovering=entry.attempts > 1)
+            self._write(claim, posting, recovering=entry.attempts > 1, confirmed_absent=retry_parked)
         except _Refused as refused:
             return self._park(claim, content_hash, refused.reason)
         self.state.record_posted(timesheet_id, content_hash, claim.keys, self._clock(), attempt=claim.attempt)
@@ -505,14 +568,16 @@ class PushService:
             timesheet_id, "parked", reason=entry.reason, intacct_keys=_public(entry.intacct_keys), earlier=True
         )
 
-    def _write(self, claim: _Claim, posting: TimesheetPosting, *, recovering: bool) -> None:
+    def _write(
+        self, claim: _Claim, posting: TimesheetPosting, *, recovering: bool, confirmed_absent: bool = False
+    ) -> None:
         mode = self.config.timesheets.equipment_mode
         kinds: list[tuple[_DocumentKind, Document | None]] = [(self._labor, posting.labor)]
         if mode == "purchasing" or "equipment" in claim.keys or "equipment_pending" in claim.keys:
             kinds.append((self._equipment, posting.equipment if mode == "purchasing" else None))
         # Writes whose answer an earlier attempt lost are settled first: in Intacct, or surely not.
         for kind, _ in kinds:
-            self._settle_pending(claim, kind)
+            self._settle_pending(claim, kind, confirmed_absent=confirmed_absent)
         steps = [self._step(claim, kind, document, recovering) for kind, document in kinds]
         # Every document is checked before any is written, so a refusal never leaves half a change behind
         # (labor updated, equipment refused).
@@ -529,16 +594,23 @@ class PushService:
                 assert step.document is not None
                 self._send(claim, step.kind, step.action, step.document, step.known)
 
-    def _settle_pending(self, claim: _Claim, kind: _DocumentKind) -> None:
+    def _settle_pending(self, claim: _Claim, kind: _DocumentKind, *, confirmed_absent: bool) -> None:
         text = claim.keys.get(f"{kind.name}_pending")
         if text is None:
             return
         pending = _Pending.decode(text)
-        found = kind.find(claim.timesheet_id)
+        settles_at = pending.since + self.doubt_window
+        try:
+            found = kind.find(claim.timesheet_id)
+        except _CannotLook as cannot:
+            if not confirmed_absent or self._clock() < settles_at:
+                raise _Refused(self._look_for_me(claim, kind, pending, str(cannot)), claim.keys) from None
+            # A person looked (the reason asked them to) and replayed: it is not there. Send it anew.
+            del claim.keys[f"{kind.name}_pending"]
+            return
         if found is not None and found.revision == pending.revision:
             _adopt(claim, kind, found)
             return
-        settles_at = pending.since + self.doubt_window
         if self._clock() < settles_at:
             # Intacct may still be running it (reference §6.1: up to 15 minutes after the caller gave up), and
             # a second send would not count as a repeat of one that has not completed. Wait, then look again.
@@ -549,15 +621,31 @@ class PushService:
         # Long enough: it did not happen. The next write uses a new generation, so a new control ID.
         del claim.keys[f"{kind.name}_pending"]
 
+    def _look_for_me(self, claim: _Claim, kind: _DocumentKind, pending: _Pending, why: str) -> str:
+        """The reason a person reads when Intacct cannot be searched for a write whose answer was lost."""
+        label = labelled(claim.timesheet_id, pending.revision)
+        after = (pending.since + self.doubt_window).isoformat(timespec="seconds")
+        return (
+            f"Intacct's answer to its {kind.what} {pending.action} was lost, and it cannot be looked for: {why}; "
+            f"look in Intacct for a {kind.label[len('Intacct ') :]} whose message holds {label!r}: if there is "
+            f"one, the time is posted (leave this parked); if there is none after {after}, replay this timesheet "
+            "to send it again"
+        )
+
     def _step(self, claim: _Claim, kind: _DocumentKind, document: Document | None, recovering: bool) -> _Step:
         known = (
             Found(claim.keys[kind.name], claim.keys.get(f"{kind.name}_rev", "")) if kind.name in claim.keys else None
         )
         if known is None and recovering:
-            known = kind.find(claim.timesheet_id)
+            # The intent saved before every send says nothing was sent; a look is only belt and braces.
+            known = self._find_if_possible(claim, kind)
         elif known is not None and (document is None or known.revision != document.revision):
-            # About to change or refuse over a document: is it still there (a person may have deleted it)?
-            known = kind.find(claim.timesheet_id)
+            # About to change or refuse over a document: is it still there (a person may have deleted it), and
+            # may it still be changed?
+            # Where it cannot be looked for, it is what the ledger says (a change is refused below: purchasing
+            # transactions are never updated).
+            with contextlib.suppress(_CannotLook):
+                known = kind.find(claim.timesheet_id)
             if known is None:
                 _forget(claim, kind)
         if known is not None:
@@ -576,7 +664,7 @@ class PushService:
             return _Step(kind, document, "create")
         if known.revision == document.revision:
             return _Step(kind, document, "none", known)
-        blocked = kind.cannot_update(known.key)
+        blocked = kind.cannot_update(known)
         if blocked:
             return _Step(kind, document, "none", known, refusal=blocked)
         return _Step(kind, document, "update", known)
@@ -614,8 +702,21 @@ class PushService:
         del claim.keys[f"{kind.name}_pending"]
         _adopt(claim, kind, found)
 
+    def _find_if_possible(self, claim: _Claim, kind: _DocumentKind) -> Found | None:
+        try:
+            return kind.find(claim.timesheet_id)
+        except _CannotLook:
+            return None
+
     def _look_after(self, claim: _Claim, kind: _DocumentKind, document: Document) -> Found:
-        found = kind.find(claim.timesheet_id)
+        try:
+            found = kind.find(claim.timesheet_id)
+        except _CannotLook:
+            # Left pending and parked at once: the next attempt (a person's replay) settles it.
+            raise PostingIncompleteError(
+                f"timesheet {claim.timesheet_id}: Intacct's answer to the {kind.what} write was lost and this "
+                "company's Intacct offers no field to look for it by"
+            ) from None
         if found is None or found.revision != document.revision:
             raise PostingIncompleteError(
                 f"timesheet {claim.timesheet_id}: Intacct's answer to the {kind.what} write was lost and the result "

@@ -21,16 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ..assignar.webhooks import TIMESHEET_APPROVED
 from ..config import Webhook
-from ..webhook_signature import SIGNATURE_SCHEME, verify
+from ..webhook_signature import SIGNATURE_SCHEME, UNIX_SECONDS, verify
 from .messages import PushMessage, PushQueue
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 16_384
 QUEUE_UNAVAILABLE = "could not queue the delivery; please retry"
-# Unix seconds have 10 digits until the year 2286; a longer value cannot be a sending time, and refusing it here
-# keeps a huge number from ever reaching float arithmetic in the clock comparison.
-_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+# The one form a signature takes. Anything else in the header (non-ASCII, NUL, a lone surrogate from an escaped
+# invalid character, megabytes of text) is refused on its form, before it would have to be encoded to compare.
+_SIGNATURE = re.compile(re.escape(SIGNATURE_SCHEME) + "=[0-9a-f]{64}")
 # An unknown event name is quoted back to the sender and into the logs; a sender could make it arbitrarily long.
 _QUOTE_LIMIT = 80
 
@@ -95,17 +95,21 @@ class WebhookReceiver:
         `verify`'s, the one implementation of the format. No reason ever quotes the expected signature.
         """
         settings = self._settings
-        signature = headers.get(settings.signature_header.lower())
-        if not signature:
+        header = headers.get(settings.signature_header.lower())
+        if not header:
             return f"missing the {settings.signature_header} header"
-        if not signature.strip().startswith(f"{SIGNATURE_SCHEME}="):
-            return f"the {settings.signature_header} header must be {SIGNATURE_SCHEME}=<hex HMAC-SHA256>"
+        signature = header.strip()
+        if "," in signature:
+            # API Gateway joins the values of a header sent more than once with commas.
+            return f"the {settings.signature_header} header holds more than one value (was it sent twice?)"
+        if not _SIGNATURE.fullmatch(signature):
+            return f"the {settings.signature_header} header must be {SIGNATURE_SCHEME}=<lowercase hex HMAC-SHA256>"
         timestamp = headers.get(settings.timestamp_header.lower())
         now = self._clock()
         if timestamp is None:
             if not settings.allow_missing_timestamp:
                 return f"missing the {settings.timestamp_header} header (the sending time in Unix seconds)"
-        elif not _UNIX_SECONDS.fullmatch(timestamp):
+        elif not UNIX_SECONDS.fullmatch(timestamp):
             return f"the {settings.timestamp_header} header is not a number of Unix seconds"
         else:
             skew = now - int(timestamp)

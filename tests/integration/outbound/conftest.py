@@ -14,6 +14,7 @@ from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.config import TenantConfig, parse_config
 from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar.emulators.intacct.profiles import STANDARD, CompanyProfile
 from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.inbound.sync import InProcessQueue, run_sync
 from intacct_assignar.inbound.upsert import UpsertService
@@ -131,9 +132,11 @@ class TimeWorld:
         return self.assignar_client.timesheets.get(timesheet_id).is_processed
 
 
-def synced_world(tmp_path: Path, *, timesheets: dict[str, Any] | None = None) -> Iterator[TimeWorld]:
+def synced_world(
+    tmp_path: Path, *, timesheets: dict[str, Any] | None = None, profile: CompanyProfile = STANDARD
+) -> Iterator[TimeWorld]:
     clock = Clock()
-    store = IntacctStore(timezone=str(ZONE), clock=clock.company)
+    store = IntacctStore(timezone=str(ZONE), clock=clock.company, profile=profile)
     generate_company(store, employees=30, seed=5)
     with (
         IntacctEmulator(store, timeout_hold_s=3.0) as intacct_emulator,

@@ -72,11 +72,12 @@ def test_equipment_becomes_a_purchasing_transaction_by_default() -> None:
     assert body["transactiontype"] == "Equipment Usage" and body["vendorid"] == "V-INTERNAL"
     assert body["datecreated"] == {"year": "2026", "month": "11", "day": "18"}
     assert revision_of(812, body["referenceno"]) == posting.equipment.revision
+    assert revision_of(812, body["message"]) == posting.equipment.revision
     [line] = body["potransitems"]["potransitem"]
     assert line == {
         "itemid": "EQ-EX1",
         "quantity": Decimal("3.00"),
-        "memo": "Excavator, Ana Ruiz",
+        "memo": f"Excavator, Ana Ruiz; {labelled(812, posting.equipment.revision)}",
         "projectid": "P-2001",
         "taskid": "T-01",
         "costtypeid": "EQP",
@@ -160,6 +161,11 @@ def test_descriptions_of_other_timesheets_are_not_taken_for_ours() -> None:
     assert revision_of(81, labelled(812, "abc")) is None
     assert revision_of(812, "Assignar timesheet 812") is None
     assert revision_of(812, labelled(812, "abc")) == "abc"
+    # The marker may follow other words (a message, a line memo), never run on from a longer number.
+    assert revision_of(812, f"Equipment time from {labelled(812, 'abc')}") == "abc"
+    assert revision_of(812, f"Excavator, Ana; {labelled(812, 'abc')}") == "abc"
+    assert revision_of(12, f"Equipment time from {labelled(812, 'abc')}") is None
+    assert revision_of(812, "Assignar timesheet 812 (rev abc") is None
 
 
 @pytest.mark.parametrize(

@@ -122,9 +122,11 @@ def test_a_body_marked_base64_that_is_not_is_refused(queue: FakeQueue, encoded: 
     # When the handler gets it
     status, body = call(event)
 
-    # Then it is refused as bad input, nothing queued
-    assert status == 400
-    assert body == {"error": "the body is marked base64-encoded but is not valid base64"}
+    # Then it is refused as not authentic (no sender signed such bytes), nothing queued
+    assert status == 401
+    assert body == {
+        "error": "the delivery cannot be authenticated: the body is marked base64-encoded but is not valid base64"
+    }
     assert queue.published == []
 
 

@@ -527,13 +527,16 @@ def delete(call: Call, body: Any) -> Outcome:
     return Outcome({}, tuple(errors), api_transactions=deleted)
 
 
-# Legacy create_potransaction element → PODOCUMENT field. Elements Intacct accepts that the emulator does not
-# model are taken and dropped; anything else is refused so a typo does not pass silently.
-_PO_HEADER = {
+# Legacy create_potransaction element → PODOCUMENT field: the element's own name, upper-cased, except where
+# the reference shows another (DOCPARID, DOCNO) and `<referenceno>`, whose field is the company profile's one
+# guess (`CompanyProfile.po_reference_field`). Elements Intacct accepts that the emulator does not model are
+# taken and dropped; anything else is refused so a typo does not pass silently. A field the company does not
+# offer keeps nothing a query could read back.
+_PO_HEADER: dict[str, str | None] = {
     "transactiontype": "DOCPARID",
     "vendorid": "CUSTVENDID",
     "documentno": "DOCNO",
-    "referenceno": "PONUMBER",
+    "referenceno": None,
     "vendordocno": "VENDORDOCNO",
     "message": "MESSAGE",
     "state": "STATE",
@@ -564,14 +567,21 @@ def create_potransaction(call: Call, body: Any) -> Outcome:
         raise IntacctError(business("create_potransaction needs a transaction."))
     header: dict[str, Any] = {}
     lines: list[dict[str, Any]] = []
+    offered = call.store.objects["PODOCUMENT"].fields
+    offered_lines = call.store.objects["PODOCUMENTENTRY"].fields
     for tag, value in body.items():
         if tag in _PO_HEADER:
-            header[_PO_HEADER[tag]] = value
+            name = call.store.profile.po_reference_field if tag == "referenceno" else _PO_HEADER[tag]
+            if name is not None and name in offered:
+                header[name] = value
         elif tag in _PO_DATES:
             header[_PO_DATES[tag]] = _legacy_date(tag, value)
         elif tag == "potransitems":
             items = _element(value, "potransitem") or []
-            lines = [_po_line(item) for item in (items if isinstance(items, list) else [items])]
+            lines = [
+                {name: v for name, v in _po_line(item).items() if name in offered_lines}
+                for item in (items if isinstance(items, list) else [items])
+            ]
         elif tag not in _PO_IGNORED:
             raise IntacctError(business(f"create_potransaction: unknown element <{tag}>."))
     try:

@@ -18,18 +18,27 @@ class CompanyProfile:
     `hidden`: fields of the table this company does not have (its modules or configuration lack them), by object;
     `custom`: fields its admin added, by object (lookup marks them ISCUSTOM); `unreadable`: objects the user has
     no permission to list. Mistakes in a profile are refused at once, so a test cannot pass by a typo.
+
+    `po_reference_field`: the PODOCUMENT field `create_potransaction` stores `<referenceno>` under. Which one
+    Intacct uses is not documented (reference §5.3 [gap]): PONUMBER is the guess, confirmed only by a round trip
+    in a sandbox; None stores it nowhere a query can read, as a gateway naming it otherwise looks to a client.
     """
 
     name: str
     hidden: Mapping[str, frozenset[str]] = field(default_factory=dict)
     custom: Mapping[str, tuple[FieldDef, ...]] = field(default_factory=dict)
     unreadable: frozenset[str] = frozenset()
+    po_reference_field: str | None = "PONUMBER"
 
     def __post_init__(self) -> None:
+        if self.po_reference_field is not None and self.po_reference_field not in OBJECTS["PODOCUMENT"].fields:
+            raise ValueError(f"profile {self.name}: PODOCUMENT has no field {self.po_reference_field}")
         for obj, names in self.hidden.items():
             spec = _standard(obj, "hidden")
-            if obj in _WHOLE:
-                raise ValueError(f"profile {self.name}: {obj}'s fields all carry the emulator's rules; hide none")
+            free = _WHOLE_BUT.get(obj, frozenset())
+            if obj in _WHOLE and not names <= free:
+                which = f"hide only {', '.join(sorted(free))}" if free else "hide none"
+                raise ValueError(f"profile {self.name}: {obj}'s fields all carry the emulator's rules; {which}")
             protected = {*_ALWAYS, spec.id_field, *spec.id_scope, *spec.required}
             for name in names:
                 if name not in spec.fields:
@@ -67,6 +76,11 @@ class CompanyProfile:
 # (timesheets, purchasing documents and their lines, the audit trail): a profile cannot take these away.
 _ALWAYS = frozenset({"RECORDNO", "STATUS", "WHENCREATED", "WHENMODIFIED"})
 _WHOLE = frozenset({"TIMESHEET", "TIMESHEETENTRY", "PODOCUMENT", "PODOCUMENTENTRY", "AUDITHISTORY"})
+# Except their free texts, which a company may not offer for reading: the push must then say it cannot look.
+_WHOLE_BUT = {
+    "PODOCUMENT": frozenset({"PONUMBER", "VENDORDOCNO", "MESSAGE"}),
+    "PODOCUMENTENTRY": frozenset({"ITEMDESC", "MEMO"}),
+}
 
 
 def _standard(obj: str, what: str) -> ObjectDef:

@@ -29,6 +29,8 @@ def main() -> int:
     parser.add_argument("--timesheets", type=int, default=120)
     parser.add_argument("--unpostable", type=int, default=6)
     parser.add_argument("--waves", type=int, default=6)
+    parser.add_argument("--wave-interval", type=float, default=2.0, help="seconds between waves of approvals")
+    parser.add_argument("--kill-every", type=float, nargs=2, default=(0.3, 1.0), metavar=("MIN", "MAX"))
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--ledger", choices=("sqlite", "dynamodb"), default="sqlite")
     parser.add_argument("--write-fault-rate", type=float, default=0.35)
@@ -41,6 +43,8 @@ def main() -> int:
         timesheets=args.timesheets,
         unpostable=args.unpostable,
         waves=args.waves,
+        wave_interval_s=args.wave_interval,
+        kill_every_s=tuple(args.kill_every),
         workers=args.workers,
         ledger=args.ledger,
         write_fault_rate=args.write_fault_rate,

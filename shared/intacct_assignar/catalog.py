@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 # How long a definition is trusted: fields change when an admin adds a custom field or a module, rarely more
 # than daily; an "Invalid fields list" refusal asks again at once (`FieldCatalog.refresh`).
 DEFINITION_MAX_AGE = timedelta(days=1)
+# How long a field proven to hold what a write wrote (`FieldCatalog.prove`) is trusted, and after how long a
+# write that succeeds proves it again: a company's purchasing setup changes rarely, and each proof costs a read.
+PROOF_MAX_AGE = timedelta(days=30)
+PROOF_RENEW_AGE = timedelta(days=1)
+_HOLDS = '{"holds": true}'
 
 
 class Lookup(Protocol):
@@ -69,6 +74,8 @@ class FieldCatalog:
         self._unreadable: dict[str, datetime] = {}
         # Fields `lookup` lists but a query was refused for, per (object, field), and when.
         self._refused: dict[tuple[str, str], datetime] = {}
+        # What a write read back showed of a field, per (object, field): whether it held what was written, and when.
+        self._proofs: dict[tuple[str, str], tuple[bool, datetime]] = {}
 
     def definition(self, object_name: str) -> ObjectDefinition:
         name = object_name.upper()
@@ -146,6 +153,45 @@ class FieldCatalog:
             self._unreadable[name] = self._clock()
             logger.info("related object not readable", extra={"object": name, "error": str(exc)})
             return None
+
+    def proof(self, object_name: str, field: str) -> tuple[bool, datetime] | None:
+        """Whether a write read back showed `field` holding what the write put in it, and when that was seen;
+        None when it was never checked (`record_proof`).
+
+        `lookup` lists fields, not where a write's elements end up: where the reference does not say (a
+        purchasing transaction's `<referenceno>`, reference §5.3), only a write read back shows it."""
+        name = (object_name.upper(), field.upper())
+        known = self._proofs.get(name)
+        if known is None and self._cache is not None:
+            cached = self._cache.get_definition(self._proof_key(*name))
+            if cached is not None:
+                known = (cached.body == _HOLDS, cached.fetched_at)
+                self._proofs[name] = known
+        return known
+
+    def holds(self, object_name: str, field: str) -> bool:
+        """A write read back showed `field` holding what it wrote, within `PROOF_MAX_AGE`."""
+        known = self.proof(object_name, field)
+        return known is not None and known[0] and self._clock() - known[1] < PROOF_MAX_AGE
+
+    def proof_due(self, object_name: str, field: str) -> bool:
+        """Whether a write read back should check `field` again: never checked, or not for `PROOF_RENEW_AGE`."""
+        known = self.proof(object_name, field)
+        return known is None or self._clock() - known[1] >= PROOF_RENEW_AGE
+
+    def record_proof(self, object_name: str, field: str, holds: bool) -> None:
+        """Remember what a write read back showed of `field`: it held what was written, or it did not."""
+        name = (object_name.upper(), field.upper())
+        now = self._clock()
+        self._proofs[name] = (holds, now)
+        if self._cache is not None:
+            try:
+                self._cache.put_definition(CachedDefinition(self._proof_key(*name), _HOLDS if holds else "{}", now))
+            except StateError as exc:
+                logger.warning("field proof not kept", extra={"object": name[0], "field": name[1], "error": str(exc)})
+
+    def _proof_key(self, object_name: str, field: str) -> str:
+        return f"PROOF|{object_name}.{field}|{self._scope}"
 
     def _recent(self, at: datetime | None) -> bool:
         return at is not None and self._clock() - at < self._max_age

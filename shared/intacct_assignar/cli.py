@@ -323,6 +323,14 @@ def push_timesheets_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the Intacct documents that would be created; write nothing.")
     ] = False,
+    not_in_intacct: Annotated[
+        bool,
+        typer.Option(
+            "--not-in-intacct",
+            help="With one --timesheet-id: you looked in Intacct for the document its parked reason names and "
+            "found none; send it again.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
     config: ConfigOption = None,
     state: StateOption = None,
@@ -330,6 +338,10 @@ def push_timesheets_command(
 ) -> None:
     """Post approved Assignar timesheets to Intacct now. Exit status 1 when any was parked or failed."""
     _debug(ctx, debug)
+    if not_in_intacct and len(timesheet_id or ()) != 1:
+        raise typer.BadParameter(
+            "name exactly one --timesheet-id: it is your word about that timesheet", ctx, None, "--not-in-intacct"
+        )
     tenant = _tenant(ctx, config)
     intacct_settings, assignar_settings = _settings()
     with _store(ctx, state, dry_run) as store:
@@ -340,10 +352,17 @@ def push_timesheets_command(
         push = PushService(assignar, intacct, store, tenant)
         sweep = SweepService(assignar, store, _NoQueue())
         if as_json:
-            summary = push_timesheets(push, sweep, timesheet_id or (), dry_run=dry_run)
+            summary = push_timesheets(push, sweep, timesheet_id or (), dry_run=dry_run, confirmed_absent=not_in_intacct)
         else:
             with console.status("Reading approved timesheets from Assignar"):
-                summary = push_timesheets(push, sweep, timesheet_id or (), dry_run=dry_run, progress=_show_push)
+                summary = push_timesheets(
+                    push,
+                    sweep,
+                    timesheet_id or (),
+                    dry_run=dry_run,
+                    progress=_show_push,
+                    confirmed_absent=not_in_intacct,
+                )
     if as_json:
         document = {"dry_run": dry_run, **summary.as_dict()}
         document["api_calls"] = {

@@ -147,12 +147,13 @@ class Timesheets(_Section):
     location_id: str | None = Field(default=None, min_length=1)
     # After Intacct's answer to a write is lost, how long it may still be running it: Intacct's reference §6.1
     # says a synchronous request can run up to 15 minutes after the caller gives up, and its duplicate check
-    # covers only writes that completed. A write not found is re-sent only after this; shorter risks doubled
-    # time when a write lands late (tests and sandboxes only).
-    doubt_window_seconds: int = Field(default=900, ge=1, le=24 * 3600, strict=True)
+    # covers only writes that completed. A write not found is re-sent only after this, so it is never shorter
+    # than those 15 minutes (tests shorten it on the push service itself, with emulated Intacct's late commits).
+    doubt_window_seconds: int = Field(default=900, ge=900, le=24 * 3600, strict=True)
     # How long a push worker holds a timesheet without news (each write renews it); a crashed worker's
-    # timesheets wait this long. Never a risk to exactly-once: a worker overtaken is fenced off.
-    lease_seconds: int = Field(default=300, ge=2, le=3600, strict=True)
+    # timesheets wait this long. At least a minute, so a worker is rarely overtaken mid-write (one overtaken
+    # is fenced off before its next write, and its write in flight is waited for as a lost answer).
+    lease_seconds: int = Field(default=300, ge=60, le=3600, strict=True)
 
 
 class Webhook(_Section):

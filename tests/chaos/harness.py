@@ -29,10 +29,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import boto3
+from intacct_assignar.assignar import AssignarClient
+from intacct_assignar.config import parse_config
 from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from intacct_assignar.emulators.http import FaultPlan
 from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
+from intacct_assignar.outbound.push import PushService
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import SqliteStateStore, StateStore
 from intacct_assignar.state.dynamodb import DynamoStateStore, create_table
@@ -53,6 +56,7 @@ class ChaosPlan:
     timesheets: int = 12  # approved, of which `unpostable` cannot be posted (a worker without an employee ID)
     unpostable: int = 2
     waves: int = 2
+    wave_interval_s: float = 1.0
     workers: int = 3
     ledger: Literal["sqlite", "dynamodb"] = "sqlite"
     # SIGKILL one live worker every so often (uniformly between the two) while timesheets arrive, and a little
@@ -69,7 +73,7 @@ class ChaosPlan:
     late_commit_s: float = 2.5  # a write's commit landing this long after its answer was lost
     answer_hold_s: float = 2.0  # a "timeout": the answer held back this long; the client gives up sooner
     client_timeout_s: float = 1.0
-    # The tenant's settings under test: safe when the in-doubt window outlasts the late commit.
+    # The push's in-doubt window and lease, in seconds: safe when the window outlasts the late commit.
     doubt_window_seconds: int = 4
     lease_seconds: int = 2
     deadline_s: float = 90.0
@@ -161,10 +165,11 @@ class _Run:
                 sessions=MemorySessionCache(),
             )
             crew, owner = sync_company(intacct, assignar, ledger)
-            intacct.close()
             config = self._write_config(intacct_emulator, assignar, owner, ledger_env)
-            self._write_ids([])
             timesheets = self._plan_timesheets(assignar, crew)
+            first = self._first_day(intacct, assignar, ledger, owner, timesheets)
+            intacct.close()
+            self._write_ids([first])
             # The storm: both services fail from here on.
             intacct_emulator.faults = FaultPlan(self.plan.read_fault_rate, self.plan.read_fault_kinds, self.plan.seed)
             intacct_emulator.write_faults = FaultPlan(
@@ -186,7 +191,7 @@ class _Run:
             storm_over = threading.Event()
             killer = threading.Thread(target=self._kill_at_random, args=(storm_over,), daemon=True)
             killer.start()
-            approved = self._approve_in_waves(assignar, timesheets)
+            approved = self._approve_in_waves(assignar, timesheets, first)
             time.sleep(self.plan.storm_after_last_wave_s)
             storm_over.set()
             killer.join()
@@ -235,14 +240,9 @@ class _Run:
             "intacct": intacct.settings_env(),
             "assignar": assignar.settings_env(),
             "zone": str(ZONE),
-            "tenant": {
-                "timezone": str(ZONE),
-                "workflows": {"work_orders": {"owner_user_id": owner}},
-                "timesheets": {
-                    "doubt_window_seconds": self.plan.doubt_window_seconds,
-                    "lease_seconds": self.plan.lease_seconds,
-                },
-            },
+            "tenant": {"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner}}},
+            "doubt_window_s": self.plan.doubt_window_seconds,
+            "lease_s": self.plan.lease_seconds,
             "ledger": ledger,
             "client_timeout_s": self.plan.client_timeout_s,
             "ids_file": str(self.ids_file),
@@ -284,17 +284,35 @@ class _Run:
 
     # --- the storm ------------------------------------------------------------------------------------
 
-    def _approve_in_waves(self, assignar: AssignarEmulator, timesheets: list[_Planned]) -> list[int]:
-        approved: list[int] = []
+    def _first_day(
+        self,
+        intacct: IntacctClient,
+        assignar: AssignarEmulator,
+        ledger: StateStore,
+        owner: int,
+        timesheets: list[_Planned],
+    ) -> int:
+        """One equipment timesheet posted before the storm, as on a tenant's first day: the push learns which
+        purchasing fields hold what it writes (a lost answer before that is handed to a person)."""
+        first = next(t for t in timesheets if t.equipment and not t.unpostable)
+        assignar.approve_timesheet(first.id, notify=False)
+        tenant = parse_config({"timezone": str(ZONE), "workflows": {"work_orders": {"owner_user_id": owner}}})
+        with AssignarClient(assignar.settings(), requests_per_second=None) as client:
+            result = PushService(client, intacct, ledger, tenant).post(first.id)
+        assert result.outcome == "posted", result
+        return first.id
+
+    def _approve_in_waves(self, assignar: AssignarEmulator, timesheets: list[_Planned], first: int) -> list[int]:
+        approved: list[int] = [first]
         size = -(-len(timesheets) // self.plan.waves)
-        order = list(timesheets)
+        order = [t for t in timesheets if t.id != first]
         self.rng.shuffle(order)
         for start in range(0, len(order), size):
             for planned in order[start : start + size]:
                 assignar.approve_timesheet(planned.id, notify=False)
                 approved.append(planned.id)
             self._write_ids(approved)
-            time.sleep(1.0)
+            time.sleep(self.plan.wave_interval_s)
         self.report.approved = len(approved)
         self.report.with_equipment = sum(1 for t in timesheets if t.equipment and not t.unpostable)
         return approved

@@ -72,7 +72,16 @@ def main(config_path: str, index: int) -> None:
         retry=FAST,
         timeout_s=config["client_timeout_s"] * 2,
     )
-    push = PushService(assignar, intacct, state, parse_config(config["tenant"]))
+    # The in-doubt window and lease are shortened here, as only a test may (the tenant settings' floors are
+    # Intacct's 15 minutes and a minute): the emulated Intacct's late commits land within seconds.
+    push = PushService(
+        assignar,
+        intacct,
+        state,
+        parse_config(config["tenant"]),
+        doubt_window_s=config["doubt_window_s"],
+        lease_s=config["lease_s"],
+    )
     done: set[int] = set()
     unexpected: Counter[str] = Counter()
     retried: Counter[str] = Counter()

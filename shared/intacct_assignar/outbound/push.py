@@ -25,7 +25,6 @@ re-approved with different content.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import time
@@ -44,6 +43,7 @@ from ..intacct import (
     IntacctBusinessError,
     IntacctClient,
     IntacctDuplicateControlIdError,
+    IntacctError,
     IntacctOutcomeUnknownError,
     IntacctRateLimitError,
     IntacctTransientError,
@@ -243,6 +243,7 @@ class _DocumentKind(Protocol):
     label: str  # the Intacct document, in people's words
 
     def find(self, timesheet_id: int) -> Found | None: ...
+    def recheck(self, timesheet_id: int, known: Found) -> Found | None: ...
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found: ...
     def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found: ...
     def cannot_update(self, found: Found) -> str | None: ...
@@ -266,6 +267,16 @@ class _LaborTimesheets:
             orderby=(("RECORDNO", True),),
         )
         return _only_found(timesheet_id, result.records, "RECORDNO", "DESCRIPTION", self.label, state_field="STATE")
+
+    def recheck(self, timesheet_id: int, known: Found) -> Found | None:
+        # By its key, never its description (a person may edit it); STATE in the same request.
+        result = self._intacct.query(
+            "TIMESHEET", ("RECORDNO", "DESCRIPTION", "STATE"), filter=eq("RECORDNO", known.key)
+        )
+        for record in result.records:
+            revision = revision_of(timesheet_id, _text(record.get("DESCRIPTION")))
+            return Found(known.key, revision or known.revision, _text(record.get("STATE")))
+        return None
 
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
         written = self._intacct.create(
@@ -304,10 +315,10 @@ class _LaborTimesheets:
         return f"Intacct refused the timesheet: {details}"
 
 
-# Where a purchasing transaction keeps the marker, in order of preference: fields named as the create element
-# that wrote it (`message`, `referenceno`, the lines' `memo`). Which field `<referenceno>` is read back from is
-# not documented (reference §5.3; PONUMBER is only a guess), so a field is searched only where `lookup` lists
-# it under the element's own name; a sandbox round trip showing another would add it here.
+# Where a purchasing transaction may keep the marker, in order of preference: fields named as the create element
+# that wrote it (`message`, `referenceno`, the lines' `memo`). Which field holds `<referenceno>` is not documented
+# (reference §5.3; PONUMBER is a guess), nor is it that MESSAGE or MEMO hold the elements of their names, so a
+# field is searched only once a create read back showed it holding the marker (`FieldCatalog.record_proof`).
 EQUIPMENT_MARK_FIELDS = (("PODOCUMENT", "MESSAGE"), ("PODOCUMENT", "REFERENCENO"), ("PODOCUMENTENTRY", "MEMO"))
 
 
@@ -322,25 +333,24 @@ class _EquipmentTransactions:
         self._catalog = catalog
 
     def find(self, timesheet_id: int) -> Found | None:
-        anywhere = f"%{marker(timesheet_id)}%"
         for obj, text_field in EQUIPMENT_MARK_FIELDS:
-            if not self._catalog.offers(obj, text_field):
-                continue
-            if obj == "PODOCUMENT":
-                key_field = "DOCID" if self._catalog.offers(obj, "DOCID") else "RECORDNO"
-                result = self._intacct.query(
-                    obj, (key_field, text_field), filter=like(text_field, anywhere), docparid=self._transaction
-                )
-            else:
-                # A line names its document by DOCHDRNO, the document's RECORDNO (reference: purchasing lines).
-                key_field = "DOCHDRNO"
-                result = self._intacct.query(obj, (key_field, text_field), filter=like(text_field, anywhere))
-            return _only_found(timesheet_id, result.records, key_field, text_field, self.label)
+            if self._catalog.holds(obj, text_field):
+                spec, key_field = self._search(obj, text_field, timesheet_id)
+                result = self._intacct.query(spec.object_name, spec.select, filter=spec.filter, docparid=spec.docparid)
+                return _only_found(timesheet_id, result.records, key_field, text_field, self.label)
         fields = ", ".join(f"{obj}.{name}" for obj, name in EQUIPMENT_MARK_FIELDS)
         raise _CannotLook(
-            f"this company's purchasing transactions offer none of the fields its marker could be searched in "
-            f"({fields}; Intacct's lookup lists none of them)"
+            f"none of the fields a purchasing transaction could carry its marker in ({fields}) has been seen to "
+            "hold it in this company (each is checked after a transaction is created)"
         )
+
+    def recheck(self, timesheet_id: int, known: Found) -> Found | None:
+        # By its key, never its texts: an accountant may edit a message or a memo.
+        key_field = "RECORDNO" if known.key.isdigit() else "DOCID"
+        result = self._intacct.query(
+            "PODOCUMENT", (key_field,), filter=eq(key_field, known.key), docparid=self._transaction
+        )
+        return known if result.records else None
 
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
         written = self._intacct.legacy_create(
@@ -351,7 +361,55 @@ class _EquipmentTransactions:
         key = written.key or written.recordno
         if key is None:
             raise PostingIncompleteError(f"Intacct created timesheet {timesheet_id}'s equipment usage but sent no key")
+        try:
+            self._prove(timesheet_id, document.revision)
+        except Exception:  # the write is done: nothing here may pass for its failure (see `_send`)
+            logger.warning("purchasing fields not checked", exc_info=True)
         return Found(key, document.revision)
+
+    def _search(self, obj: str, text_field: str, timesheet_id: int) -> tuple[QuerySpec, str]:
+        """The query finding this timesheet's documents by `text_field`, and the field naming the document."""
+        if obj == "PODOCUMENT":
+            key_field = "DOCID" if self._catalog.offers(obj, "DOCID") else "RECORDNO"
+        else:
+            # A line names its document by DOCHDRNO, the document's RECORDNO (reference: purchasing lines).
+            key_field = "DOCHDRID" if self._catalog.offers(obj, "DOCHDRID") else "DOCHDRNO"
+        anywhere = like(text_field, f"%{marker(timesheet_id)}%")
+        return QuerySpec(obj, (key_field, text_field), filter=anywhere, docparid=self._transaction), key_field
+
+    def _prove(self, timesheet_id: int, revision: str) -> None:
+        """Which fields hold the marker of a transaction just created: one request, at most daily per field.
+
+        Only costs speed when it fails: the transaction is in Intacct either way, and a field not proven is not
+        searched (a lost answer is then handed to a person rather than risk a second transaction)."""
+        due = []
+        for obj, text_field in EQUIPMENT_MARK_FIELDS:
+            if not self._catalog.proof_due(obj, text_field):
+                continue
+            try:
+                offered = self._catalog.offers(obj, text_field)
+            except IntacctError as exc:
+                logger.warning("purchasing fields not checked", extra={"error": str(exc)})
+                return
+            if offered:
+                due.append((obj, text_field))
+            else:
+                self._catalog.record_proof(obj, text_field, holds=False)
+        if not due:
+            return
+        searches = [self._search(obj, text_field, timesheet_id) for obj, text_field in due]
+        try:
+            results = self._intacct.query_batch([spec for spec, _ in searches])
+        except IntacctError as exc:
+            logger.warning("purchasing fields not checked", extra={"error": str(exc)})
+            return
+        for (obj, text_field), result in zip(due, results, strict=True):
+            try:
+                records = result.raise_for_status().records
+            except IntacctError:
+                records = []  # refused (not selectable after all): it holds nothing we can search
+            holds = any(revision_of(timesheet_id, _text(record.get(text_field))) == revision for record in records)
+            self._catalog.record_proof(obj, text_field, holds=holds)
 
     def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
         raise AssertionError("purchasing transactions are never updated (see cannot_update)")
@@ -499,8 +557,14 @@ class PushService:
         postings = [self._plan(t)[0] for t in self._prefetched.values() if t.is_approved and not t.is_processed]
         self.references.warm([posting.references for posting in postings if posting is not None])
 
-    def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
+    def post(
+        self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False, confirmed_absent: bool = False
+    ) -> PushResult:
         """Post the timesheet if it is approved and not yet in Intacct.
+
+        `confirmed_absent`: a person looked in Intacct for a write whose answer was lost and which Intacct offers
+        no field to search for (the parked reason asks them to), and found none. Only a person's word: never set
+        by a replay of parked work (`retry_parked`), which anyone may re-drive in bulk.
 
         Raises `TimesheetBusyError`, `PostingIncompleteError` or `LeaseLostError` (and client errors for
         outages) when it must be tried again later; everything a person must look at comes back as a "parked"
@@ -543,7 +607,7 @@ class PushService:
                 reason += f"; Intacct still holds its earlier hours ({_describe_keys(claim.keys)})"
             return self._park(claim, content_hash, reason)
         try:
-            self._write(claim, posting, recovering=entry.attempts > 1, confirmed_absent=retry_parked)
+            self._write(claim, posting, recovering=entry.attempts > 1, confirmed_absent=confirmed_absent)
         except _Refused as refused:
             return self._park(claim, content_hash, refused.reason)
         self.state.record_posted(timesheet_id, content_hash, claim.keys, self._clock(), attempt=claim.attempt)
@@ -605,7 +669,7 @@ class PushService:
         except _CannotLook as cannot:
             if not confirmed_absent or self._clock() < settles_at:
                 raise _Refused(self._look_for_me(claim, kind, pending, str(cannot)), claim.keys) from None
-            # A person looked (the reason asked them to) and replayed: it is not there. Send it anew.
+            # A person looked, as the reason asked, and said it is not there (`--not-in-intacct`): send it anew.
             del claim.keys[f"{kind.name}_pending"]
             return
         if found is not None and found.revision == pending.revision:
@@ -627,9 +691,10 @@ class PushService:
         after = (pending.since + self.doubt_window).isoformat(timespec="seconds")
         return (
             f"Intacct's answer to its {kind.what} {pending.action} was lost, and it cannot be looked for: {why}; "
-            f"look in Intacct for a {kind.label[len('Intacct ') :]} whose message holds {label!r}: if there is "
-            f"one, the time is posted (leave this parked); if there is none after {after}, replay this timesheet "
-            "to send it again"
+            f"look in Intacct for a {kind.label[len('Intacct ') :]} whose message or line memos hold {label!r}: "
+            "if there is one, the time is posted (leave this parked); if there is none after "
+            f"{after}, run `intacct-assignar push-timesheets --timesheet-id {claim.timesheet_id} --not-in-intacct` "
+            "to send it again (a replay alone never re-sends it)"
         )
 
     def _step(self, claim: _Claim, kind: _DocumentKind, document: Document | None, recovering: bool) -> _Step:
@@ -640,12 +705,9 @@ class PushService:
             # The intent saved before every send says nothing was sent; a look is only belt and braces.
             known = self._find_if_possible(claim, kind)
         elif known is not None and (document is None or known.revision != document.revision):
-            # About to change or refuse over a document: is it still there (a person may have deleted it), and
-            # may it still be changed?
-            # Where it cannot be looked for, it is what the ledger says (a change is refused below: purchasing
-            # transactions are never updated).
-            with contextlib.suppress(_CannotLook):
-                known = kind.find(claim.timesheet_id)
+            # About to change or refuse over a document: is it still there (a person may have deleted it, as a
+            # reason may ask), and may it still be changed? Read by its key: texts a person edits do not matter.
+            known = kind.recheck(claim.timesheet_id, known)
             if known is None:
                 _forget(claim, kind)
         if known is not None:
@@ -712,7 +774,7 @@ class PushService:
         try:
             found = kind.find(claim.timesheet_id)
         except _CannotLook:
-            # Left pending and parked at once: the next attempt (a person's replay) settles it.
+            # Left pending: the next attempt parks it, asking a person to look.
             raise PostingIncompleteError(
                 f"timesheet {claim.timesheet_id}: Intacct's answer to the {kind.what} write was lost and this "
                 "company's Intacct offers no field to look for it by"

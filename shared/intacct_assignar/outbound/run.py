@@ -46,24 +46,32 @@ def push_timesheets(
     *,
     dry_run: bool = False,
     progress: Callable[[PushResult], None] | None = None,
+    confirmed_absent: bool = False,
 ) -> PushSummary:
-    """Post the named timesheets (retrying them even if parked: a person asked), or every pending one."""
+    """Post the named timesheets (retrying them even if parked: a person asked), or every pending one.
+
+    `confirmed_absent`: the person looked in Intacct for the one named timesheet's lost write, as its parked
+    reason asked, and found none (`PushService.post`)."""
     named = bool(timesheet_ids)
     ids = list(dict.fromkeys(timesheet_ids)) if named else sweep.pending()
+    if confirmed_absent and len(ids) != 1:
+        raise ValueError("--not-in-intacct is a person's word about one timesheet: name exactly one --timesheet-id")
     summary = PushSummary()
     for timesheet_id in ids:
-        result = _post(push, timesheet_id, retry_parked=named, dry_run=dry_run)
+        result = _post(push, timesheet_id, retry_parked=named, dry_run=dry_run, confirmed_absent=confirmed_absent)
         summary.results.append(result)
         if progress is not None:
             progress(result)
     return summary
 
 
-def _post(push: PushService, timesheet_id: int, *, retry_parked: bool, dry_run: bool) -> PushResult:
+def _post(
+    push: PushService, timesheet_id: int, *, retry_parked: bool, dry_run: bool, confirmed_absent: bool = False
+) -> PushResult:
     """One timesheet's result. Its trouble becomes its result, never stopping the others, and the result's reason
     is what people read (push-timesheets prints it), so the log adds only what debugging needs."""
     try:
-        return push.post(timesheet_id, retry_parked=retry_parked, dry_run=dry_run)
+        return push.post(timesheet_id, retry_parked=retry_parked, dry_run=dry_run, confirmed_absent=confirmed_absent)
     except (TimesheetBusyError, LeaseLostError):
         # Another run (a second CLI, the push consumer) holds the timesheet, or took it over from this one; the
         # ledger lets only one of them write, and that one reports how it ended.

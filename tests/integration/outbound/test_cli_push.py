@@ -144,3 +144,16 @@ def test_a_timesheet_another_run_is_posting_is_skipped_and_does_not_fail_the_run
     # And the holder's claim is untouched: only it may write this timesheet
     with SqliteStateStore(setup.state) as ledger:
         assert ledger.get_ledger(held) == claim
+
+
+def test_not_in_intacct_is_a_persons_word_about_exactly_one_timesheet(setup: Setup) -> None:
+    code, output = setup.invoke("push-timesheets", "--not-in-intacct")
+    assert code == 2 and "exactly one --timesheet-id" in output
+    code, output = setup.invoke(
+        "push-timesheets", "--timesheet-id", str(setup.approved[0]), "--timesheet-id", "99", "--not-in-intacct"
+    )
+    assert code == 2 and "exactly one --timesheet-id" in output
+    # Said of a timesheet with no lost write to settle, it changes nothing: it is posted as usual, once.
+    code, output = setup.invoke("push-timesheets", "--timesheet-id", str(setup.approved[0]), "--not-in-intacct")
+    assert code == 0, output
+    assert len(setup.intacct.records("TIMESHEET")) == 1

@@ -51,10 +51,11 @@ def test_a_write_not_found_after_a_lost_answer_is_re_sent_only_after_the_in_doub
 
 
 def test_a_lost_answer_on_the_equipment_transaction_is_looked_up_too(world: TimeWorld) -> None:
+    world.first_day()
     timesheet_id = world.timesheet()
     world.intacct_emulator.fail_next("524", function="create_potransaction")
     assert world.push.post(timesheet_id).outcome == "posted"
-    assert len(world.equipment_documents()) == 1
+    assert len(world.equipment_documents()) == 2
 
 
 def test_a_write_that_never_arrived_is_sent_again_under_the_same_control_id(world: TimeWorld) -> None:

@@ -19,9 +19,13 @@ from intacct_assignar.state import LeaseLostError
 class FakePush:
     answers: dict[int, PushResult | Exception] = field(default_factory=dict)
     calls: list[tuple[int, bool, bool]] = field(default_factory=list)
+    confirmed: list[bool] = field(default_factory=list)
 
-    def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
+    def post(
+        self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False, confirmed_absent: bool = False
+    ) -> PushResult:
         self.calls.append((timesheet_id, retry_parked, dry_run))
+        self.confirmed.append(confirmed_absent)
         answer = self.answers.get(timesheet_id, PushResult(timesheet_id, "posted"))
         if isinstance(answer, Exception):
             raise answer
@@ -138,3 +142,17 @@ def test_named_timesheets_are_retried_even_if_parked_once_each_and_the_sweep_is_
     assert push.calls == [(5, True, False), (4, True, False)]
     assert [r.timesheet_id for r in summary.results] == [5, 4]
     assert summary.ok
+
+
+def test_a_persons_word_that_a_lost_write_is_not_in_intacct_names_one_timesheet_and_is_passed_on() -> None:
+    push = FakePush()
+    sweep = FakeSweep([])
+    push_timesheets(cast(PushService, push), cast(SweepService, sweep), [7], confirmed_absent=True)
+    assert push.confirmed == [True]
+    with pytest.raises(ValueError, match="exactly one"):
+        push_timesheets(cast(PushService, push), cast(SweepService, sweep), [7, 8], confirmed_absent=True)
+    with pytest.raises(ValueError, match="exactly one"):
+        push_timesheets(cast(PushService, push), cast(SweepService, sweep), (), confirmed_absent=True)
+    # A plain named retry (what a replay of parked work is) never carries it.
+    push_timesheets(cast(PushService, push), cast(SweepService, sweep), [7])
+    assert push.confirmed == [True, False]

@@ -528,17 +528,17 @@ def delete(call: Call, body: Any) -> Outcome:
 
 
 # Legacy create_potransaction element → PODOCUMENT field: the element's own name, upper-cased, except where
-# the reference shows another (DOCPARID, DOCNO) and `<referenceno>`, whose field is the company profile's one
-# guess (`CompanyProfile.po_reference_field`). Elements Intacct accepts that the emulator does not model are
-# taken and dropped; anything else is refused so a typo does not pass silently. A field the company does not
-# offer keeps nothing a query could read back.
+# the reference shows another (DOCPARID, DOCNO) and the free texts `<referenceno>`, `<message>` and a line's
+# `<memo>`, whose fields are the company profile's guess (`CompanyProfile.po_texts`, [gap] reference §5.3).
+# Elements Intacct accepts that the emulator does not model are taken and dropped; anything else is refused so
+# a typo does not pass silently. A field the company does not offer keeps nothing a query could read back.
 _PO_HEADER: dict[str, str | None] = {
     "transactiontype": "DOCPARID",
     "vendorid": "CUSTVENDID",
     "documentno": "DOCNO",
     "referenceno": None,
     "vendordocno": "VENDORDOCNO",
-    "message": "MESSAGE",
+    "message": None,
     "state": "STATE",
 }
 _PO_DATES = {"datecreated": "WHENCREATED", "datedue": "WHENDUE"}
@@ -571,17 +571,20 @@ def create_potransaction(call: Call, body: Any) -> Outcome:
     offered_lines = call.store.objects["PODOCUMENTENTRY"].fields
     for tag, value in body.items():
         if tag in _PO_HEADER:
-            name = call.store.profile.po_reference_field if tag == "referenceno" else _PO_HEADER[tag]
+            name = call.store.profile.po_field(tag) if tag in ("referenceno", "message") else _PO_HEADER[tag]
             if name is not None and name in offered:
                 header[name] = value
         elif tag in _PO_DATES:
             header[_PO_DATES[tag]] = _legacy_date(tag, value)
         elif tag == "potransitems":
             items = _element(value, "potransitem") or []
-            lines = [
-                {name: v for name, v in _po_line(item).items() if name in offered_lines}
-                for item in (items if isinstance(items, list) else [items])
-            ]
+            memo = call.store.profile.po_field("memo")
+            lines = []
+            for item in items if isinstance(items, list) else [items]:
+                stored = {(memo if name == "MEMO" else name): value for name, value in _po_line(item).items()}
+                lines.append(
+                    {name: value for name, value in stored.items() if name is not None and name in offered_lines}
+                )
         elif tag not in _PO_IGNORED:
             raise IntacctError(business(f"create_potransaction: unknown element <{tag}>."))
     try:

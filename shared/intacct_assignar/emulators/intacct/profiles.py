@@ -19,20 +19,26 @@ class CompanyProfile:
     `custom`: fields its admin added, by object (lookup marks them ISCUSTOM); `unreadable`: objects the user has
     no permission to list. Mistakes in a profile are refused at once, so a test cannot pass by a typo.
 
-    `po_reference_field`: the PODOCUMENT field `create_potransaction` stores `<referenceno>` under. Which one
-    Intacct uses is not documented (reference §5.3 [gap]): PONUMBER is the guess, confirmed only by a round trip
-    in a sandbox; None stores it nowhere a query can read, as a gateway naming it otherwise looks to a client.
+    `po_texts`: where `create_potransaction` stores its free texts, `<referenceno>` and `<message>` on PODOCUMENT
+    and a line's `<memo>` on PODOCUMENTENTRY (those not named keep the default). Intacct documents none of these
+    mappings (reference §5.3 [gap]); the default (PONUMBER, MESSAGE, MEMO) is the guess a sandbox round trip
+    would confirm. None stores the element nowhere a query can read, as a gateway keeping it under another name
+    looks to a client, while the field itself may still be listed by `lookup`.
     """
 
     name: str
     hidden: Mapping[str, frozenset[str]] = field(default_factory=dict)
     custom: Mapping[str, tuple[FieldDef, ...]] = field(default_factory=dict)
     unreadable: frozenset[str] = frozenset()
-    po_reference_field: str | None = "PONUMBER"
+    po_texts: Mapping[str, str | None] = field(default_factory=lambda: dict(PO_TEXTS))
 
     def __post_init__(self) -> None:
-        if self.po_reference_field is not None and self.po_reference_field not in OBJECTS["PODOCUMENT"].fields:
-            raise ValueError(f"profile {self.name}: PODOCUMENT has no field {self.po_reference_field}")
+        for element, stored_as in self.po_texts.items():
+            obj = "PODOCUMENTENTRY" if element == "memo" else "PODOCUMENT"
+            if element not in PO_TEXTS:
+                raise ValueError(f"profile {self.name}: po_texts takes {', '.join(PO_TEXTS)}, not {element}")
+            if stored_as is not None and stored_as not in OBJECTS[obj].fields:
+                raise ValueError(f"profile {self.name}: {obj} has no field {stored_as} to store <{element}> in")
         for obj, names in self.hidden.items():
             spec = _standard(obj, "hidden")
             free = _WHOLE_BUT.get(obj, frozenset())
@@ -55,6 +61,10 @@ class CompanyProfile:
         for obj in self.unreadable:
             _standard(obj, "unreadable")
 
+    def po_field(self, element: str) -> str | None:
+        """Where this company keeps create_potransaction's free text `element` (`po_texts`, else the default)."""
+        return self.po_texts.get(element, PO_TEXTS[element])
+
     def objects(self) -> dict[str, ObjectDef]:
         """Every object as this company defines it: hidden fields (and references through them) gone, custom
         fields added with ISCUSTOM. Build it once per store; requests must not pay for it."""
@@ -71,6 +81,9 @@ class CompanyProfile:
             company[name] = dataclasses.replace(spec, fields=fields, references=references)
         return company
 
+
+# create_potransaction's free texts and the fields the emulator stores them in by default ([inf]: see po_texts).
+PO_TEXTS: Mapping[str, str | None] = {"referenceno": "PONUMBER", "message": "MESSAGE", "memo": "MEMO"}
 
 # Fields the store's rules read on every object, and objects whose rules read nearly all their fields
 # (timesheets, purchasing documents and their lines, the audit trail): a profile cannot take these away.

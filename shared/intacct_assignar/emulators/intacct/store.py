@@ -368,7 +368,11 @@ class IntacctStore:
     ) -> Record:
         record = {**current, **fields}
         if lines is None and spec.lines is not None:
-            existing = self.lines(spec.name, current["RECORDNO"])
+            # Stored lines carry the TASKKEY derived from their TASKID: checked as they were written.
+            existing = [
+                {name: value for name, value in line.items() if name != "TASKKEY" or line.get("TASKID") is None}
+                for line in self.lines(spec.name, current["RECORDNO"])
+            ]
             self._check(spec, record, set(fields), None, creating=False, existing_lines=existing)
         else:
             self._check(spec, record, set(fields), lines, creating=False)

@@ -244,6 +244,7 @@ class _DocumentKind(Protocol):
 
     def find(self, timesheet_id: int) -> Found | None: ...
     def recheck(self, timesheet_id: int, known: Found) -> Found | None: ...
+    def describe(self, document: Document) -> str: ...
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found: ...
     def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found: ...
     def cannot_update(self, found: Found) -> str | None: ...
@@ -267,6 +268,10 @@ class _LaborTimesheets:
             orderby=(("RECORDNO", True),),
         )
         return _only_found(timesheet_id, result.records, "RECORDNO", "DESCRIPTION", self.label, state_field="STATE")
+
+    def describe(self, document: Document) -> str:
+        fields = document.fields
+        return f"a timesheet of employee {fields.get('EMPLOYEEID')} for the week of {fields.get('BEGINDATE')}"
 
     def recheck(self, timesheet_id: int, known: Found) -> Found | None:
         # By its key, never its description (a person may edit it); STATE in the same request.
@@ -345,11 +350,10 @@ class _EquipmentTransactions:
         )
 
     def recheck(self, timesheet_id: int, known: Found) -> Found | None:
-        # By its key, never its texts: an accountant may edit a message or a memo.
+        # By its key, never its texts (an accountant may edit a message or a memo), and in any transaction
+        # definition: the tenant may have changed `equipment_transaction` since (a DOCID names its own).
         key_field = "RECORDNO" if known.key.isdigit() else "DOCID"
-        result = self._intacct.query(
-            "PODOCUMENT", (key_field,), filter=eq(key_field, known.key), docparid=self._transaction
-        )
+        result = self._intacct.query("PODOCUMENT", (key_field,), filter=eq(key_field, known.key))
         return known if result.records else None
 
     def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
@@ -361,11 +365,28 @@ class _EquipmentTransactions:
         key = written.key or written.recordno
         if key is None:
             raise PostingIncompleteError(f"Intacct created timesheet {timesheet_id}'s equipment usage but sent no key")
-        try:
-            self._prove(timesheet_id, document.revision)
-        except Exception:  # the write is done: nothing here may pass for its failure (see `_send`)
-            logger.warning("purchasing fields not checked", exc_info=True)
         return Found(key, document.revision)
+
+    def describe(self, document: Document) -> str:
+        """How a person finds the transaction in Intacct without its marker: definition, vendor, date, lines."""
+        fields = document.fields
+        created = fields.get("datecreated", {})
+        items = fields.get("potransitems", {}).get("potransitem", [])
+        lines = ", ".join(f"{item.get('itemid')} {item.get('quantity')}" for item in items)
+        return (
+            f"a {fields.get('transactiontype')} transaction for vendor {fields.get('vendorid')} dated "
+            f"{created.get('year')}-{created.get('month')}-{created.get('day')} with {lines}"
+        )
+
+    def prove_if_due(self, timesheet_id: int, found: Found) -> None:
+        """Which fields hold the marker of a transaction this timesheet posted: one request, at most daily.
+
+        Run after the posting is recorded, so its cost or failure touches nothing of it; a field not proven is
+        not searched (a lost answer is then handed to a person rather than risk a second transaction)."""
+        try:
+            self._prove(timesheet_id, found)
+        except Exception:
+            logger.warning("purchasing fields not checked", exc_info=True)
 
     def _search(self, obj: str, text_field: str, timesheet_id: int) -> tuple[QuerySpec, str]:
         """The query finding this timesheet's documents by `text_field`, and the field naming the document."""
@@ -377,11 +398,7 @@ class _EquipmentTransactions:
         anywhere = like(text_field, f"%{marker(timesheet_id)}%")
         return QuerySpec(obj, (key_field, text_field), filter=anywhere, docparid=self._transaction), key_field
 
-    def _prove(self, timesheet_id: int, revision: str) -> None:
-        """Which fields hold the marker of a transaction just created: one request, at most daily per field.
-
-        Only costs speed when it fails: the transaction is in Intacct either way, and a field not proven is not
-        searched (a lost answer is then handed to a person rather than risk a second transaction)."""
+    def _prove(self, timesheet_id: int, found: Found) -> None:
         due = []
         for obj, text_field in EQUIPMENT_MARK_FIELDS:
             if not self._catalog.proof_due(obj, text_field):
@@ -403,12 +420,19 @@ class _EquipmentTransactions:
         except IntacctError as exc:
             logger.warning("purchasing fields not checked", extra={"error": str(exc)})
             return
-        for (obj, text_field), result in zip(due, results, strict=True):
+        for (obj, text_field), (_, key_field), result in zip(due, searches, results, strict=True):
             try:
                 records = result.raise_for_status().records
             except IntacctError:
-                records = []  # refused (not selectable after all): it holds nothing we can search
-            holds = any(revision_of(timesheet_id, _text(record.get(text_field))) == revision for record in records)
+                # Refused though listed: not searchable for now; what was seen before stands.
+                self._catalog.refuse(obj, text_field)
+                continue
+            same_form = found.key.isdigit() == (key_field in ("RECORDNO", "DOCHDRNO"))
+            holds = any(
+                revision_of(timesheet_id, _text(record.get(text_field))) == found.revision
+                and (not same_form or str(record.get(key_field)) == found.key)
+                for record in records
+            )
             self._catalog.record_proof(obj, text_field, holds=holds)
 
     def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
@@ -539,7 +563,7 @@ class PushService:
         self._prefetched: dict[int, Timesheet] = {}
         self._labor = _LaborTimesheets(intacct)
         # Asked only when a purchasing transaction must be looked for (a lost answer, a re-approval).
-        catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct.settings))
+        catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct.settings), clock=clock)
         self._equipment = _EquipmentTransactions(intacct, config.timesheets.equipment_transaction, catalog)
 
     def prefetch(self, timesheet_ids: Sequence[int]) -> None:
@@ -613,6 +637,9 @@ class PushService:
         self.state.record_posted(timesheet_id, content_hash, claim.keys, self._clock(), attempt=claim.attempt)
         logger.info("timesheet posted to Intacct", extra={"timesheet_id": timesheet_id, "intacct": _public(claim.keys)})
         self._mark_processed(timesheet_id)
+        if "equipment" in claim.keys:
+            posted = Found(claim.keys["equipment"], claim.keys.get("equipment_rev", ""))
+            self._equipment.prove_if_due(timesheet_id, posted)
         return PushResult(timesheet_id, "posted", intacct_keys=_public(claim.keys))
 
     # --- steps ------------------------------------------------------------------------------------------
@@ -640,8 +667,8 @@ class PushService:
         if mode == "purchasing" or "equipment" in claim.keys or "equipment_pending" in claim.keys:
             kinds.append((self._equipment, posting.equipment if mode == "purchasing" else None))
         # Writes whose answer an earlier attempt lost are settled first: in Intacct, or surely not.
-        for kind, _ in kinds:
-            self._settle_pending(claim, kind, confirmed_absent=confirmed_absent)
+        for kind, document in kinds:
+            self._settle_pending(claim, kind, document, confirmed_absent=confirmed_absent)
         steps = [self._step(claim, kind, document, recovering) for kind, document in kinds]
         # Every document is checked before any is written, so a refusal never leaves half a change behind
         # (labor updated, equipment refused).
@@ -658,7 +685,9 @@ class PushService:
                 assert step.document is not None
                 self._send(claim, step.kind, step.action, step.document, step.known)
 
-    def _settle_pending(self, claim: _Claim, kind: _DocumentKind, *, confirmed_absent: bool) -> None:
+    def _settle_pending(
+        self, claim: _Claim, kind: _DocumentKind, document: Document | None, *, confirmed_absent: bool
+    ) -> None:
         text = claim.keys.get(f"{kind.name}_pending")
         if text is None:
             return
@@ -668,7 +697,8 @@ class PushService:
             found = kind.find(claim.timesheet_id)
         except _CannotLook as cannot:
             if not confirmed_absent or self._clock() < settles_at:
-                raise _Refused(self._look_for_me(claim, kind, pending, str(cannot)), claim.keys) from None
+                reason = self._look_for_me(claim, kind, pending, str(cannot), document)
+                raise _Refused(reason, claim.keys) from None
             # A person looked, as the reason asked, and said it is not there (`--not-in-intacct`): send it anew.
             del claim.keys[f"{kind.name}_pending"]
             return
@@ -685,16 +715,21 @@ class PushService:
         # Long enough: it did not happen. The next write uses a new generation, so a new control ID.
         del claim.keys[f"{kind.name}_pending"]
 
-    def _look_for_me(self, claim: _Claim, kind: _DocumentKind, pending: _Pending, why: str) -> str:
-        """The reason a person reads when Intacct cannot be searched for a write whose answer was lost."""
+    def _look_for_me(
+        self, claim: _Claim, kind: _DocumentKind, pending: _Pending, why: str, document: Document | None
+    ) -> str:
+        """The reason a person reads when Intacct cannot be searched for a write whose answer was lost.
+
+        It names the document by what Intacct shows of it (its texts may hold no marker in this company)."""
         label = labelled(claim.timesheet_id, pending.revision)
+        what = kind.describe(document) if document is not None and document.revision == pending.revision else None
         after = (pending.since + self.doubt_window).isoformat(timespec="seconds")
         return (
             f"Intacct's answer to its {kind.what} {pending.action} was lost, and it cannot be looked for: {why}; "
-            f"look in Intacct for a {kind.label[len('Intacct ') :]} whose message or line memos hold {label!r}: "
-            "if there is one, the time is posted (leave this parked); if there is none after "
-            f"{after}, run `intacct-assignar push-timesheets --timesheet-id {claim.timesheet_id} --not-in-intacct` "
-            "to send it again (a replay alone never re-sends it)"
+            f"look in Intacct for {what or 'its ' + kind.label[len('Intacct ') :]} (its message or line memos "
+            f"may hold {label!r}): if there is one, the time is posted (leave this parked); if there is none "
+            f"after {after}, run `intacct-assignar push-timesheets --timesheet-id {claim.timesheet_id} "
+            "--not-in-intacct` to send it again (a replay alone never re-sends it)"
         )
 
     def _step(self, claim: _Claim, kind: _DocumentKind, document: Document | None, recovering: bool) -> _Step:
@@ -763,6 +798,9 @@ class PushService:
             raise
         del claim.keys[f"{kind.name}_pending"]
         _adopt(claim, kind, found)
+        # Saved at once: a crash from here on finds the document in the ledger, with no lookup (none may be
+        # possible yet for a purchasing transaction, before its fields are proven).
+        self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
 
     def _find_if_possible(self, claim: _Claim, kind: _DocumentKind) -> Found | None:
         try:

@@ -10,6 +10,7 @@ Intacct's reference does not promise.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from intacct_assignar.emulators.assignar import EquipmentEntry, LaborEntry
 from intacct_assignar.emulators.intacct import store as emulator_store
 from intacct_assignar.emulators.intacct.profiles import CompanyProfile
-from intacct_assignar.outbound.push import PostingIncompleteError, PushResult
+from intacct_assignar.outbound.push import PostingIncompleteError, PushResult, PushService
 
 from .conftest import TimeWorld, synced_world
 
@@ -214,3 +215,42 @@ def test_a_copy_under_another_transaction_definition_is_not_taken_for_a_second_o
         world.clock.at += world.push_lease()
         assert world.push.post(timesheet_id).outcome == "posted"
         assert creates(world) == 2
+
+
+def test_a_transaction_posted_under_an_earlier_transaction_definition_is_still_found(world: TimeWorld) -> None:
+    timesheet_id = world.timesheet(equipment=(120,))
+    world.push.post(timesheet_id)
+    # The tenant moves equipment to another transaction definition afterwards.
+    config = world.config.model_copy(
+        update={"timesheets": world.config.timesheets.model_copy(update={"equipment_transaction": "Purchase Order"})}
+    )
+    push = PushService(world.assignar_client, world.intacct, world.state, config, clock=world.clock)
+    world.assignar.reopen_timesheet(timesheet_id, equipment=[EquipmentEntry(world.crew.assets[0]["id"], 240)])
+    world.assignar.approve_timesheet(timesheet_id, notify=False)
+    assert push.post(timesheet_id).outcome == "parked"
+    assert len(world.equipment_documents()) == 1
+
+
+def test_what_a_posting_proved_is_renewed_daily_and_not_trusted_after_a_month(world: TimeWorld) -> None:
+    world.first_day()
+    counters = world.intacct.counters
+    # The same day: nothing more to prove. Requests: the reference check and the two creates.
+    before = counters.http_requests
+    world.push.post(world.timesheet(worker=1))
+    assert counters.http_requests == before + 3
+    # A day later the next posting proves again: two definitions read again and one batched query.
+    world.clock.at += timedelta(days=1, minutes=1)
+    before, lookups, sessions = counters.http_requests, counters.by_function["lookup"], counters.sessions_opened
+    world.push.post(world.timesheet(worker=2))
+    renewed_session = counters.sessions_opened - sessions  # the day-old session timed out
+    assert counters.http_requests == before + renewed_session + 3 + 3
+    assert counters.by_function["lookup"] == lookups + 2
+    # A month with no equipment posted: a lost answer is handed to a person, never re-sent.
+    world.clock.at += timedelta(days=31)
+    timesheet_id = world.timesheet(worker=3)
+    world.intacct_emulator.fail_next("524", function="create_potransaction")
+    with pytest.raises(PostingIncompleteError):
+        world.push.post(timesheet_id)
+    world.clock.at += world.push_lease()
+    assert world.push.post(timesheet_id).outcome == "parked"
+    assert len(world.equipment_documents()) == 4

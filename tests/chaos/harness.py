@@ -10,6 +10,7 @@ test (small, in CI) and by `benchmarks/push_chaos.py` (large).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -222,6 +223,7 @@ class _Run:
             return
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         try:

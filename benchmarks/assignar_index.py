@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from intacct_assignar.assignar import AssignarClient
-from intacct_assignar.emulators.assignar import AssignarEmulator
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator
 
 
 @dataclass

@@ -23,14 +23,14 @@ from zoneinfo import ZoneInfo
 
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.config import parse_config
-from intacct_assignar.emulators.assignar import AssignarEmulator
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.inbound.sync import InProcessQueue, SyncSummary, run_sync
 from intacct_assignar.inbound.upsert import UpsertService
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import SqliteStateStore
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 
 ZONE = ZoneInfo("America/Denver")
 

@@ -17,10 +17,10 @@ from xml.parsers import expat
 from zoneinfo import ZoneInfo
 
 import httpx
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.intacct import ChangePull, IntacctClient, MemorySessionCache, Window, deletions, protocol
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.sources import EMPLOYEES, SOURCES
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 
 ZONE = ZoneInfo("America/Denver")
 

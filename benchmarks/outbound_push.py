@@ -32,9 +32,6 @@ from zoneinfo import ZoneInfo
 import boto3
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.config import parse_config
-from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.http_api import LocalContext, LocalHttpApi, http_api_event
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.inbound.sync import InProcessQueue, run_sync
 from intacct_assignar.inbound.upsert import UpsertService
@@ -46,6 +43,9 @@ from intacct_assignar.outbound.receiver import WebhookReceiver
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import SqliteStateStore
 from intacct_assignar.webhook_signature import signature_headers
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.http_api import LocalContext, LocalHttpApi, http_api_event
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from pydantic import SecretStr
 
 # The Lambda handlers live in functions/ at the top of the repository, beside (not inside) the package.

@@ -1,3 +1,3 @@
-"""Sage Intacct <-> Assignar integration: clients, emulators, domain services and Lambda wiring."""
+"""Sage Intacct <-> Assignar integration: clients, domain services and Lambda wiring."""
 
 __version__ = "0.1.0"

@@ -7,19 +7,17 @@ Exit codes: 0 success; 1 the run finished but something did not end where it sho
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import sqlite3
-import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import asdict
-from enum import StrEnum
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -28,6 +26,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
+from typer.main import get_command_name
+from typer.models import CommandInfo
 
 from .assignar import AssignarClient
 from .config import WORKFLOWS, TenantConfig, load_config
@@ -39,14 +39,13 @@ from .outbound.documents import render
 from .outbound.push import PushResult, PushService
 from .outbound.run import PushSummary, push_timesheets
 from .outbound.sweep import SweepService
-from .problems import SETTINGS, explain, settings_keys
+from .problems import explain, settings_keys
 from .settings import AssignarSettings, IntacctSettings
 from .state import StateSchemaError, StateStore, open_state
 
-if TYPE_CHECKING:
-    from .system_demo import SystemDemoReport
-
 DEFAULT_STATE = "intacct-assignar.db"
+
+logger = logging.getLogger(__name__)
 
 console = Console()
 # Messages are not wrapped at the terminal's width: a sentence with a setting's name stays whole for copy and grep.
@@ -126,7 +125,7 @@ StateOption = Annotated[
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and the product's debug log lines.")]
 
 
-def _debug(ctx: typer.Context, debug: bool) -> None:
+def apply_debug(ctx: typer.Context, debug: bool) -> None:
     """--debug given after the subcommand counts as much as before it."""
     if debug:
         ctx.obj["debug"] = True
@@ -193,7 +192,7 @@ def sync(
     debug: DebugOption = False,
 ) -> None:
     """Sync Intacct master data into Assignar now. Exit status 1 when any workflow or record failed."""
-    _debug(ctx, debug)
+    apply_debug(ctx, debug)
     workflows = entity or list(WORKFLOWS)
     unknown = sorted(set(workflows) - set(WORKFLOWS))
     if unknown:
@@ -258,7 +257,7 @@ def _summary_json(
     }
 
 
-def _workflow_table(title: str, workflows: Mapping[str, WorkflowSummary], caption: str | None = None) -> Table:
+def workflow_table(title: str, workflows: Mapping[str, WorkflowSummary], caption: str | None = None) -> Table:
     """One row per workflow: what `sync` and the demo report alike."""
     table = Table(title=title, title_justify="left", caption=caption)
     # "skipped" only when something was: the table then fits an 80-column terminal.
@@ -281,7 +280,7 @@ def _workflow_table(title: str, workflows: Mapping[str, WorkflowSummary], captio
 
 
 def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
-    console.print(_workflow_table("Plan (dry run: nothing written)" if dry_run else "Sync", summary.workflows))
+    console.print(workflow_table("Plan (dry run: nothing written)" if dry_run else "Sync", summary.workflows))
     if dry_run:
         for result in summary.plan:
             console.print(f"[bold]{result.action}[/bold] {result.workflow} {result.source_id or result.integration_id}")
@@ -337,7 +336,7 @@ def push_timesheets_command(
     debug: DebugOption = False,
 ) -> None:
     """Post approved Assignar timesheets to Intacct now. Exit status 1 when any was parked or failed."""
-    _debug(ctx, debug)
+    apply_debug(ctx, debug)
     if not_in_intacct and len(timesheet_id or ()) != 1:
         raise typer.BadParameter(
             "name exactly one --timesheet-id: it is your word about that timesheet", ctx, None, "--not-in-intacct"
@@ -422,152 +421,39 @@ def _print_push(summary: PushSummary, dry_run: bool) -> None:
             errors.print(f"[red]{result.outcome}[/red] timesheet {result.timesheet_id}: {escape(result.reason or '')}")
 
 
-@app.command(
-    epilog=(
-        "Examples:\n\n  intacct-assignar demo\n\n  intacct-assignar demo --size 500\n\n"
-        "  intacct-assignar demo --json > summary.json"
-    )
-)
-def demo(
-    ctx: typer.Context,
-    size: Annotated[int, typer.Option("--size", min=10, max=20_000, help="Employees in the seeded company.")] = 120,
-    seed: Annotated[int, typer.Option(help="Seed of the generated company (same seed, same company).")] = 7,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable summary only.")] = False,
-    debug: DebugOption = False,
-) -> None:
-    """Run the whole system here: both emulators, the stack of template.yaml on local AWS (moto), the real
-    Lambda handlers. No credentials. Exit status 1 when anything did not end where it should."""
-    _debug(ctx, debug)
-    from .system_demo import run_system_demo
-
-    if as_json:
-        report = run_system_demo(employees=size, seed=seed)
-        print(json.dumps(report.as_dict(), indent=2, default=str))
-    else:
-        with console.status("Starting") as status:
-
-            def show(message: str) -> None:
-                status.update(message)
-                console.log(message)
-
-            report = run_system_demo(employees=size, seed=seed, progress=show)
-        _print_system_report(report)
-    raise typer.Exit(0 if report.ok else 1)
+COMMANDS_GROUP = "intacct_assignar.commands"
+"""Entry points in this group add commands to the CLI: each names a `typer.Typer` whose commands join ours. The
+development package offers `demo` and `emulate` this way (pyproject.toml), so the product never imports it, and an
+install without it runs every product command all the same."""
 
 
-def _print_system_report(report: SystemDemoReport) -> None:
-    company = ", ".join(f"{count} {name.lower()}" for name, count in report.company.items() if count)
-    console.print(f"\n[bold]Seeded Intacct company:[/bold] {company}\n")
-    for phase in report.phases:
-        caption = (
-            f"{phase.intacct_transactions} Intacct API transactions, {phase.assignar_calls} Assignar calls, "
-            f"{phase.seconds:.1f} s"
-        )
-        console.print(_workflow_table(f"Intacct -> Assignar: {phase.name}", phase.workflows, caption))
-    time_report = report.time
-    console.print(
-        f"[bold]Assignar -> Intacct:[/bold] {time_report.approved} approved timesheets -> "
-        f"{time_report.timesheets_posted} Intacct timesheets and {time_report.equipment_transactions} equipment "
-        f"transactions; {time_report.processed_in_assignar} marked processed in Assignar, {time_report.parked} "
-        f"parked ({time_report.intacct_transactions} Intacct API transactions, {time_report.assignar_calls} "
-        f"Assignar calls, {time_report.seconds:.1f} s)"
-    )
-    console.print(f"Wall time: {report.wall_time_s:.1f} s")
-    if report.ok:
-        console.print("[green]Every workflow and both time flows ended where they should.[/green]")
-    for problem in report.problems:
-        errors.print(f"[red]problem:[/red] {escape(problem)}")
-
-
-class CompanyKind(StrEnum):
-    """The emulated companies `emulate` can serve (Intacct companies differ: README "When the company differs")."""
-
-    standard = "standard"
-    lean = "lean"
-    rich = "rich"
-
-
-@app.command(
-    epilog=(
-        "Examples:\n\n  intacct-assignar emulate\n\n  intacct-assignar emulate --company lean\n\n"
-        "  intacct-assignar emulate --intacct-port 8301 --assignar-port 8302 --size 500 > emulators.env"
-    )
-)
-def emulate(
-    ctx: typer.Context,
-    intacct_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the Intacct gateway.")] = 8301,
-    assignar_port: Annotated[int, typer.Option(min=0, max=65535, help="Loopback port of the Assignar API.")] = 8302,
-    size: Annotated[int, typer.Option("--size", min=10, max=20_000, help="Employees in the seeded company.")] = 120,
-    seed: Annotated[int, typer.Option(help="Seed of the generated company (same seed, same company).")] = 7,
-    company_profile: Annotated[
-        CompanyKind,
-        typer.Option(
-            "--company",
-            help="standard: every documented field; lean: without the optional ones (mobiles, addresses, dates); "
-            "rich: with custom fields.",
-        ),
-    ] = CompanyKind.standard,
-    debug: DebugOption = False,
-) -> None:
-    """Serve both emulators on loopback with a seeded construction company, for exploring by hand.
-
-    Prints the settings that point the CLI at them (source them, or put them in a .env file) and a tenant
-    document; then `intacct-assignar sync` and `push-timesheets` run against the emulators. Ctrl-C stops.
-    """
-    import threading
-
-    from .emulators.assignar import AssignarEmulator
-    from .emulators.intacct import LEAN, RICH, STANDARD, IntacctEmulator, IntacctStore, generate_company
-
-    _debug(ctx, debug)
-    zone = "America/Denver"
-    profile = {CompanyKind.standard: STANDARD, CompanyKind.lean: LEAN, CompanyKind.rich: RICH}[company_profile]
-    store = IntacctStore(timezone=zone, profile=profile)
-    company = generate_company(store, employees=size, seed=seed)
-    with ExitStack() as running:
-        intacct = _serve(running, "--intacct-port", intacct_port, lambda: IntacctEmulator(store, port=intacct_port))
-        assignar = _serve(
-            running, "--assignar-port", assignar_port, lambda: AssignarEmulator(seed=seed, port=assignar_port)
-        )
-        # Ctrl-C may come as soon as the settings are out (a script reads them, then stops us).
+def app_with_plugins() -> typer.Typer:
+    """The CLI with the commands that installed packages offer in `COMMANDS_GROUP`. A plugin that does not load is
+    left out with one log line (at debug when it is simply not installed), never the product's own commands, and
+    none replaces one of ours. Calling it again adds nothing twice."""
+    for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda each: each.name):
+        present = {_command_name(info) for info in app.registered_commands}
+        if entry.name in present:
+            continue
         try:
-            owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
-            settings = assignar.settings()
-            env = intacct.settings_env() | assignar.settings_env()
-            summary = ", ".join(f"{count} {name.lower()}" for name, count in company.items() if count)
-            errors.print(f"[bold]Intacct[/bold] {intacct.endpoint_url}: {summary}")
-            errors.print(
-                f"[bold]Assignar[/bold] {settings.api_url}: empty but for the work-order owner (user {owner['id']})"
-            )
-            errors.print(
-                "Tenant document for these emulators (save as intacct-assignar.toml):\n\n"
-                f'timezone = "{zone}"\n\n[workflows.work_orders]\nowner_user_id = {owner["id"]}\n',
-                markup=False,
-            )
-            errors.print("Then: intacct-assignar sync --dry-run    (Ctrl-C stops the emulators)")
-            # Settings on stdout (to redirect into a file), last: whoever reads them finds the rest said.
-            for name, value in env.items():
-                print(f"export {name}='{value}'")
-            sys.stdout.flush()
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            errors.print("Stopped.")
+            offered = entry.load()
+        except Exception as exc:  # whatever a plugin raises, the product's commands still run
+            level = logging.DEBUG if isinstance(exc, ImportError) else logging.WARNING
+            logger.log(level, "command %s left out: %s did not load (%s)", entry.name, entry.value, exc)
+            continue
+        if not isinstance(offered, typer.Typer):
+            logger.warning("command %s left out: %s is not a typer.Typer", entry.name, entry.value)
+            continue
+        app.registered_commands += [info for info in offered.registered_commands if _command_name(info) not in present]
+    return app
 
 
-T = TypeVar("T")
-
-
-def _serve(running: ExitStack, option: str, port: int, emulator: Callable[[], AbstractContextManager[T]]) -> T:
-    """An emulator serving on its port until `running` closes; a port already taken is a usage error naming
-    the option to change."""
-    try:
-        return running.enter_context(emulator())
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        errors.print(f"[red]error:[/red] port {port} is already in use: choose another with {option} (0 picks any)")
-        raise typer.Exit(SETTINGS) from None
+def _command_name(info: CommandInfo) -> str | None:
+    """The name a command is invoked by: its own, else its function's as Typer derives it."""
+    if info.name or info.callback is None:
+        return info.name
+    return get_command_name(info.callback.__name__)
 
 
 def main() -> None:
-    app()
+    app_with_plugins()()

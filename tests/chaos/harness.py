@@ -32,14 +32,14 @@ from typing import Any, Literal
 import boto3
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.config import parse_config
-from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.http import FaultPlan
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.outbound.push import PushService
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import SqliteStateStore, StateStore
 from intacct_assignar.state.dynamodb import DynamoStateStore, create_table
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.http import FaultPlan
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 
 from tests.integration.inbound.company_clock import ZONE
 from tests.integration.outbound.conftest import Crew, sync_company

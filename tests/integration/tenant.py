@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intacct_assignar.cli import app
-from intacct_assignar.emulators.assignar import AssignarEmulator
-from intacct_assignar.emulators.intacct import STANDARD, CompanyProfile, IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator
+from intacct_assignar_dev.emulators.intacct import (
+    STANDARD,
+    CompanyProfile,
+    IntacctEmulator,
+    IntacctStore,
+    generate_company,
+)
 from typer.testing import CliRunner, Result
 
 ZONE = "America/Denver"

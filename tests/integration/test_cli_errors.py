@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from intacct_assignar.cli import app
-from intacct_assignar.emulators.http import EmulatorHandler, LoopbackServer
+from intacct_assignar.cli import app_with_plugins
 from intacct_assignar.intacct import RetryPolicy
+from intacct_assignar_dev.emulators.http import EmulatorHandler, LoopbackServer
 from typer.testing import CliRunner
 
 from .tenant import Tenant, emulated_tenant
 
+app = app_with_plugins()  # with the development package's `emulate`
 runner = CliRunner()
 
 

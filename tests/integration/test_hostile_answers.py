@@ -14,7 +14,6 @@ from intacct_assignar.answers import MB, AnswerLimits
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.assignar import RetryPolicy as AssignarRetryPolicy
 from intacct_assignar.assignar.errors import AssignarError, OutcomeUnknownError, ServerError, TransportError
-from intacct_assignar.emulators.http import EmulatorHandler, LoopbackServer
 from intacct_assignar.intacct import (
     IntacctClient,
     IntacctError,
@@ -26,6 +25,7 @@ from intacct_assignar.intacct import (
 from intacct_assignar.intacct.client import INTACCT_MAX_DECODED_BYTES, INTACCT_MAX_WIRE_BYTES
 from intacct_assignar.intacct.xmlcodec import parse_xml
 from intacct_assignar.settings import AssignarSettings
+from intacct_assignar_dev.emulators.http import EmulatorHandler, LoopbackServer
 
 from tests.unit.intacct import gateway as g
 from tests.unit.test_answers import gzip_bomb

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.assignar.emulator import WebhookConfig
-from intacct_assignar.emulators.http_api import LocalHttpApi
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
-from intacct_assignar.local_aws import LocalStack, translate
 from intacct_assignar.runtime import Runtime
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.assignar.emulator import WebhookConfig
+from intacct_assignar_dev.emulators.http_api import LocalHttpApi
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar_dev.local_aws import LocalStack, translate
 from moto import mock_aws
 from pydantic import SecretStr
 

@@ -32,7 +32,8 @@ handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
 root.addHandler(handler)
 root.setLevel(logging.DEBUG)
 
-from intacct_assignar import local_aws, observability
+from intacct_assignar import observability
+from intacct_assignar_dev import local_aws
 from intacct_assignar.cli import main
 
 create = local_aws.LocalStack.create.__func__

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from intacct_assignar.cli import app
+from intacct_assignar.cli import app_with_plugins
 from typer.testing import CliRunner
+
+app = app_with_plugins()  # with the development package's `demo`
 
 
 def test_the_demo_shows_every_workflow_and_both_time_flows_working() -> None:

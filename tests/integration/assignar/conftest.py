@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from intacct_assignar.assignar import AssignarClient, RetryPolicy
-from intacct_assignar.emulators.assignar import AssignarEmulator
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator
 
 from tests.unit.assignar.published_spec import (
     declares_status,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from intacct_assignar.assignar import AssignarClient, OutcomeUnknownError, RetryPolicy, TimesheetNotApprovedError
-from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.http import FaultPlan
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.http import FaultPlan
 
 from tests.integration.assignar.conftest import Sleeps, SpecCheckingTransport
 

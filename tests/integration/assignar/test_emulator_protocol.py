@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from intacct_assignar.assignar import ASSIGNAR_SCOPE, TimesheetEvent
-from intacct_assignar.emulators.assignar import AssignarEmulator
-from intacct_assignar.emulators.http import EmulatorHandler, LoopbackServer
 from intacct_assignar.webhook_signature import verify
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator
+from intacct_assignar_dev.emulators.http import EmulatorHandler, LoopbackServer
 
 pytestmark = pytest.mark.integration
 

@@ -15,14 +15,6 @@ import pytest
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.catalog import definition_scope
 from intacct_assignar.config import WORKFLOWS, load_config
-from intacct_assignar.emulators.intacct import (
-    LEAN,
-    RICH,
-    STANDARD,
-    CompanyProfile,
-    IntacctEmulator,
-    IntacctStore,
-)
 from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.inbound.sync import InProcessQueue, run_sync
 from intacct_assignar.inbound.upsert import UpsertService
@@ -32,6 +24,14 @@ from intacct_assignar.intacct.xmlcodec import parse_xml
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.sources import CUSTOMERS, STANDARD_TASKS, FieldNeed, IntacctSource
 from intacct_assignar.state import CachedDefinition, SqliteStateStore
+from intacct_assignar_dev.emulators.intacct import (
+    LEAN,
+    RICH,
+    STANDARD,
+    CompanyProfile,
+    IntacctEmulator,
+    IntacctStore,
+)
 
 from ..tenant import ZONE, Tenant, emulated_tenant
 

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from intacct_assignar.emulators.assignar import AssignarEmulator
-from intacct_assignar.emulators.http_api import LocalContext
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.inbound.messages import SyncMessage
-from intacct_assignar.local_aws import sqs_record
 from intacct_assignar.observability import logger
 from intacct_assignar.runtime import Runtime
 from intacct_assignar.state import create_table
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator
+from intacct_assignar_dev.emulators.http_api import LocalContext
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar_dev.local_aws import sqs_record
 from moto import mock_aws
 
 ZONE = ZoneInfo("America/Denver")

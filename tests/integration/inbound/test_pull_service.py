@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from intacct_assignar.config import TenantConfig, parse_config
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.sources import SOURCES
 from intacct_assignar.state import SqliteStateStore
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 
 from .company_clock import START, ZONE, Clock
 

@@ -8,13 +8,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from intacct_assignar.emulators.intacct import (
-    EmulatorCredentials,
-    FaultPlan,
-    IntacctEmulator,
-    IntacctStore,
-    generate_company,
-)
 from intacct_assignar.intacct import (
     ChangePull,
     IntacctAuthenticationError,
@@ -31,6 +24,13 @@ from intacct_assignar.intacct import (
 from intacct_assignar.intacct.filters import eq
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.sources import SOURCES
+from intacct_assignar_dev.emulators.intacct import (
+    EmulatorCredentials,
+    FaultPlan,
+    IntacctEmulator,
+    IntacctStore,
+    generate_company,
+)
 
 ZONE = ZoneInfo("America/Denver")
 

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore
 from intacct_assignar.intacct import ChangePull, IntacctClient, MemorySessionCache, Window
 from intacct_assignar.settings import IntacctSettings
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore
 
 ZONE = ZoneInfo("America/Denver")
 BASE = datetime(2026, 11, 20, 12, 0, 0, tzinfo=ZONE)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore
 
 from tests.unit.intacct_emulator.fixtures import FakeClock, small_company
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from intacct_assignar.emulators.intacct import (
+from intacct_assignar_dev.emulators.intacct import (
     LEAN,
     RICH,
     STANDARD,

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from intacct_assignar.emulators.intacct import FaultPlan, IntacctEmulator, IntacctStore
 from intacct_assignar.intacct.xmlcodec import XmlRefusedError
+from intacct_assignar_dev.emulators.intacct import FaultPlan, IntacctEmulator, IntacctStore
 
 from tests.unit.intacct_emulator.envelope import fn, parse, query, records, request, result
 

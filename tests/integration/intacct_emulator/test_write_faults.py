@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from intacct_assignar.emulators.intacct import FaultPlan, IntacctEmulator, IntacctStore
-from intacct_assignar.emulators.intacct.server import holds_write_function
+from intacct_assignar_dev.emulators.intacct import FaultPlan, IntacctEmulator, IntacctStore
+from intacct_assignar_dev.emulators.intacct.server import holds_write_function
 
 from tests.unit.intacct_emulator.envelope import errors, fn, query, records, request, result
 

@@ -12,9 +12,6 @@ from typing import Any
 import pytest
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.config import TenantConfig, parse_config
-from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
-from intacct_assignar.emulators.intacct.profiles import STANDARD, CompanyProfile
 from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.inbound.sync import InProcessQueue, run_sync
 from intacct_assignar.inbound.upsert import UpsertService
@@ -22,6 +19,9 @@ from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.outbound.push import PushService
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import SqliteStateStore, StateStore
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar_dev.emulators.intacct.profiles import STANDARD, CompanyProfile
 
 from ..inbound.company_clock import ZONE, Clock
 

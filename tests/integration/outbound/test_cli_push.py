@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from intacct_assignar.cli import app
-from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.state import SqliteStateStore
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from typer.testing import CliRunner
 
 runner = CliRunner()

@@ -21,16 +21,16 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.assignar.webhooks import TimesheetEvent
-from intacct_assignar.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.http_api import LocalContext, LocalHttpApi
-from intacct_assignar.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
-from intacct_assignar.local_aws import sqs_record
 from intacct_assignar.outbound.messages import PushMessage
 from intacct_assignar.runtime import Runtime
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import LedgerEntry, SqliteStateStore, StateStore, create_table, open_state
 from intacct_assignar.webhook_signature import signature_headers
+from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.http_api import LocalContext, LocalHttpApi
+from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from intacct_assignar_dev.local_aws import sqs_record
 from moto import mock_aws
 
 from ..inbound.company_clock import ZONE

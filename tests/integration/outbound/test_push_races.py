@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.config import parse_config
-from intacct_assignar.emulators.assignar import LaborEntry
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.outbound.messages import PushMessage
 from intacct_assignar.outbound.push import PushService, content_hash
 from intacct_assignar.outbound.sweep import SweepService
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import LeaseLostError
+from intacct_assignar_dev.emulators.assignar import LaborEntry
 
 from ..inbound.company_clock import ZONE
 from .conftest import TimeWorld

@@ -6,9 +6,9 @@ from datetime import date
 from typing import Any
 
 import pytest
-from intacct_assignar.emulators.assignar import EquipmentEntry, LaborEntry
-from intacct_assignar.emulators.assignar.query import QueryError
-from intacct_assignar.emulators.assignar.store import ApiError, TenantState
+from intacct_assignar_dev.emulators.assignar import EquipmentEntry, LaborEntry
+from intacct_assignar_dev.emulators.assignar.query import QueryError
+from intacct_assignar_dev.emulators.assignar.store import ApiError, TenantState
 
 
 @pytest.fixture

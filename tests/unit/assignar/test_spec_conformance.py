@@ -12,7 +12,7 @@ import pytest
 from intacct_assignar.assignar import ASSIGNAR_SCOPE, RESOURCES, AssignarClient
 from intacct_assignar.assignar import models as m
 from intacct_assignar.assignar.client import TIMESHEETS, ResourceInfo
-from intacct_assignar.emulators.assignar.store import TABLES, TIMESHEET_FIELDS
+from intacct_assignar_dev.emulators.assignar.store import TABLES, TIMESHEET_FIELDS
 
 from tests.unit.assignar.fakes import TOKEN_URL, FakeAssignar, make_client
 from tests.unit.assignar.published_spec import (

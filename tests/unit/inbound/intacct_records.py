@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from intacct_assignar.emulators.intacct.company import generate_company
-from intacct_assignar.emulators.intacct.schema import OBJECTS
-from intacct_assignar.emulators.intacct.store import IntacctStore
 from intacct_assignar.intacct.protocol import Record
 from intacct_assignar.sources import SOURCES
+from intacct_assignar_dev.emulators.intacct.company import generate_company
+from intacct_assignar_dev.emulators.intacct.schema import OBJECTS
+from intacct_assignar_dev.emulators.intacct.store import IntacctStore
 
 
 @cache

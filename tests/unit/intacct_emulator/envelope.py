@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
-from intacct_assignar.emulators.intacct import EmulatorCredentials
 from intacct_assignar.intacct.xmlcodec import parse_xml
+from intacct_assignar_dev.emulators.intacct import EmulatorCredentials
 
 CREDENTIALS = EmulatorCredentials()
 

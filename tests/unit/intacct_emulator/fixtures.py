@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from intacct_assignar.emulators.intacct import IntacctStore
+from intacct_assignar_dev.emulators.intacct import IntacctStore
 
 WEDNESDAY = datetime(2024, 6, 5, 9, 30, 0)
 WEEK_START = "06/02/2024"  # the Sunday of WEDNESDAY's week

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from intacct_assignar.emulators.intacct import (
+from intacct_assignar_dev.emulators.intacct import (
     LEAN,
     RICH,
     STANDARD,

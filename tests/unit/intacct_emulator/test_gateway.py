@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from intacct_assignar.emulators.intacct import EmulatorStats, IntacctStore
-from intacct_assignar.emulators.intacct.gateway import Gateway
+from intacct_assignar_dev.emulators.intacct import EmulatorStats, IntacctStore
+from intacct_assignar_dev.emulators.intacct.gateway import Gateway
 
 from .envelope import CREDENTIALS, errors, fn, login, parse, records, request, result, results
 from .fixtures import WEEK_START, FakeClock, small_company

@@ -6,8 +6,8 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from intacct_assignar.emulators.intacct import IntacctStore
-from intacct_assignar.emulators.intacct.functions import Call, Cursors, query, read_by_query, read_more
+from intacct_assignar_dev.emulators.intacct import IntacctStore
+from intacct_assignar_dev.emulators.intacct.functions import Call, Cursors, query, read_by_query, read_more
 
 from .fixtures import FakeClock
 

@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from intacct_assignar.emulators.intacct import (
+from intacct_assignar_dev.emulators.intacct import (
     LEAN,
     OBJECTS,
     RICH,
@@ -19,7 +19,7 @@ from intacct_assignar.emulators.intacct import (
     IntacctError,
     IntacctStore,
 )
-from intacct_assignar.emulators.intacct.gateway import Gateway
+from intacct_assignar_dev.emulators.intacct.gateway import Gateway
 
 from .envelope import CREDENTIALS, errors, fn, query, records, request, result, results
 from .fixtures import FakeClock, small_company

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from intacct_assignar.emulators.intacct import EmulatorStats, IntacctStore
-from intacct_assignar.emulators.intacct.gateway import Gateway
+from intacct_assignar_dev.emulators.intacct import EmulatorStats, IntacctStore
+from intacct_assignar_dev.emulators.intacct.gateway import Gateway
 
 from .envelope import CREDENTIALS, data_attributes, errors, fn, query, records, request, result
 from .fixtures import FakeClock
@@ -259,9 +259,9 @@ def test_bad_queries_fail_with_query_failed(gateway: Gateway, inner: str, messag
 def test_query_over_five_thousand_employees_filters_and_orders_exactly() -> None:
     # Given a generated company of 5,000 employees
 
-    from intacct_assignar.emulators.intacct import generate_company
-    from intacct_assignar.emulators.intacct.functions import Call, Cursors
-    from intacct_assignar.emulators.intacct.functions import query as run_query
+    from intacct_assignar_dev.emulators.intacct import generate_company
+    from intacct_assignar_dev.emulators.intacct.functions import Call, Cursors
+    from intacct_assignar_dev.emulators.intacct.functions import query as run_query
 
     store = IntacctStore(clock=FakeClock())
     generate_company(store, employees=5000, seed=3)

@@ -6,10 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from intacct_assignar.emulators.intacct import IntacctError
-from intacct_assignar.emulators.intacct.filters import compile_condition
-from intacct_assignar.emulators.intacct.readbyquery import parse_read_by_query, tokenize
-from intacct_assignar.emulators.intacct.schema import OBJECTS
+from intacct_assignar_dev.emulators.intacct import IntacctError
+from intacct_assignar_dev.emulators.intacct.filters import compile_condition
+from intacct_assignar_dev.emulators.intacct.readbyquery import parse_read_by_query, tokenize
+from intacct_assignar_dev.emulators.intacct.schema import OBJECTS
 
 EMPLOYEES: list[dict[str, Any]] = [
     {"RECORDNO": 1, "EMPLOYEEID": "E1", "STATUS": "active", "DEPARTMENTID": "FIELD", "TITLE": "O'Brien's crew",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from intacct_assignar.emulators.intacct import OBJECTS
-from intacct_assignar.emulators.intacct.schema import FIELD_TABLE, object_def
+from intacct_assignar_dev.emulators.intacct import OBJECTS
+from intacct_assignar_dev.emulators.intacct.schema import FIELD_TABLE, object_def
 
 
 def test_every_field_of_every_object_comes_from_the_table_with_its_evidence() -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from intacct_assignar.emulators.intacct import IntacctError, IntacctStore, audit_object_key
+from intacct_assignar_dev.emulators.intacct import IntacctError, IntacctStore, audit_object_key
 
 from .fixtures import WEEK_START, FakeClock, small_company
 

@@ -11,9 +11,9 @@ from typing import Any, cast
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.config import Webhook
-from intacct_assignar.emulators.http_api import LocalContext
 from intacct_assignar.outbound.receiver import WebhookReceiver
 from intacct_assignar.webhook_signature import sign
+from intacct_assignar_dev.emulators.http_api import LocalContext
 from pydantic import SecretStr
 
 from functions.webhook_receiver import app

@@ -11,14 +11,14 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from intacct_assignar.emulators.assignar.query import QueryError
-from intacct_assignar.emulators.assignar.store import TABLES, ApiError
-from intacct_assignar.emulators.http import EmulatorHandler, LoopbackServer
+from intacct_assignar_dev.emulators.assignar.query import QueryError
+from intacct_assignar_dev.emulators.assignar.store import TABLES, ApiError
+from intacct_assignar_dev.emulators.http import EmulatorHandler, LoopbackServer
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from intacct_assignar.emulators.assignar.emulator import AssignarEmulator
+    from intacct_assignar_dev.emulators.assignar.emulator import AssignarEmulator
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a password
 API_PREFIX = "/v2"

@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from intacct_assignar.assignar.models import APPROVED_STATUSES
-from intacct_assignar.emulators.assignar.query import parse_query
+
+from intacct_assignar_dev.emulators.assignar.query import parse_query
 
 Record = dict[str, Any]
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...intacct.xmlcodec import XmlRefusedError, parse_xml, to_xml
+from intacct_assignar.intacct.xmlcodec import XmlRefusedError, parse_xml, to_xml
+
 from .errors import (
     API_SESSION_NOT_ALONE,
     ROLLED_BACK_ERROR,

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-from ...intacct.xmlcodec import to_xml
+from intacct_assignar.intacct.xmlcodec import to_xml
+
 from ..http import EmulatorHandler, FaultPlan, LoopbackServer
 from .errors import RATE_LIMIT_EXCEEDED, errormessage
 from .gateway import EmulatorCredentials, EmulatorStats, Gateway, GatewayReply

@@ -26,9 +26,9 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+from intacct_assignar.runtime import Runtime
 
 from .emulators.http_api import LocalContext
-from .runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -18,21 +18,21 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-from pydantic import SecretStr
-
 from intacct_assignar.assignar.auth import ASSIGNAR_SCOPE
 from intacct_assignar.assignar.models import APPROVED_STATUSES
 from intacct_assignar.assignar.webhooks import TimesheetEvent
-from intacct_assignar.emulators.assignar.server import API_PREFIX, TOKEN_PATH, AssignarServer
-from intacct_assignar.emulators.assignar.store import (
+from intacct_assignar.settings import AssignarSettings
+from intacct_assignar.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_headers
+from pydantic import SecretStr
+
+from intacct_assignar_dev.emulators.assignar.server import API_PREFIX, TOKEN_PATH, AssignarServer
+from intacct_assignar_dev.emulators.assignar.store import (
     EquipmentEntry,
     LaborEntry,
     Record,
     TenantState,
 )
-from intacct_assignar.emulators.http import FaultPlan
-from intacct_assignar.settings import AssignarSettings
-from intacct_assignar.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_headers
+from intacct_assignar_dev.emulators.http import FaultPlan
 
 FAULT_KINDS = frozenset(
     {

@@ -23,14 +23,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from intacct_assignar.config import WORKFLOWS
+from intacct_assignar.inbound.sync import WorkflowSummary
 from pydantic import SecretStr
 
-from .config import WORKFLOWS
 from .emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from .emulators.assignar.emulator import WebhookConfig
 from .emulators.http_api import LocalHttpApi
 from .emulators.intacct import IntacctEmulator, IntacctStore, generate_company
-from .inbound.sync import WorkflowSummary
 from .local_aws import LocalStack, Schedule
 
 Progress = Callable[[str], None]
@@ -118,9 +118,8 @@ def _local_aws_environment() -> Iterator[None]:
 
 def run_system_demo(*, employees: int = 200, seed: int = 7, progress: Progress | None = None) -> SystemDemoReport:
     from aws_lambda_powertools.utilities import parameters
+    from intacct_assignar.runtime import Runtime
     from moto import mock_aws
-
-    from .runtime import Runtime
 
     say = progress or (lambda _message: None)
     started = time.perf_counter()

@@ -19,8 +19,8 @@ from intacct_assignar.answers import (
     UnusableAnswerError,
     read_answer,
 )
-from intacct_assignar.assignar.client import ASSIGNAR_ANSWER_LIMITS
 from intacct_assignar.assignar.errors import OutcomeUnknownError, ServerError, TransportError
+from intacct_assignar.assignar.requestor import ASSIGNAR_ANSWER_LIMITS
 from intacct_assignar.intacct import (
     IntacctClient,
     IntacctOutcomeUnknownError,

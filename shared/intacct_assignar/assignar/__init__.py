@@ -1,7 +1,6 @@
 """Assignar public API v2: client, typed records and errors."""
 
 from intacct_assignar.assignar.auth import ASSIGNAR_SCOPE, TokenProvider
-from intacct_assignar.assignar.client import RESOURCES, AssignarClient, Resource, Timesheets
 from intacct_assignar.assignar.errors import (
     AssignarError,
     AuthenticationError,
@@ -28,6 +27,7 @@ from intacct_assignar.assignar.models import (
     Worker,
     WorkOrder,
 )
+from intacct_assignar.assignar.requestor import RESOURCES, AssignarClient, Resource, Timesheets
 from intacct_assignar.assignar.resilience import CallCounter, RateLimiter, RetryPolicy
 from intacct_assignar.assignar.webhooks import TIMESHEET_APPROVED, TimesheetEvent
 

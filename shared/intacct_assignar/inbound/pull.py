@@ -39,8 +39,8 @@ from ..sources import (
 )
 from ..state import PullCheckpoint, StateStore
 from .consume import Parking
-from .mappings import ID_FIELDS, MappingError, normalize
 from .messages import SyncMessage
+from .normalize import ID_FIELDS, MappingError, normalize
 from .records import ProjectRecord, integration_id_for
 
 logger = logging.getLogger(__name__)

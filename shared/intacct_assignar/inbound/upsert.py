@@ -19,8 +19,8 @@ from ..assignar import AssignarClient
 from ..assignar.errors import NotFoundError, ValidationError
 from ..config import TenantConfig, WorkflowName
 from ..state import StateStore, SyncedRecord
-from .mappings import EXTERNAL_KEY, LinkSpec, MappingError, links_needed, to_assignar
 from .messages import SyncMessage
+from .normalize import EXTERNAL_KEY, LinkSpec, MappingError, links_needed, to_assignar
 from .records import InboundRecord
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from intacct_assignar.config import TenantConfig, parse_config
-from intacct_assignar.inbound.mappings import (
+from intacct_assignar.inbound.messages import SyncMessage
+from intacct_assignar.inbound.normalize import (
     LinkSpec,
     MappingError,
     UnresolvedLinkError,
@@ -16,7 +17,6 @@ from intacct_assignar.inbound.mappings import (
     records_from,
     to_assignar,
 )
-from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.records import (
     Address,
     AssetRecord,

@@ -317,7 +317,7 @@ def test_an_assignar_create_given_up_on_may_have_landed_and_is_not_sent_again_wi
     client = fakes.make_client(fake, max_attempts=3, answer_limits=SMALL)
 
     with pytest.raises(OutcomeUnknownError, match="may have reached Assignar"):
-        client.call("POST", "clients/", json={"name": "Acme"})
+        client.requestor.call("POST", "clients/", json={"name": "Acme"})
     assert len(fake.api_requests()) == 1
 
 

@@ -1,17 +1,15 @@
-"""The Assignar public API v2 client: authenticated, paced, retried and counted calls, one typed resource per entity.
+"""The Assignar public API v2 transport: every call authenticated, paced, retried and counted; lists read page by page.
 
-Entities in the users' words: `workers`, `clients`, `projects`, `work_orders`, `activities`, `roles`, `assets`.
+What to ask for is the resources' (`resources.py`); how to ask, and what a lost answer means, is this module's.
 """
 
 from __future__ import annotations
 
-import builtins
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,33 +22,10 @@ from intacct_assignar.assignar.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
-    TimesheetNotApprovedError,
     TransportError,
-    ValidationError,
     error_for_response,
 )
-from intacct_assignar.assignar.models import (
-    APPROVED_STATUSES,
-    Activity,
-    ActivityFields,
-    AssetFields,
-    AssignarRecord,
-    Client,
-    ClientFields,
-    EmploymentType,
-    EmploymentTypeFields,
-    Project,
-    ProjectFields,
-    Role,
-    RoleFields,
-    Timesheet,
-    UserType,
-    Worker,
-    WorkerFields,
-    WorkOrder,
-    WorkOrderFields,
-)
-from intacct_assignar.assignar.models import Asset as AssetModel
+from intacct_assignar.assignar.models import AssignarRecord
 from intacct_assignar.assignar.resilience import CallCounter, Clock, RateLimiter, RetryPolicy, Sleep, parse_retry_after
 from intacct_assignar.settings import AssignarSettings
 
@@ -87,8 +62,7 @@ FilterValue = str | int | float | bool | None | Sequence[str | int]
 # one answer well inside a 512 MB Lambda. The deadline covers a whole answer, however slowly it trickles in.
 ASSIGNAR_ANSWER_LIMITS = AnswerLimits(max_wire_bytes=16 * MB, max_decoded_bytes=32 * MB, deadline_s=60.0)
 
-T = TypeVar("T", bound=AssignarRecord)
-P = TypeVar("P", bound=Mapping[str, object])
+R = TypeVar("R", bound=AssignarRecord)
 
 
 def query_value(value: FilterValue) -> str:
@@ -117,10 +91,26 @@ def _encoded_length(value: str) -> int:
     return len(str(httpx.QueryParams({"": value}))) - 1
 
 
-class AssignarClient:
-    """Talks to one Assignar tenant. Thread-safe; reuse one per process and close it (or use `with`).
+class RequestorOptions(TypedDict, total=False):
+    """How a `Requestor` behaves; `AssignarClient` takes the same keywords and hands them on."""
 
-    `client.workers.index_by("employee_id", ids)`, `client.clients.create({...})`, `client.timesheets.get(id)`.
+    http: httpx.Client | None
+    transport: httpx.BaseTransport | None
+    timeout_s: float
+    answer_limits: AnswerLimits
+    retry: RetryPolicy | None
+    requests_per_second: float | None
+    page_size: int
+    in_filter_size: int
+    max_url_length: int
+    token_refresh_margin_s: float
+    clock: Clock
+    sleep: Sleep
+    counter: CallCounter | None
+
+
+class Requestor:
+    """Talks to one Assignar tenant. Thread-safe; the resources of one `AssignarClient` share it.
 
     `requests_per_second` paces every call (Assignar publishes no limit; stay polite). `page_size` is what
     each list call asks for; a server that returns fewer is still read to the end. `in_filter_size` and
@@ -170,31 +160,13 @@ class AssignarClient:
             counter=self.calls,
             answer_limits=answer_limits,
         )
-        self.workers = Resource[Worker, WorkerFields](self, RESOURCES["workers"])
-        self.user_types = Resource[UserType, Mapping[str, object]](self, RESOURCES["user_types"])
-        self.employment_types = Resource[EmploymentType, EmploymentTypeFields](self, RESOURCES["employment_types"])
-        self.clients = Resource[Client, ClientFields](self, RESOURCES["clients"])
-        self.projects = Resource[Project, ProjectFields](self, RESOURCES["projects"])
-        self.work_orders = Resource[WorkOrder, WorkOrderFields](self, RESOURCES["work_orders"])
-        self.activities = Resource[Activity, ActivityFields](self, RESOURCES["activities"])
-        self.roles = Resource[Role, RoleFields](self, RESOURCES["roles"])
-        self.assets = Resource[AssetModel, AssetFields](self, RESOURCES["assets"])
-        self.timesheets = Timesheets(self)
 
     def __repr__(self) -> str:
-        return f"AssignarClient(api_url={self.api_url!r}, tokens={self._tokens!r})"
+        return f"Requestor(api_url={self.api_url!r}, tokens={self._tokens!r})"
 
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def call(
         self,
@@ -342,6 +314,110 @@ class AssignarClient:
         )
         return read_answer(self._http, request, service="Assignar", limits=self._answer_limits)
 
+    def pages(
+        self,
+        collection: str,
+        params: Mapping[str, str],
+        parse: Callable[[Mapping[str, Any]], R],
+        *,
+        sort: str,
+        page_size: int | None = None,
+        name: str,
+    ) -> Iterator[list[R]]:
+        """Every page of `collection` matching `params`, in `sort` order, each row read by `parse`.
+
+        Sorted by id, pages are read by keyset: each asks for ids above the last one seen (`id__gt`, a
+        documented operator on a top-level field), until a page comes back empty. Nothing is inferred from a
+        short page, so a server that quietly caps `page_size` cannot truncate the list, and records leaving the
+        filter meanwhile (a timesheet another run marks processed) cannot shift later records out of reach. Any
+        other sort is read by page number, also until an empty page. `name` says what is listed, in errors.
+        """
+        size = page_size or self.page_size
+        if sort == "id":
+            return self._keyset_pages(collection, dict(params), parse, size, name)
+        return self._numbered_pages(collection, dict(params), parse, size, sort, name)
+
+    def _keyset_pages(
+        self, collection: str, params: dict[str, str], parse: Callable[[Mapping[str, Any]], R], size: int, name: str
+    ) -> Iterator[list[R]]:
+        floor = params.pop("id__gt", None)
+        last = int(floor) if floor is not None else None
+        while True:
+            query = {**params, "page": "1", "page_size": str(size), "sort": "id"}
+            if last is not None:
+                query["id__gt"] = str(last)
+            rows = [parse(row) for row in self.call("GET", collection, params=query).rows]
+            if not rows:
+                return
+            ids = [row.id for row in rows]
+            if ids != sorted(ids) or (last is not None and ids[0] <= last):
+                # Keyset paging relies on both; a server honouring neither would be read forever or skip records.
+                raise ServerError(
+                    f"Assignar answered a page of {name} after id {last} with ids {ids[:5]}...: "
+                    "it ignored the id sort or the id__gt filter",
+                    method="GET",
+                    path=collection,
+                )
+            yield rows
+            last = ids[-1]
+
+    def _numbered_pages(
+        self,
+        collection: str,
+        params: dict[str, str],
+        parse: Callable[[Mapping[str, Any]], R],
+        size: int,
+        sort: str,
+        name: str,
+    ) -> Iterator[list[R]]:
+        # `count` is not used to stop: Assignar does not define it, and the spec's own examples contradict it
+        # (a list of one asset with `count: 0`). A short page is not the end either: the server may cap sizes.
+        page = 1
+        previous: list[int] = []
+        while True:
+            envelope = self.call(
+                "GET", collection, params={**params, "page": str(page), "page_size": str(size), "sort": sort}
+            )
+            rows = [parse(row) for row in envelope.rows]
+            if not rows:
+                return
+            ids = [row.id for row in rows]
+            if ids == previous:
+                # A server that ignores `page` would otherwise be read forever.
+                raise ServerError(
+                    f"Assignar answered page {page} of {name} with the previous page again",
+                    method="GET",
+                    path=collection,
+                )
+            yield rows
+            previous = ids
+            page += 1
+
+    def in_chunks(self, collection: str, key: str, values: Sequence[str]) -> Iterator[list[str]]:
+        """`values` in runs of at most `in_filter_size` whose request URL, paging included, fits `max_url_length`."""
+        # The longest URL a page of this filter can have without the values: paging and keyset parameters at
+        # their widest.
+        widest = {f"{key}__in": "", "id__gt": "9" * 19, "page": "9" * 9, "page_size": str(self.page_size)}
+        fixed = len(str(httpx.URL(f"{self.api_url}/{collection}", params={**widest, "sort": "id"})))
+        budget = self.max_url_length - fixed
+        separator = _encoded_length(",")
+        chunk: list[str] = []
+        used = 0
+        for value in values:
+            cost = _encoded_length(value) + (separator if chunk else 0)
+            if chunk and (len(chunk) >= self.in_filter_size or used + cost > budget):
+                yield chunk
+                chunk, used, cost = [], 0, _encoded_length(value)
+            if cost > budget:
+                raise ValueError(
+                    f"{key} value {value[:60]!r}... is too long for one request URL "
+                    f"({self.max_url_length} characters at most)"
+                )
+            chunk.append(value)
+            used += cost
+        if chunk:
+            yield chunk
+
 
 @dataclass(frozen=True)
 class LandedLookup:
@@ -372,325 +448,3 @@ def _may_have_landed(error: AssignarError) -> bool:
     if isinstance(error, TransportError):
         return error.may_have_landed
     return isinstance(error, ServerError)
-
-
-@dataclass(frozen=True)
-class ResourceInfo:
-    """Where an entity lives in the API and which of its fields identify a record we created."""
-
-    name: str
-    path: str
-    model: type[AssignarRecord]
-    # Tried in order to find a create whose answer was lost; each is unique in Assignar or in our data.
-    lookup_keys: tuple[str, ...] = ()
-    # The published operation paths end in "/" for some collections (`/clients/`, `/projects/`).
-    collection_slash: bool = False
-    # Fields the published PUT body schema marks required. Assignar applies a PUT partially, but to stay
-    # within the published schema an update always carries them (read from the record when not given).
-    update_requires: tuple[str, ...] = ()
-
-    @property
-    def collection(self) -> str:
-        return self.path + ("/" if self.collection_slash else "")
-
-    @property
-    def filterable(self) -> frozenset[str]:
-        """Top-level fields of the record: the only fields Assignar documents as filters."""
-        return frozenset(self.model.model_fields)
-
-
-RESOURCES: dict[str, ResourceInfo] = {
-    info.name: info
-    for info in (
-        ResourceInfo("workers", "users", Worker, ("integration_id", "employee_id")),
-        ResourceInfo("user_types", "user-types", UserType),
-        ResourceInfo("employment_types", "employment-types", EmploymentType, ("name",), update_requires=("name",)),
-        ResourceInfo(
-            "clients",
-            "clients",
-            Client,
-            ("integration_id", "external_id"),
-            collection_slash=True,
-            update_requires=("name", "company_name"),
-        ),
-        ResourceInfo("projects", "projects", Project, ("integration_id", "external_id"), collection_slash=True),
-        ResourceInfo(
-            "work_orders",
-            "orders",
-            WorkOrder,
-            ("integration_id",),
-            update_requires=("client_id", "order_owner", "start_date", "end_date"),
-        ),
-        ResourceInfo(
-            "activities", "activities", Activity, ("integration_id", "external_id"), update_requires=("name",)
-        ),
-        ResourceInfo("roles", "tasks", Role, ("integration_id", "external_id"), update_requires=("name",)),
-        ResourceInfo("assets", "assets", AssetModel, ("integration_id", "external_id"), update_requires=("name",)),
-    )
-}
-
-
-class Resource(Generic[T, P]):
-    """List (all pages), filter, index, read, create and partially update one kind of Assignar record."""
-
-    def __init__(self, client: AssignarClient, info: ResourceInfo) -> None:
-        self._client = client
-        self.info = info
-
-    def __repr__(self) -> str:
-        return f"Resource({self.info.name!r}, path={self.info.collection!r})"
-
-    def pages(
-        self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id", page_size: int | None = None
-    ) -> Iterator[list[T]]:
-        """Every page of records matching `filters` (`{"active": True, "external_id__in": [...]}`), in `sort` order.
-
-        Sorted by id (the default), pages are read by keyset: each asks for ids above the last one seen
-        (`id__gt`, a documented operator on a top-level field), until a page comes back empty. Nothing is
-        inferred from a short page, so a server that quietly caps `page_size` cannot truncate the list, and
-        records leaving the filter meanwhile (a timesheet another run marks processed) cannot shift later
-        records out of reach. Any other sort is read by page number, also until an empty page.
-        """
-        size = page_size or self._client.page_size
-        params = self._filter_params(filters or {})
-        self._check_sort(sort)
-        if sort == "id":
-            return self._keyset_pages(params, size)
-        return self._numbered_pages(params, size, sort)
-
-    def _keyset_pages(self, params: dict[str, str], size: int) -> Iterator[list[T]]:
-        floor = params.pop("id__gt", None)
-        last = int(floor) if floor is not None else None
-        while True:
-            query = {**params, "page": "1", "page_size": str(size), "sort": "id"}
-            if last is not None:
-                query["id__gt"] = str(last)
-            rows = [self._parse(row) for row in self._client.call("GET", self.info.collection, params=query).rows]
-            if not rows:
-                return
-            ids = [row.id for row in rows]
-            if ids != sorted(ids) or (last is not None and ids[0] <= last):
-                # Keyset paging relies on both; a server honouring neither would be read forever or skip records.
-                raise ServerError(
-                    f"Assignar answered a page of {self.info.name} after id {last} with ids {ids[:5]}...: "
-                    "it ignored the id sort or the id__gt filter",
-                    method="GET",
-                    path=self.info.collection,
-                )
-            yield rows
-            last = ids[-1]
-
-    def _numbered_pages(self, params: dict[str, str], size: int, sort: str) -> Iterator[list[T]]:
-        # `count` is not used to stop: Assignar does not define it, and the spec's own examples contradict it
-        # (a list of one asset with `count: 0`). A short page is not the end either: the server may cap sizes.
-        page = 1
-        previous: list[int] = []
-        while True:
-            envelope = self._client.call(
-                "GET",
-                self.info.collection,
-                params={**params, "page": str(page), "page_size": str(size), "sort": sort},
-            )
-            rows = [self._parse(row) for row in envelope.rows]
-            if not rows:
-                return
-            ids = [row.id for row in rows]
-            if ids == previous:
-                # A server that ignores `page` would otherwise be read forever.
-                raise ServerError(
-                    f"Assignar answered page {page} of {self.info.name} with the previous page again",
-                    method="GET",
-                    path=self.info.collection,
-                )
-            yield rows
-            previous = ids
-            page += 1
-
-    def list(self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id") -> list[T]:
-        return [record for page in self.pages(filters, sort=sort) for record in page]
-
-    def index_by(self, key: str, values: Iterable[str] | None = None) -> dict[str, T]:
-        """Records by `key` (integration_id, external_id, employee_id...), for the given values or for all.
-
-        With values, they go as `key__in` filters, at most `in_filter_size` a call and few enough that the
-        request URL stays under `max_url_length`: a few list calls instead of one GET per record. A value
-        containing a comma (the `__in` separator) is looked up on its own as `key=value`. Records without the
-        key are left out; when two share a value the lowest id is kept.
-        """
-        if values is None:
-            return self._index(key, self.list())
-        wanted = sorted({value for value in values if value})
-        found: list[T] = []
-        for chunk in self._in_chunks(key, [value for value in wanted if "," not in value]):
-            missing = set(chunk)
-            for page in self.pages({f"{key}__in": chunk}):
-                found.extend(page)
-                missing.difference_update(str(getattr(record, key, "")) for record in page)
-                if not missing:
-                    # Every value is found, and pages come in id order: further pages could only hold newer
-                    # records sharing a value, which the index ignores anyway. Saves the closing empty page.
-                    break
-        for value in (value for value in wanted if "," in value):
-            found.extend(self.list({key: value}))
-        return self._index(key, found)
-
-    def _in_chunks(self, key: str, values: Sequence[str]) -> Iterator[builtins.list[str]]:
-        """`values` in runs of at most `in_filter_size` whose request URL, paging included, fits `max_url_length`."""
-        client = self._client
-        # The longest URL a page of this filter can have without the values: paging and keyset parameters at
-        # their widest.
-        widest = {f"{key}__in": "", "id__gt": "9" * 19, "page": "9" * 9, "page_size": str(client.page_size)}
-        fixed = len(str(httpx.URL(f"{client.api_url}/{self.info.collection}", params={**widest, "sort": "id"})))
-        budget = client.max_url_length - fixed
-        separator = _encoded_length(",")
-        chunk: list[str] = []
-        used = 0
-        for value in values:
-            cost = _encoded_length(value) + (separator if chunk else 0)
-            if chunk and (len(chunk) >= client.in_filter_size or used + cost > budget):
-                yield chunk
-                chunk, used, cost = [], 0, _encoded_length(value)
-            if cost > budget:
-                raise ValueError(
-                    f"{key} value {value[:60]!r}... is too long for one request URL "
-                    f"({client.max_url_length} characters at most)"
-                )
-            chunk.append(value)
-            used += cost
-        if chunk:
-            yield chunk
-
-    def find_by(self, key: str, value: str) -> T | None:
-        """The record whose `key` equals `value` (the oldest, if several share it), or None. One list call."""
-        first_page = next(self.pages({key: value}, page_size=1), [])
-        return first_page[0] if first_page else None
-
-    def get(self, record_id: int) -> T:
-        return self._parse(self._client.call("GET", f"{self.info.path}/{record_id}").record)
-
-    def create(self, payload: P) -> T:
-        """Create a record. If the answer is lost, Assignar is searched by the payload's keys before any resend."""
-        body = dict(payload)
-        envelope = self._client.call("POST", self.info.collection, json=body, landed=self._lookup_for(body))
-        return self._parse(envelope.record)
-
-    def update(self, record_id: int, payload: P) -> None:
-        """Change only the fields in `payload` (Assignar's PUT leaves the others as they are).
-
-        Fields the published schema requires on PUT are added from the current record when missing, at the
-        cost of one GET; callers that have them (a full mapped record) should send them.
-        """
-        body = dict(payload)
-        missing = [name for name in self.info.update_requires if name not in body]
-        if missing:
-            current = self._client.call("GET", f"{self.info.path}/{record_id}").record
-            body = {name: current[name] for name in missing if current.get(name) is not None} | body
-        self._client.call("PUT", f"{self.info.path}/{record_id}", json=body)
-
-    def _lookup_for(self, body: Mapping[str, object]) -> LandedLookup | None:
-        for key in self.info.lookup_keys:
-            value = body.get(key)
-            if isinstance(value, str) and value:
-
-                def find(key: str = key, value: str = value) -> Envelope | None:
-                    found = self.find_by(key, value)
-                    return None if found is None else Envelope(status=201, data=found.model_dump(exclude_unset=True))
-
-                return LandedLookup(key, value, find)
-        return None
-
-    def _parse(self, row: Mapping[str, Any]) -> T:
-        # info.model is the class T stands for; ResourceInfo is not generic so the registry can hold them all.
-        return cast(T, self.info.model.model_validate(row))
-
-    def _filter_params(self, filters: Mapping[str, FilterValue]) -> dict[str, str]:
-        params: dict[str, str] = {}
-        for name, value in filters.items():
-            field, _, operator = name.partition("__")
-            if field not in self.info.filterable:
-                raise ValueError(f"{self.info.name} cannot be filtered by {field!r}: not a top-level field")
-            if operator and operator not in FILTER_OPERATORS:
-                raise ValueError(f"{operator!r} is not an Assignar filter operator (in {name!r})")
-            params[name] = query_value(value)
-        return params
-
-    def _check_sort(self, sort: str) -> None:
-        for field in sort.split(","):
-            if field.lstrip("-") not in self.info.filterable:
-                raise ValueError(f"{self.info.name} cannot be sorted by {field!r}: not a top-level field")
-
-    def _index(self, key: str, records: Iterable[T]) -> dict[str, T]:
-        index: dict[str, T] = {}
-        for record in sorted(records, key=lambda r: r.id):
-            value = getattr(record, key, None)
-            if value is None or value == "":
-                continue
-            kept = index.setdefault(str(value), record)
-            if kept is not record:
-                logger.warning(
-                    "two Assignar records share a key; keeping the older",
-                    extra={"resource": self.info.name, "key": key, "kept_id": kept.id, "ignored_id": record.id},
-                )
-        return index
-
-
-TIMESHEETS = ResourceInfo("timesheets", "timesheets-expanded", Timesheet)
-
-
-class Timesheets:
-    """Read timesheets with their labor and equipment entries, and mark them processed once posted."""
-
-    def __init__(self, client: AssignarClient) -> None:
-        self._client = client
-        self._expanded = Resource[Timesheet, Mapping[str, object]](client, TIMESHEETS)
-
-    def pages(
-        self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id", page_size: int | None = None
-    ) -> Iterator[builtins.list[Timesheet]]:
-        """Timesheets page by page (see `Resource.pages`): process each page before the next is read."""
-        return self._expanded.pages(filters, sort=sort, page_size=page_size)
-
-    def list(self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id") -> builtins.list[Timesheet]:
-        return self._expanded.list(filters, sort=sort)
-
-    def approved_unprocessed(self, *, modified_since: str | None = None) -> builtins.list[Timesheet]:
-        """Approved timesheets not yet marked processed, optionally only those modified since an ISO time."""
-        filters: dict[str, FilterValue] = {"status__in": list(APPROVED_STATUSES), "processed_at__is": None}
-        if modified_since:
-            filters["modified_time__gte"] = modified_since
-        return self.list(filters)
-
-    def get(self, timesheet_id: int) -> Timesheet:
-        return self._expanded.get(timesheet_id)
-
-    def get_many(self, timesheet_ids: Iterable[int]) -> dict[int, Timesheet]:
-        """Several timesheets by id in as few list calls as the URL allows; ids Assignar does not have are absent."""
-        found = self._expanded.index_by("id", (str(timesheet_id) for timesheet_id in timesheet_ids))
-        return {timesheet.id: timesheet for timesheet in found.values()}
-
-    def mark_processed(self, timesheet_id: int) -> bool:
-        """Mark the timesheet processed in Assignar. False when it already was (so a repeat is harmless).
-
-        Assignar answers 400 both when the timesheet is already processed and when it is not approved, in words
-        it does not publish; so on a 400 the timesheet is read and its own `processed_at` and `status` decide.
-        Raises `TimesheetNotApprovedError` (naming the status) when it is not approved.
-        """
-        try:
-            self._client.call("PUT", f"timesheets/{timesheet_id}/process")
-        except ValidationError as refused:
-            timesheet = self.get(timesheet_id)
-            if timesheet.is_processed:
-                return False
-            if not timesheet.is_approved:
-                raise TimesheetNotApprovedError(
-                    f"timesheet {timesheet_id} cannot be marked processed: its status is {timesheet.status!r}, "
-                    f"not one of {', '.join(APPROVED_STATUSES)}",
-                    timesheet_id=timesheet_id,
-                    timesheet_status=timesheet.status,
-                    method=refused.method,
-                    path=refused.path,
-                    status=refused.status,
-                    assignar_message=refused.assignar_message,
-                ) from refused
-            raise
-        return True

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from intacct_assignar.assignar import ASSIGNAR_SCOPE, RESOURCES, AssignarClient
 from intacct_assignar.assignar import models as m
-from intacct_assignar.assignar.requestor import TIMESHEETS, ResourceInfo
+from intacct_assignar.assignar.resources import TIMESHEETS, ResourceInfo
 from intacct_assignar.emulators.assignar.store import TABLES, TIMESHEET_FIELDS
 
 from tests.unit.assignar.fakes import TOKEN_URL, FakeAssignar, make_client

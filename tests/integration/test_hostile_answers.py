@@ -235,7 +235,7 @@ def test_an_assignar_read_of_a_hostile_answer_is_retried_then_a_clear_error(host
 def test_an_assignar_create_of_a_hostile_answer_may_have_landed_and_is_sent_once(hostile: HostileServer) -> None:
     # Given a create without a key to look it up by: a lost answer cannot be checked, so it is never re-sent
     with assignar_client(hostile) as client:
-        error, took, peak = measured(lambda: client.call("POST", "clients/", json={"name": "Acme"}))
+        error, took, peak = measured(lambda: client.requestor.call("POST", "clients/", json={"name": "Acme"}))
 
     assert isinstance(error, OutcomeUnknownError), repr(error)
     assert hostile.requests == ["POST /v2/clients/"]

@@ -19,8 +19,8 @@ from intacct_assignar.answers import (
     UnusableAnswerError,
     read_answer,
 )
-from intacct_assignar.assignar.client import ASSIGNAR_ANSWER_LIMITS
 from intacct_assignar.assignar.errors import OutcomeUnknownError, ServerError, TransportError
+from intacct_assignar.assignar.requestor import ASSIGNAR_ANSWER_LIMITS
 from intacct_assignar.intacct import (
     IntacctClient,
     IntacctOutcomeUnknownError,
@@ -317,7 +317,7 @@ def test_an_assignar_create_given_up_on_may_have_landed_and_is_not_sent_again_wi
     client = fakes.make_client(fake, max_attempts=3, answer_limits=SMALL)
 
     with pytest.raises(OutcomeUnknownError, match="may have reached Assignar"):
-        client.call("POST", "clients/", json={"name": "Acme"})
+        client.requestor.call("POST", "clients/", json={"name": "Acme"})
     assert len(fake.api_requests()) == 1
 
 

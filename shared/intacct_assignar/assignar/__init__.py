@@ -1,7 +1,7 @@
 """Assignar public API v2: client, typed records and errors."""
 
 from intacct_assignar.assignar.auth import ASSIGNAR_SCOPE, TokenProvider
-from intacct_assignar.assignar.client import RESOURCES, AssignarClient, Resource, Timesheets
+from intacct_assignar.assignar.client import AssignarClient
 from intacct_assignar.assignar.errors import (
     AssignarError,
     AuthenticationError,
@@ -28,7 +28,9 @@ from intacct_assignar.assignar.models import (
     Worker,
     WorkOrder,
 )
+from intacct_assignar.assignar.requestor import Requestor
 from intacct_assignar.assignar.resilience import CallCounter, RateLimiter, RetryPolicy
+from intacct_assignar.assignar.resources import RESOURCES, Resource, Timesheets
 from intacct_assignar.assignar.webhooks import TIMESHEET_APPROVED, TimesheetEvent
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "Project",
     "RateLimitedError",
     "RateLimiter",
+    "Requestor",
     "Resource",
     "RetryPolicy",
     "Role",

@@ -1,1 +1,2 @@
-"""Inbound sync (Intacct -> Assignar): normalized records, the one place that maps their fields, pull and upsert."""
+"""Inbound sync (Intacct -> Assignar): records read from Intacct (`normalize`), written as Assignar payloads
+(`payloads`), by a pull and an upsert that reach both services through small ports (`ports`)."""

@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 from ..catalog import FieldCatalog, definition_scope
 from ..config import TenantConfig, WorkflowName
-from ..intacct import ChangePull, Cursor, IntacctClient, Page, Window, deletions
+from ..intacct import ChangePull, Cursor, Page, Window, deletions
 from ..intacct.errors import IntacctBusinessError, IntacctError, IntacctInvalidFieldsError
 from ..intacct.filters import Filter, and_, gt, in_
 from ..intacct.protocol import Record, Result
@@ -39,9 +39,10 @@ from ..sources import (
 )
 from ..state import PullCheckpoint, StateStore
 from .consume import Parking
-from .mappings import ID_FIELDS, MappingError, normalize
 from .messages import SyncMessage
-from .records import ProjectRecord, integration_id_for
+from .normalize import ID_FIELDS, normalize
+from .ports import IntacctReader
+from .records import MappingError, ProjectRecord, integration_id_for
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,11 +100,12 @@ def sources_for(workflows: Sequence[str]) -> list[IntacctSource]:
 
 
 class PullService:
-    """Pulls one Intacct source into messages; knows nothing of Lambda or SQS."""
+    """Pulls one Intacct source into messages (from the client, or any other `IntacctReader`); knows nothing of
+    Lambda or SQS."""
 
     def __init__(
         self,
-        intacct: IntacctClient,
+        intacct: IntacctReader,
         state: StateStore,
         publisher: Publisher,
         config: TenantConfig,

@@ -164,3 +164,21 @@ NormalizedRecord = (
     ClientRecord | ProjectRecord | WorkOrderRecord | ActivityRecord | RoleRecord | AssetRecord | WorkerRecord
 )
 """Any workflow's record; as a message body, tell them apart with `Field(discriminator="workflow")`."""
+
+
+class MappingError(ValueError):
+    """A record cannot be mapped: `record` names it (object, RECORDNO, ID), `field` the field or config key."""
+
+    def __init__(self, record: str, field: str, problem: str) -> None:
+        self.record = record
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{record}: {field}: {problem}")
+
+    @classmethod
+    def of(cls, record: InboundRecord, field: str, problem: str) -> MappingError:
+        try:
+            object_name, recordno = parse_integration_id(record.integration_id)
+        except ValueError:
+            return cls(f"{record.workflow} {record.source_id}", field, problem)
+        return cls(f"{object_name} {recordno} ({record.source_id})", field, problem)

@@ -10,22 +10,24 @@ queue retries it later instead of writing a dangling link.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
-from ..assignar import AssignarClient
 from ..assignar.errors import NotFoundError, ValidationError
 from ..config import TenantConfig, WorkflowName
 from ..state import StateStore, SyncedRecord
-from .mappings import EXTERNAL_KEY, LinkSpec, MappingError, links_needed, to_assignar
 from .messages import SyncMessage
-from .records import InboundRecord
+from .payloads import EXTERNAL_KEY, LinkSpec, links_needed, to_assignar
+from .ports import AssignarResources, Fields, Stored, WorkflowResource, by_workflow
+from .records import InboundRecord, MappingError
 
 logger = logging.getLogger(__name__)
 
 Action = Literal["created", "updated", "unchanged", "deactivated", "skipped"]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 # Marks the state of a record Intacct deleted (its hash field), so a late upsert cannot bring it back.
@@ -57,11 +59,12 @@ class UpsertResult:
 
 
 class UpsertService:
-    """Writes normalized records into Assignar; knows nothing of Lambda or SQS."""
+    """Writes normalized records into Assignar (the client, or any other `AssignarResources`); knows nothing of
+    Lambda or SQS."""
 
     def __init__(
         self,
-        assignar: AssignarClient,
+        assignar: AssignarResources,
         state: StateStore,
         config: TenantConfig,
         *,
@@ -69,6 +72,7 @@ class UpsertService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.assignar = assignar
+        self._resources = by_workflow(assignar)
         self.state = state
         self.config = config
         self.dry_run = dry_run
@@ -77,7 +81,7 @@ class UpsertService:
         self._type_ids: dict[str, dict[str, int]] = {}
         self._project_clients: dict[int, int | None] = {}
         # Assignar records found (or known absent: None) by prefetch, per (workflow, integration_id).
-        self._found: dict[tuple[str, str], Any] = {}
+        self._found: dict[tuple[str, str], Stored | None] = {}
         # What prefetch read from the state store for this batch, so each record is not read again.
         self._synced: dict[tuple[str, str], SyncedRecord] = {}
         # Link targets Assignar did not have, per (workflow, Intacct ID): a worker whose position names no
@@ -151,7 +155,7 @@ class UpsertService:
             )
         resource = self._resource(workflow)
         existing_id = synced.assignar_id if synced is not None else None
-        current: Any = None
+        current: Stored | None = None
         if existing_id is not None and verify:
             current = self._current(workflow, record.integration_id, existing_id)
             existing_id = current.id if current is not None else None  # gone from Assignar: created again
@@ -252,7 +256,7 @@ class UpsertService:
             workflow, integration_id, source_id, "deactivated", assignar_id, {"active": (True, False)}, reason
         )
 
-    def _current(self, workflow: WorkflowName, integration_id: str, assignar_id: int) -> Any:
+    def _current(self, workflow: WorkflowName, integration_id: str, assignar_id: int) -> Stored | None:
         """Assignar's record as it is now: from the batch's prefetch, else read by id; None if it was deleted."""
         found = self._found.get((workflow, integration_id))
         if found is not None and found.id == assignar_id:
@@ -262,7 +266,7 @@ class UpsertService:
         except NotFoundError:
             return None
 
-    def _adopt(self, workflow: WorkflowName, integration_id: str, source_id: str) -> Any:
+    def _adopt(self, workflow: WorkflowName, integration_id: str, source_id: str) -> Stored | None:
         """An Assignar record made earlier (by us, or by hand with the Intacct ID): by integration_id, else ID."""
         if (workflow, integration_id) in self._found:
             return self._found[(workflow, integration_id)]
@@ -338,11 +342,11 @@ class UpsertService:
         return self.state.get_synced(workflow, [integration_id]).get(integration_id)
 
     @staticmethod
-    def _assignar_call(call: Callable[..., Any], *args: Any) -> Any:
+    def _assignar_call(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """An Assignar write; its refusals (validation, constraints, not found) become `UpsertRefused` with
         Assignar's own words. Rate limits, server errors and lost answers pass through, to be retried."""
         try:
-            return call(*args)
+            return call(*args, **kwargs)
         except (ValidationError, NotFoundError) as exc:
             raise UpsertRefused(f"Assignar refused it: {exc}") from exc
 
@@ -362,11 +366,11 @@ class UpsertService:
             )
         )
 
-    def _resource(self, workflow: str) -> Any:
-        return getattr(self.assignar, workflow)
+    def _resource(self, workflow: WorkflowName) -> WorkflowResource[Stored]:
+        return self._resources[workflow]
 
 
-def _changes(current: Any, payload: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+def _changes(current: Stored, payload: Fields) -> dict[str, tuple[Any, Any]]:
     """Fields whose Assignar value differs from what Intacct says (absent and empty count as the same)."""
     changes = {}
     for name, wanted in payload.items():

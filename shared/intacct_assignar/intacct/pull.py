@@ -15,14 +15,32 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from .client import IntacctClient
 from .filters import Filter, and_, eq, ge, gt, in_, le, or_
-from .protocol import MAX_QUERY_PAGESIZE, Record
+from .protocol import MAX_QUERY_PAGESIZE, Record, Result
 from .values import format_timestamp, parse_timestamp
 
 RECORDNO = "RECORDNO"
 WHENMODIFIED = "WHENMODIFIED"
+
+
+class Queries(Protocol):
+    """What a change pull needs from the client (`IntacctClient.query`), and the zone Intacct's timestamps are in."""
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+    def query(
+        self,
+        object_name: str,
+        select: Sequence[str],
+        *,
+        filter: Filter | None = None,
+        orderby: Sequence[tuple[str, bool]] = (),
+        pagesize: int = MAX_QUERY_PAGESIZE,
+    ) -> Result: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +79,7 @@ class ChangePull:
 
     def __init__(
         self,
-        client: IntacctClient,
+        client: Queries,
         object_name: str,
         select: Sequence[str],
         window: Window,
@@ -158,7 +176,7 @@ class Deletion:
 
 
 def deletions(
-    client: IntacctClient, object_names: Sequence[str], window: Window, *, pagesize: int = MAX_QUERY_PAGESIZE
+    client: Queries, object_names: Sequence[str], window: Window, *, pagesize: int = MAX_QUERY_PAGESIZE
 ) -> Iterator[Deletion]:
     """Records of these objects deleted within the window, from AUDITHISTORY, in one query for all objects.
 

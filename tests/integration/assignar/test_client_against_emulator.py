@@ -141,7 +141,7 @@ def test_records_are_indexed_by_their_keys_in_a_few_list_calls(
     wanted = [str(r[key]) for r in records[::2]] + ["MISSING-1"]
 
     # When the client indexes 125 of them (and one that does not exist) by the key
-    client.in_filter_size = 50
+    client.requestor.in_filter_size = 50
     index = getattr(client, resource).index_by(key, wanted)
 
     # Then it found exactly those, with one filter per 50 keys: a batch whose keys all turned up ends there,

@@ -237,7 +237,7 @@ def test_changing_a_workflow_filter_resends_its_records(world: World) -> None:
 def test_a_record_the_pull_cannot_map_is_parked_with_its_reason(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a client Intacct holds in a shape we cannot map (simulated: mapping refuses one client)
     from intacct_assignar.inbound import pull as pull_module
-    from intacct_assignar.inbound.mappings import MappingError
+    from intacct_assignar.inbound.records import MappingError
 
     refused = world.store.records("CUSTOMER")[0]["CUSTOMERID"]
     real = pull_module.normalize

@@ -16,7 +16,7 @@ from intacct_assignar.assignar import (
     UniqueConstraintError,
     ValidationError,
 )
-from intacct_assignar.assignar.client import query_value
+from intacct_assignar.assignar.requestor import query_value
 
 from tests.unit.assignar.fakes import FakeAssignar, FakeClock, Sleeps, envelope, make_client, message, serve_list
 

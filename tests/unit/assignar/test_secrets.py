@@ -25,7 +25,13 @@ def test_reprs_of_settings_client_and_token_hide_the_secrets() -> None:
 
         # When its parts are printed
         shown = " ".join(
-            [repr(settings()), repr(client), repr(client._tokens), repr(client._tokens._token), str(client.calls)]
+            [
+                repr(settings()),
+                repr(client),
+                repr(client.requestor._tokens),
+                repr(client.requestor._tokens._token),
+                str(client.calls),
+            ]
         )
 
     # Then no secret is among them

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from intacct_assignar.assignar import ASSIGNAR_SCOPE, RESOURCES, AssignarClient
 from intacct_assignar.assignar import models as m
-from intacct_assignar.assignar.client import TIMESHEETS, ResourceInfo
+from intacct_assignar.assignar.resources import TIMESHEETS, ResourceInfo
 from intacct_assignar_dev.emulators.assignar.store import TABLES, TIMESHEET_FIELDS
 
 from tests.unit.assignar.fakes import TOKEN_URL, FakeAssignar, make_client
@@ -254,7 +254,7 @@ def test_a_partial_update_fills_the_required_fields_from_the_record() -> None:
 def test_the_client_knows_exactly_the_filter_operators_the_spec_documents() -> None:
     # The client's list and this test's reading of the spec's "Advanced Filtering" table are kept apart on
     # purpose (one is code, one is the check); they must agree.
-    from intacct_assignar.assignar.client import FILTER_OPERATORS
+    from intacct_assignar.assignar.requestor import FILTER_OPERATORS
 
     from .published_spec import DOCUMENTED_OPERATORS
 

@@ -7,20 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from intacct_assignar.config import TenantConfig, parse_config
-from intacct_assignar.inbound.mappings import (
-    LinkSpec,
-    MappingError,
-    UnresolvedLinkError,
-    links_needed,
-    normalize,
-    records_from,
-    to_assignar,
-)
 from intacct_assignar.inbound.messages import SyncMessage
+from intacct_assignar.inbound.normalize import normalize, records_from
+from intacct_assignar.inbound.payloads import LinkSpec, UnresolvedLinkError, links_needed, to_assignar
 from intacct_assignar.inbound.records import (
     Address,
     AssetRecord,
     ClientRecord,
+    MappingError,
     ProjectRecord,
     RecordRef,
     RoleRecord,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from intacct_assignar.config import parse_config
-from intacct_assignar.inbound.mappings import normalize
+from intacct_assignar.inbound.normalize import normalize
 from intacct_assignar.inbound.records import (
     Address,
     InboundRecord,

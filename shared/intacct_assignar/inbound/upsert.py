@@ -18,6 +18,7 @@ from typing import Any, Literal
 from ..assignar import AssignarClient
 from ..assignar.errors import NotFoundError, ValidationError
 from ..config import TenantConfig, WorkflowName
+from ..outcomes import ParkForPerson, RetryLater
 from ..state import StateStore, SyncedRecord
 from .mappings import EXTERNAL_KEY, LinkSpec, MappingError, links_needed, to_assignar
 from .messages import SyncMessage
@@ -37,11 +38,11 @@ PENDING = "~pending:"
 DRY_RUN_PLACEHOLDER = 0
 
 
-class DependencyNotReady(Exception):
+class DependencyNotReady(RetryLater):
     """A record links to one that is not in Assignar yet: retry the message later."""
 
 
-class UpsertRefused(Exception):
+class UpsertRefused(ParkForPerson):
     """The record cannot be written as it is (bad data, a missing setting): retrying will not help."""
 
 

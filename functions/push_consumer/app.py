@@ -7,7 +7,6 @@ timesheet, Intacct's answer was lost) fails alone and comes back after the visib
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,14 +17,14 @@ from intacct_assignar.observability import logger
 from intacct_assignar.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# The queue's maxReceiveCount: on the last delivery a timesheet that still cannot be posted is parked with
-# the reason instead of reaching the dead-letter queue without one.
-MAX_RECEIVES = int(os.environ.get("MAX_RECEIVES", "5"))
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any] | None:
-    result = Runtime.current().push_consumer.handle(
-        record.body, receive_count=int(record.attributes.approximate_receive_count), max_receives=MAX_RECEIVES
+    runtime = Runtime.current()
+    result = runtime.push_consumer.handle(
+        record.body,
+        receive_count=int(record.attributes.approximate_receive_count),
+        max_receives=runtime.settings.max_receives,
     )
     if result is None:
         return None

@@ -6,7 +6,6 @@ is not in Assignar yet fails alone and comes back later; a bad one is parked wit
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -21,15 +20,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.upsert import UpsertResult
 from intacct_assignar.observability import logger
-from intacct_assignar.runtime import Runtime
+from intacct_assignar.runtime import FunctionSettings, Runtime
 
 # A batch that fails whole still answers with its failures (not an error), so Lambda retries each alone.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(event_key_jmespath="business_key", expires_after_seconds=3600)
-persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", "idempotency"))
-# The queue's maxReceiveCount: on the last delivery a record still waiting for a dependency is parked with
-# the reason instead of reaching the dead-letter queue without one.
-MAX_RECEIVES = int(os.environ.get("MAX_RECEIVES", "5"))
+# Read at import, as Powertools' decorator needs its store: the table never changes for a container.
+persistence = DynamoDBPersistenceLayer(table_name=FunctionSettings().idempotency_table)
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator is not typed
@@ -37,7 +34,7 @@ MAX_RECEIVES = int(os.environ.get("MAX_RECEIVES", "5"))
 )
 def apply_once(work: dict[str, str]) -> dict[str, Any]:
     # Raises for what must not be remembered as done: a refusal or a record still waiting for a dependency.
-    return Runtime.current().sync_consumer.upsert.apply(SyncMessage.from_body(work["body"])).__dict__
+    return Runtime.current().sync_consumer.upsert.apply(SyncMessage.from_body(work["body"])).as_dict()
 
 
 def _apply_once(message: SyncMessage, body: str) -> UpsertResult:
@@ -45,13 +42,14 @@ def _apply_once(message: SyncMessage, body: str) -> UpsertResult:
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    outcome = Runtime.current().sync_consumer.handle(
+    runtime = Runtime.current()
+    outcome = runtime.sync_consumer.handle(
         record.body,
         receive_count=int(record.attributes.approximate_receive_count),
-        max_receives=MAX_RECEIVES,
+        max_receives=runtime.settings.max_receives,
         apply=_apply_once,
     )
-    return outcome.__dict__
+    return outcome.as_dict()
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.observability import logger
 from intacct_assignar.problems import explain
@@ -45,21 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise PullFailedError(problem.message) from None
     if not report.complete:
         # Continue from the checkpoint in a fresh invocation; the watermark moves only when the pull ends.
-        boto3.client("lambda").invoke(
-            FunctionName=context.invoked_function_arn,
-            InvocationType="Event",
-            Payload=request.model_dump_json().encode(),
-        )
-    summary = {
-        "entity": request.entity,
-        "source": report.source,
-        "complete": report.complete,
-        "fetched": report.fetched,
-        "published": report.published,
-        "deactivations": report.deactivations,
-        "problems": [problem.__dict__ for problem in report.problems],
-        "skipped_workflows": report.skipped_workflows,
-        "missing_fields": report.missing_fields,
-    }
+        Runtime.current().invoker.start(context.invoked_function_arn, request.model_dump_json())
+    summary = {"entity": request.entity, **report.as_dict()}
     logger.info("pull finished" if report.complete else "pull continues", extra=summary)
     return summary

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import observability
 from .assignar import AssignarClient
+from .aws.invoke import LambdaInvoker
 from .aws.sqs import SqsParking, SqsPublisher
 from .config import TenantConfig, parse_config
 from .inbound.consume import SyncConsumer
@@ -48,6 +49,11 @@ class FunctionSettings(BaseSettings):
     push_queue_url: str | None = Field(default=None, alias="PUSH_QUEUE_URL")
     # The tenant document as JSON (the stack owns it); "{}" means every default.
     tenant_config: str = Field(default="{}", alias="TENANT_CONFIG")
+    # The consumers' queue's maxReceiveCount: on that delivery, work that still cannot be done is parked with
+    # the reason instead of reaching the dead-letter queue without one.
+    max_receives: int = Field(default=5, alias="MAX_RECEIVES", ge=1)
+    # The sync consumer's Powertools idempotency records.
+    idempotency_table: str = Field(default="idempotency", alias="IDEMPOTENCY_TABLE", min_length=1)
 
 
 def _secret(arn: str | None, what: str) -> dict[str, Any]:
@@ -120,6 +126,10 @@ class Runtime:
             self.config,
             parking=SqsParking(parked) if parked else None,
         )
+
+    @cached_property
+    def invoker(self) -> LambdaInvoker:
+        return LambdaInvoker()
 
     @cached_property
     def sync_consumer(self) -> SyncConsumer:

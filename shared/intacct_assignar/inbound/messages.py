@@ -13,6 +13,8 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..config import WorkflowName
+from ..consumer import validation_problems
+from ..outcomes import ParkForPerson
 from .records import (
     ActivityRecord,
     AssetRecord,
@@ -31,7 +33,7 @@ AnyRecord = Annotated[
 ]
 
 
-class MessageError(ValueError):
+class MessageError(ParkForPerson, ValueError):
     """A queue message that is not a valid sync message: reported and dropped to the DLQ, never retried."""
 
 
@@ -114,8 +116,4 @@ class SyncMessage(BaseModel):
             ) from exc
 
 
-def validation_problems(error: ValidationError, limit: int = 5) -> str:
-    """A queue body's first problems, each as `field.path: what is wrong` (a whole-body problem as `body`)."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in detail['loc']) or 'body'}: {detail['msg']}" for detail in error.errors()[:limit]
-    )
+__all__ = ["MESSAGE_VERSION", "AnyRecord", "MessageError", "SyncMessage"]

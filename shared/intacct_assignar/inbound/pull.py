@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..catalog import FieldCatalog, definition_scope
 from ..config import TenantConfig, WorkflowName
+from ..consumer import Parking
 from ..intacct import ChangePull, Cursor, Page, Window, deletions
 from ..intacct.errors import IntacctBusinessError, IntacctError, IntacctInvalidFieldsError
 from ..intacct.filters import Filter, and_, gt, in_
@@ -38,7 +39,6 @@ from ..sources import (
     select,
 )
 from ..state import PullCheckpoint, StateStore
-from .consume import Parking
 from .messages import SyncMessage
 from .normalize import ID_FIELDS, normalize
 from .ports import IntacctReader
@@ -67,6 +67,15 @@ class RecordProblem:
     source_id: str | None
     reason: str
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workflow": self.workflow,
+            "object_name": self.object_name,
+            "recordno": self.recordno,
+            "source_id": self.source_id,
+            "reason": self.reason,
+        }
+
 
 @dataclass
 class PullReport:
@@ -84,6 +93,19 @@ class PullReport:
     progress_key: str = ""  # the name its watermark and checkpoint are kept under
     # Optional fields the company does not offer, as "OBJECT.FIELD (what it is for)": synced without them.
     missing_fields: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the puller reports of a run (its log line and answer)."""
+        return {
+            "source": self.source,
+            "complete": self.complete,
+            "fetched": self.fetched,
+            "published": self.published,
+            "deactivations": self.deactivations,
+            "problems": [problem.as_dict() for problem in self.problems],
+            "skipped_workflows": self.skipped_workflows,
+            "missing_fields": self.missing_fields,
+        }
 
 
 def source_named(name: str) -> IntacctSource:
@@ -407,7 +429,7 @@ class PullService:
                 logger.warning("Intacct record not mapped", extra={"workflow": workflow, "problem": str(exc)})
                 if self.parking is not None:
                     problem = report.problems[-1]
-                    self.parking.park(json.dumps({"kind": "unmapped", **problem.__dict__}), str(exc))
+                    self.parking.park(json.dumps({"kind": "unmapped", **problem.as_dict()}), str(exc))
                 continue
             messages.append(SyncMessage.upsert(normalized, run_id=run_id, pulled_at=pulled_at, verify=report.full))
             counter = report.published if normalized.active else report.deactivations

@@ -15,8 +15,9 @@ from typing import Any, Literal
 
 from ..assignar.errors import AssignarError, AuthenticationError
 from ..config import WORKFLOWS
+from ..consumer import Parked
 from ..problems import Problem, explain
-from .consume import Parked, SyncConsumer
+from .consume import SyncConsumer
 from .messages import MessageError, SyncMessage
 from .pull import PullReport, PullService, sources_for
 from .upsert import DependencyNotReady, UpsertResult, UpsertService

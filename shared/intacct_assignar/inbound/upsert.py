@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from ..assignar.errors import NotFoundError, ValidationError
 from ..config import TenantConfig, WorkflowName
+from ..outcomes import ParkForPerson, RetryLater
 from ..state import StateStore, SyncedRecord
 from .messages import SyncMessage
 from .payloads import EXTERNAL_KEY, LinkSpec, links_needed, to_assignar
@@ -39,11 +40,11 @@ PENDING = "~pending:"
 DRY_RUN_PLACEHOLDER = 0
 
 
-class DependencyNotReady(Exception):
+class DependencyNotReady(RetryLater):
     """A record links to one that is not in Assignar yet: retry the message later."""
 
 
-class UpsertRefused(Exception):
+class UpsertRefused(ParkForPerson):
     """The record cannot be written as it is (bad data, a missing setting): retrying will not help."""
 
 
@@ -56,6 +57,9 @@ class UpsertResult:
     assignar_id: int | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (in Assignar, from Intacct)
     reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class UpsertService:

@@ -29,6 +29,7 @@ import xmltodict
 from ..assignar.models import ActivityEntry, AssetEntry, Timesheet
 from ..config import Timesheets
 from ..intacct.values import to_text
+from ..outcomes import ParkForPerson
 
 UTC_ZONE = ZoneInfo("UTC")  # documents hold dates, never timestamps: the zone is never used
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -36,13 +37,13 @@ HUNDREDTH = Decimal("0.01")
 REVISION_LENGTH = 10
 
 
-class UnpostableError(ValueError):
+class UnpostableError(ParkForPerson, ValueError):
     """The timesheet cannot become Intacct documents as it stands; `reason` tells a person what to fix."""
 
     def __init__(self, timesheet_id: int, reason: str) -> None:
-        self.timesheet_id = timesheet_id
-        self.reason = reason
         super().__init__(f"timesheet {timesheet_id}: {reason}")
+        self.timesheet_id = timesheet_id
+        self.reason = reason  # without the timesheet: it is parked under the timesheet's own message
 
 
 @dataclass(frozen=True)

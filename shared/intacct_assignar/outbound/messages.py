@@ -13,14 +13,15 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..inbound.messages import validation_problems
+from ..consumer import validation_problems
+from ..outcomes import ParkForPerson
 
 PUSH_MESSAGE_VERSION = 1
 
 Trigger = Literal["webhook", "sweep", "cli", "replay"]
 
 
-class PushMessageError(ValueError):
+class PushMessageError(ParkForPerson, ValueError):
     """A queue body that is not a push message: parked with this reason, never retried."""
 
 

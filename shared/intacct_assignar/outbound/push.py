@@ -38,7 +38,7 @@ from ..assignar.errors import NotFoundError, TimesheetNotApprovedError
 from ..assignar.models import Timesheet
 from ..catalog import FieldCatalog, definition_scope
 from ..config import TenantConfig, Timesheets
-from ..inbound.consume import Parking
+from ..consumer import Parking
 from ..intacct import (
     IntacctBusinessError,
     IntacctClient,
@@ -50,6 +50,7 @@ from ..intacct import (
     QuerySpec,
 )
 from ..intacct.filters import MAX_IN_VALUES, and_, eq, in_, like, or_
+from ..outcomes import RetryLater
 from ..state import StateStore
 from .documents import (
     Document,
@@ -76,11 +77,11 @@ UPDATABLE_TIMESHEET_STATES = frozenset({"Draft", "Submitted"})
 Outcome = Literal["posted", "already_posted", "parked", "skipped", "failed", "dry_run"]
 
 
-class TimesheetBusyError(RuntimeError):
+class TimesheetBusyError(RetryLater):
     """Another worker holds this timesheet's lease: try again after it finishes (or its lease runs out)."""
 
 
-class PostingIncompleteError(RuntimeError):
+class PostingIncompleteError(RetryLater):
     """Intacct's answer was lost and the document cannot be found yet: try again later; the lease protects it."""
 
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Final, Literal, Self
 
+from ..outcomes import RetryLater
+
 LedgerState = Literal["claimed", "posted", "parked"]
 LEDGER_STATES: Final[tuple[LedgerState, ...]] = ("claimed", "posted", "parked")
 
@@ -43,7 +45,7 @@ class StateSchemaError(StateError):
     """The store on disk or in AWS is not one this version can use (newer schema, missing table)."""
 
 
-class LeaseLostError(StateError):
+class LeaseLostError(StateError, RetryLater):
     """This worker's claim on a timesheet ran out and another took it: stop before writing anything more."""
 
     def __init__(self, timesheet_id: int, attempt: int) -> None:
@@ -52,7 +54,7 @@ class LeaseLostError(StateError):
         super().__init__(f"timesheet {timesheet_id}: claim {attempt} is no longer held (its lease ran out)")
 
 
-class StateUnavailableError(StateError):
+class StateUnavailableError(StateError, RetryLater):
     """The store did not answer in time (e.g. DynamoDB kept throttling after our retries); safe to retry later."""
 
 

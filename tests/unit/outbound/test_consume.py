@@ -17,6 +17,7 @@ class FakePush:
     answers: dict[int, PushResult | Exception] = field(default_factory=dict)
     calls: list[tuple[int, bool]] = field(default_factory=list)
     prefetched: list[list[int]] = field(default_factory=list)
+    state: Any = None  # the ledger, read on a last delivery
 
     def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
         self.calls.append((timesheet_id, retry_parked))
@@ -92,3 +93,39 @@ def test_prefetch_reads_the_batch_and_a_failure_only_costs_the_speed_up() -> Non
     handler.prefetch([body(1), "junk", body(2)])
     assert push.prefetched == [[1, 2]]
     handler.prefetch([body(666)])  # raises inside: logged, not raised
+
+
+@dataclass
+class FakeLedger:
+    state: str | None = None
+
+    def get_ledger(self, timesheet_id: int) -> Any:
+        if self.state == "unreadable":
+            raise ConnectionError("DynamoDB did not answer")
+        return None if self.state is None else type("Entry", (), {"state": self.state})()
+
+
+@pytest.mark.parametrize(
+    ("ledger", "said"),
+    [
+        (None, "not posted"),
+        ("claimed", "not posted"),
+        ("posted", "posted to Intacct but not marked processed in Assignar"),
+        ("unreadable", "not finished"),
+    ],
+)
+def test_the_last_delivery_reason_says_how_far_the_timesheet_got(ledger: str | None, said: str) -> None:
+    # Given a timesheet that still cannot be finished, and what the ledger knows of it
+    push = FakePush({7: ConnectionError("Assignar did not answer")})
+    push.state = FakeLedger(ledger)
+    handler, parking = consumer(push)
+
+    # When its last delivery fails
+    result = handler.handle(body(7), receive_count=5, max_receives=5)
+
+    # Then the reason says how far it got, and what went wrong, in its own words
+    assert (
+        result is not None
+        and result.reason == f"gave up after 5 deliveries ({said}): ConnectionError: Assignar did not answer"
+    )
+    assert [reason for _, reason in parking.parked] == [result.reason]

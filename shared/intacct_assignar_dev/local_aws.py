@@ -5,7 +5,7 @@ redrive policies and visibility timeouts, the tables with their keys and indexes
 its SQS event source (batch size), its schedules (their input) and its HTTP route. Nothing here is a second,
 hand-written list of resources, so the demo and the tests exercise the wiring that deploys.
 
-Used by `intacct-assignar demo` and the end-to-end tests; needs the dev extras (moto, aws-sam-translator), which
+Used by `intacct-assignar demo` and the end-to-end tests; needs the `demo` extra (moto, aws-sam-translator), which
 `make demo` installs. Functions run one at a time, each with its own environment and its own warm `Runtime`,
 as separate Lambda containers would.
 """

@@ -8,7 +8,7 @@ Lambda handlers, no credentials.
 
 Each step is checked; the report says per workflow what was fetched, created, updated, left unchanged,
 deactivated and failed, the time posted, the API calls per system and the wall time, and lists any problem.
-Needs the dev extras (moto, aws-sam-translator), which `make demo` installs.
+Needs the `demo` extra (moto, aws-sam-translator), which `make demo` installs.
 """
 
 from __future__ import annotations

@@ -1,38 +1,70 @@
-"""The Lambda layers as scripts/build_layers.py builds them: every handler imports from them on a clean python3.12.
+"""What `sam build` makes is what these tests check: the layers hold only what the functions run, they fit Lambda's
+unzipped size quota, and every handler imports from them on a clean python3.12.
 
-This is the check `sam build` + a deploy would otherwise be the first to make: that the dependencies layer holds
-everything the handlers import (boto3 aside: the python3.12 runtime provides it), that the shared layer is
-importable as laid out, and that both fit Lambda's unzipped size quota. It needs the package registry (pip)
-and a python3.12 interpreter, the Lambda runtime's version.
+`sam build` runs here as a deploy runs it, without Docker (both layers are `BuildMethod: makefile`:
+layers/dependencies/Makefile and shared/Makefile), into a temporary folder. That arm64 build is what deploys. This
+machine cannot load its compiled extensions (pydantic_core for aarch64), so the import check takes the functions and
+the shared layer from it and the dependencies layer from the same make target run for x86_64 (LAMBDA_ARCH), which
+must install the same distributions. Needs the package registry (pip) and a python3.12 interpreter, the Lambda
+runtime's version.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from samtranslator.yaml_helper import yaml_parse
 
-# pip downloads and installs three times per session (arm64 and x86_64 layers, boto3): allow for a slow registry.
+# pip downloads three times per session (the arm64 and x86_64 dependencies layers, the runtime's boto3): allow for
+# a slow registry.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_layers.py"
+TEMPLATE = REPO_ROOT / "template.yaml"
+DEPENDENCIES_MAKEFILE = REPO_ROOT / "layers" / "dependencies" / "Makefile"
+LAYER_REQUIREMENTS = REPO_ROOT / "layers" / "dependencies" / "requirements.txt"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 KNOWN_FUNCTIONS = {"sync_puller", "sync_consumer", "webhook_receiver", "push_consumer", "timesheet_sweep"}
 # Discovered, not listed, so a new handler is covered as soon as its folder exists.
 FUNCTIONS = sorted(path.parent.name for path in FUNCTIONS_DIR.glob("*/app.py"))
 
-# Lambda's quota is 250 MiB unzipped for a function and all its layers; build_layers.py keeps 5 MiB of it for
-# the functions' own code. Written out here so loosening the script's constant fails this test.
-LAYERS_LIMIT_BYTES = (250 - 5) * 1024 * 1024
+# Lambda quota "Deployment package (.zip file archive) size: 250 MB (unzipped)", for a function's code and all of
+# its layers together (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); the API enforces
+# it as 262144000 bytes, i.e. 250 MiB. The two layers alone keep 5 MiB of it free for the functions' own code.
+MIB = 1024 * 1024
+LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * MIB
+LAYERS_LIMIT_BYTES = LAMBDA_UNZIPPED_LIMIT_BYTES - 5 * MIB
 
-PIP_TIMEOUT_S = 600
+# What only the demo, the CLI or the tests use: none of it may reach a deployed function.
+DEV_MODULES = {"intacct_assignar_dev", "emulators", "local_aws.py", "system_demo.py", "cli.py"}
+DEV_DISTRIBUTIONS = {
+    "moto",
+    "pytest",
+    "mypy",
+    "ruff",
+    "hypothesis",
+    "aws_sam_translator",
+    "aws_sam_cli",
+    "cfn_lint",
+    "uv",
+    # The runtime provides boto3; only the CLI uses typer and rich.
+    "boto3",
+    "botocore",
+    "typer",
+    "rich",
+}
+
+BUILD_TIMEOUT_S = 600
 IMPORT_TIMEOUT_S = 120
 
 # What a deployed function's environment holds that import-time code may read (template Globals + Lambda's own).
@@ -72,6 +104,25 @@ print(json.dumps({"version": list(sys.version_info[:2]), "origins": origins, "st
 """
 
 
+@dataclass(frozen=True)
+class SamBuild:
+    """The folder `sam build` wrote, and each function's logical id by its folder under functions/."""
+
+    root: Path
+    functions: dict[str, str]
+
+    @property
+    def dependencies(self) -> Path:
+        return self.root / "DependenciesLayer" / "python"
+
+    @property
+    def shared(self) -> Path:
+        return self.root / "SharedLayer" / "python"
+
+    def function(self, folder: str) -> Path:
+        return self.root / self.functions[folder]
+
+
 def _find_python312() -> str | None:
     """The first interpreter that really runs as 3.12 (pyenv's shim answers to the name but may not run)."""
     candidates = [str(path) for path in sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))]
@@ -93,17 +144,40 @@ def _find_python312() -> str | None:
     return None
 
 
-def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+def _build_env(python312: str) -> dict[str, str]:
+    # The layer Makefiles run pip on LAYER_PYTHON. make's own variables from an outer `make integration ...`
+    # (MAKEFLAGS) would reach them through sam too: a build is the same whoever starts it.
+    env = {key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    return {**env, "LAYER_PYTHON": python312, "SAM_CLI_TELEMETRY": "0"}
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> None:
+    result = subprocess.run(  # noqa: S603  # fixed argument list, no shell
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert result.returncode == 0, f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-    return result
 
 
-def _build(arch: str, out: Path) -> dict[str, Any]:
-    result = _run([sys.executable, str(BUILD_SCRIPT), "--arch", arch, "--out", str(out)], PIP_TIMEOUT_S)
-    print(result.stdout, end="")
-    report: dict[str, Any] = json.loads((out / arch / "sizes.json").read_text())
-    return report
+def _size(root: Path) -> int:
+    """Unzipped size as Lambda counts it: the sum of the regular files' sizes (symlinks not followed)."""
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def _distributions(layer: Path) -> set[tuple[str, str]]:
+    """(normalized name, version) of every distribution installed in a layer, from its .dist-info folders."""
+    found = set()
+    for info in layer.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        found.add((re.sub(r"[-_.]+", "_", name).lower(), version))
+    return found
+
+
+def _requirements() -> Iterator[tuple[str, str, str]]:
+    """(normalized name, version, environment marker) of every requirement in the layer's requirements.txt."""
+    for line in LAYER_REQUIREMENTS.read_text().splitlines():
+        if match := re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)\s*(?:;\s*([^\\]*))?", line):
+            name, version, marker = match.groups()
+            yield re.sub(r"[-_.]+", "_", name).lower(), version, (marker or "").strip()
 
 
 @pytest.fixture(scope="session")
@@ -112,99 +186,137 @@ def python312() -> str:
     if found is None:
         reason = "python3.12 (the Lambda runtime's Python) not found under ~/.pyenv/versions/3.12* or on PATH"
         if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must provide it to check the handlers against the built layers")
+            pytest.fail(f"{reason}; CI must provide it to build the layers and check the handlers against them")
         pytest.skip(reason)
     return found
 
 
 @pytest.fixture(scope="session")
-def layers_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("layers")
+def sam_build(python312: str, tmp_path_factory: pytest.TempPathFactory) -> SamBuild:
+    """`sam build` of template.yaml with samconfig.toml's settings, as a deploy runs it, into a temporary folder."""
+    work = tmp_path_factory.mktemp("sam-build")
+    sam = Path(sys.executable).parent / "sam"
+    command = [str(sam), "build", "--template", str(TEMPLATE), "--build-dir", str(work / "build")]
+    # A cache of its own (samconfig.toml turns caching on), so an earlier build in the repository is not reused.
+    # Run from the temporary folder: sam writes its scratch folders under the working directory.
+    _run([*command, "--cache-dir", str(work / "cache")], work, _build_env(python312), BUILD_TIMEOUT_S)
+    template = yaml_parse(TEMPLATE.read_text())
+    functions = {
+        Path(resource["Properties"]["CodeUri"]).name: name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    return SamBuild(root=work / "build", functions=functions)
 
 
 @pytest.fixture(scope="session")
-def x86_64_layers(layers_out: Path) -> dict[str, Any]:
-    # x86_64, not the deployed arm64: this machine is x86_64 and the import has to load compiled extensions
-    # (pydantic_core), which an aarch64 .so cannot do here.
-    return _build("x86_64", layers_out)
+def x86_64_dependencies(python312: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dependencies layer by the make target `sam build` runs, for this machine's architecture."""
+    artifacts = tmp_path_factory.mktemp("dependencies-x86_64")
+    command = ["make", "--makefile", str(DEPENDENCIES_MAKEFILE), "build-DependenciesLayer"]
+    _run(
+        [*command, f"ARTIFACTS_DIR={artifacts}", "LAMBDA_ARCH=x86_64"],
+        artifacts,
+        _build_env(python312),
+        BUILD_TIMEOUT_S,
+    )
+    return artifacts / "python"
 
 
 @pytest.fixture(scope="session")
-def arm64_layers(layers_out: Path) -> dict[str, Any]:
-    return _build("arm64", layers_out)
-
-
-@pytest.fixture(scope="session")
-def runtime_boto3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def runtime_boto3(python312: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """boto3 and botocore as the python3.12 runtime provides them (they are deliberately not in the layer)."""
     target = tmp_path_factory.mktemp("runtime-boto3")
+    pip = [python312, "-m", "pip", "install", "--quiet", "--no-compile", "--no-warn-conflicts"]
+    platform = ["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.12"]
     _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-compile",
-            "--no-warn-conflicts",
-            "--target",
-            str(target),
-            "--platform",
-            "manylinux2014_x86_64",
-            "--implementation",
-            "cp",
-            "--python-version",
-            "3.12",
-            "--only-binary=:all:",
-            "boto3",
-        ],
-        PIP_TIMEOUT_S,
+        [*pip, *platform, "--only-binary=:all:", "--target", str(target), "boto3"],
+        target,
+        _build_env(python312),
+        BUILD_TIMEOUT_S,
     )
     return target
-
-
-def _layer_dirs(out: Path, arch: str) -> tuple[Path, Path]:
-    return out / arch / "dependencies" / "python", out / arch / "shared" / "python"
 
 
 def test_the_known_handlers_are_discovered() -> None:
     assert set(FUNCTIONS) >= KNOWN_FUNCTIONS, f"functions/ has {FUNCTIONS}, expected at least {sorted(KNOWN_FUNCTIONS)}"
 
 
-def test_the_arm64_build_targets_lambdas_architecture_and_fits_the_quota(
-    arm64_layers: dict[str, Any], layers_out: Path
-) -> None:
-    dependencies, shared = _layer_dirs(layers_out, "arm64")
+def test_the_layer_requirements_are_pinned_hashed_and_the_same_on_every_machine() -> None:
+    requirements = list(_requirements())
+    text = LAYER_REQUIREMENTS.read_text()
+    assert requirements, "layers/dependencies/requirements.txt names no package"
+    assert text.count("--hash=sha256:") >= len(requirements)
+    # pip reads environment markers for the interpreter running it, not for --platform: one that names the
+    # platform would be decided by the build machine. python_version markers are safe (the build runs on 3.12).
+    for name, _, marker in requirements:
+        assert not re.search(r"platform|sys_platform|os_name|implementation", marker), (name, marker)
+    assert not {name for name, _, _ in requirements} & DEV_DISTRIBUTIONS
+
+
+def test_the_arm64_build_targets_lambdas_architecture_and_fits_the_quota(sam_build: SamBuild) -> None:
+    dependencies, shared = sam_build.dependencies, sam_build.shared
     assert (dependencies / "pydantic_core" / "_pydantic_core.cpython-312-aarch64-linux-gnu.so").is_file()
     assert not list(dependencies.glob("**/*x86_64-linux-gnu.so")), "an x86_64 extension in the arm64 layer"
     assert (shared / "intacct_assignar" / "runtime.py").is_file()
-    assert arm64_layers["limit_bytes"] == LAYERS_LIMIT_BYTES
-    assert arm64_layers["within_limit"]
-    assert arm64_layers["total"]["bytes"] <= LAYERS_LIMIT_BYTES
-    for name, size in arm64_layers["layers"].items():
-        print(f"arm64 {name}: {size['mb']} MB, {size['files']} files")
-    print(f"arm64 total: {arm64_layers['total']['mb']} MB (limit {LAYERS_LIMIT_BYTES / 1024 / 1024:.0f} MB)")
+    layers = {"dependencies": _size(dependencies), "shared": _size(shared)}
+    total = sum(layers.values())
+    for name, size in layers.items():
+        print(f"arm64 {name} layer: {size / MIB:.2f} MB")
+    print(f"arm64 layers together: {total / MIB:.2f} MB (limit {LAYERS_LIMIT_BYTES / MIB:.0f} MB)")
+    assert total <= LAYERS_LIMIT_BYTES
+    for folder in FUNCTIONS:
+        deployed = total + _size(sam_build.function(folder))
+        assert deployed <= LAMBDA_UNZIPPED_LIMIT_BYTES, f"{folder} and its layers: {deployed / MIB:.2f} MB"
 
 
-def test_the_layers_hold_no_bytecode_or_emulators(x86_64_layers: dict[str, Any], layers_out: Path) -> None:
-    dependencies, shared = _layer_dirs(layers_out, "x86_64")
-    assert not list(dependencies.glob("**/__pycache__"))
-    assert not list(shared.glob("**/__pycache__"))
-    assert not (shared / "intacct_assignar" / "emulators").exists()
-    assert x86_64_layers["within_limit"]
+def test_the_dependencies_layer_holds_exactly_the_locked_requirements(
+    sam_build: SamBuild, x86_64_dependencies: Path
+) -> None:
+    locked = {(name, version) for name, version, _ in _requirements()}
+    assert _distributions(sam_build.dependencies) == locked
+    # The layer the import check uses is the same set, built for this machine.
+    assert _distributions(x86_64_dependencies) == locked
+    installed = {name for name, _ in locked}
+    assert not installed & DEV_DISTRIBUTIONS, f"dev or CLI-only packages in the layer: {installed & DEV_DISTRIBUTIONS}"
+
+
+def test_the_shared_layer_is_the_product_package_alone(sam_build: SamBuild) -> None:
+    shared = sam_build.shared
+    assert sorted(path.name for path in shared.iterdir()) == ["intacct_assignar"]
+    package, source = shared / "intacct_assignar", REPO_ROOT / "shared" / "intacct_assignar"
+    # Every module of the package's source, but those only the CLI and the demo use.
+    expected = {
+        path.relative_to(source)
+        for path in source.rglob("*.py")
+        if not DEV_MODULES & set(path.relative_to(source).parts)
+    }
+    assert {path.relative_to(package) for path in package.rglob("*.py")} == expected
+
+
+def test_no_dev_module_or_bytecode_reaches_the_build(sam_build: SamBuild, x86_64_dependencies: Path) -> None:
+    ours = [sam_build.shared, *(sam_build.function(folder) for folder in FUNCTIONS)]
+    for root in ours:
+        names = {path.name for path in root.rglob("*")}
+        assert not names & DEV_MODULES, f"{root}: {names & DEV_MODULES}"
+    for root in (sam_build.dependencies, x86_64_dependencies):
+        assert not list(root.glob("intacct_assignar*")), f"{root} holds our own code"
+    for root in (sam_build.root, x86_64_dependencies):
+        assert not list(root.rglob("__pycache__")), f"{root} holds bytecode compiled on this machine"
+        assert not list(root.rglob("*.pyc")), f"{root} holds bytecode compiled on this machine"
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_the_handler_imports_from_the_built_layers_on_python312(
     function: str,
     python312: str,
-    x86_64_layers: dict[str, Any],
-    layers_out: Path,
+    sam_build: SamBuild,
+    x86_64_dependencies: Path,
     runtime_boto3: Path,
     tmp_path: Path,
 ) -> None:
-    dependencies, shared = _layer_dirs(layers_out, "x86_64")
-    paths = [str(FUNCTIONS_DIR / function), str(dependencies), str(shared), str(runtime_boto3)]
+    dependencies, shared = x86_64_dependencies, sam_build.shared
+    paths = [str(sam_build.function(function)), str(dependencies), str(shared), str(runtime_boto3)]
     result = subprocess.run(  # noqa: S603  # fixed argument list, no shell
         # -I: no user site-packages, no PYTHON* variables, no script folder or cwd on sys.path. -S: not even the
         # interpreter's own site-packages, so only the paths handed over (and the standard library) can be imported.
@@ -219,7 +331,7 @@ def test_the_handler_imports_from_the_built_layers_on_python312(
         check=False,
     )
     assert result.returncode == 0, f"functions/{function}/app.py did not import:\n{result.stderr}"
-    report = json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
     assert report["version"] == [3, 12]
     assert report["strays"] == [], f"modules loaded from outside the layers and the standard library: {report}"
     origins = report["origins"]

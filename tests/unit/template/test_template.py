@@ -345,6 +345,22 @@ def test_every_handler_in_functions_is_deployed_with_its_code(sam: dict[str, Any
         assert "def lambda_handler" in (ROOT / "functions" / folder / "app.py").read_text(), folder
 
 
+def test_each_layer_is_built_by_the_makefile_beside_its_content_for_the_functions_architecture(
+    sam: dict[str, Any],
+) -> None:
+    # `sam build` runs `make build-<LogicalId>` with the Makefile in ContentUri: the project's own build, no Docker.
+    # tests/integration/test_built_layers.py runs it and checks what it makes.
+    architectures = sam["Globals"]["Function"]["Architectures"]
+    layers = {name: r for name, r in sam["Resources"].items() if r["Type"] == "AWS::Serverless::LayerVersion"}
+    assert set(layers) == {"DependenciesLayer", "SharedLayer"}
+    assert sam["Globals"]["Function"]["Layers"] == [{"Ref": name} for name in ("DependenciesLayer", "SharedLayer")]
+    for name, layer in layers.items():
+        assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": architectures[0]}, name
+        assert layer["Properties"]["CompatibleArchitectures"] == architectures, name
+        makefile = ROOT / layer["Properties"]["ContentUri"] / "Makefile"
+        assert re.search(rf"^build-{name}:", makefile.read_text(), re.MULTILINE), f"{makefile} builds no {name}"
+
+
 def test_functions_get_the_settings_their_runtime_reads(cfn: Resources) -> None:
     needs = {
         "SyncPullerFunction": {"INTACCT_SECRET_ARN", "UPSERT_QUEUE_URL", "PARKED_QUEUE_URL"},
@@ -451,7 +467,7 @@ def tool(name: str) -> str:
     if found.exists():
         return str(found)
     located = shutil.which(name)
-    assert located, f"{name} is not installed (it is a dev dependency: pip install -e '.[dev]')"
+    assert located, f"{name} is not installed (it is in the development set `make test` installs)"
     return located
 
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from ..inbound.consume import Parking
 from .messages import PushMessage, PushMessageError
-from .push import PushResult, PushService
+from .outcomes import PushResult
+from .push import PushService
 
 logger = logging.getLogger(__name__)
 

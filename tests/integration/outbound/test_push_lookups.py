@@ -18,7 +18,8 @@ import pytest
 from intacct_assignar.emulators.assignar import EquipmentEntry, LaborEntry
 from intacct_assignar.emulators.intacct import store as emulator_store
 from intacct_assignar.emulators.intacct.profiles import CompanyProfile
-from intacct_assignar.outbound.push import PostingIncompleteError, PushResult, PushService
+from intacct_assignar.outbound.outcomes import PostingIncompleteError, PushResult
+from intacct_assignar.outbound.push import PushService
 
 from .conftest import TimeWorld, synced_world
 

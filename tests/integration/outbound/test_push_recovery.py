@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from intacct_assignar.emulators.assignar import EquipmentEntry, LaborEntry
-from intacct_assignar.outbound.push import PostingIncompleteError
+from intacct_assignar.outbound.outcomes import PostingIncompleteError
 
 from .conftest import TimeWorld, synced_world
 

@@ -36,7 +36,8 @@ from .inbound.sync import InProcessQueue, SyncSummary, WorkflowSummary, run_sync
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
 from .outbound.documents import render
-from .outbound.push import PushResult, PushService
+from .outbound.push import PushService
+from .outbound.results import PushResult
 from .outbound.run import PushSummary, push_timesheets
 from .outbound.sweep import SweepService
 from .problems import explain, settings_keys

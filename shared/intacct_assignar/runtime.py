@@ -26,7 +26,8 @@ from .inbound.pull import PullService
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
 from .outbound.consume import PushConsumer
-from .outbound.push import PushService, content_hash
+from .outbound.plan import content_hash
+from .outbound.push import PushService
 from .outbound.receiver import WebhookReceiver
 from .outbound.sweep import SweepService
 from .settings import AssignarSettings, IntacctSettings

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 
 from ..consumer import Parked, Parking, QueueConsumer, QueueWork
 from .messages import PushMessage
-from .push import PushResult, PushService
+from .push import PushService
+from .results import PushResult
 
 
 class PushWork(QueueWork[PushMessage, PushResult]):

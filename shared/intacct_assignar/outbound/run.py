@@ -11,7 +11,8 @@ from typing import Any
 
 from ..problems import explain
 from ..state import LeaseLostError
-from .push import PostingIncompleteError, PushResult, PushService, TimesheetBusyError
+from .push import PushService
+from .results import PostingIncompleteError, PushResult, TimesheetBusyError
 from .sweep import SweepService
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from intacct_assignar.outbound.push import PostingIncompleteError, PushResult, PushService
+from intacct_assignar.outbound.push import PushService
+from intacct_assignar.outbound.results import PostingIncompleteError, PushResult
 from intacct_assignar_dev.emulators.assignar import EquipmentEntry, LaborEntry
 from intacct_assignar_dev.emulators.intacct import store as emulator_store
 from intacct_assignar_dev.emulators.intacct.profiles import CompanyProfile

@@ -13,7 +13,8 @@ from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.config import parse_config
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.outbound.messages import PushMessage
-from intacct_assignar.outbound.push import PushService, content_hash
+from intacct_assignar.outbound.plan import content_hash
+from intacct_assignar.outbound.push import PushService
 from intacct_assignar.outbound.sweep import SweepService
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.state import LeaseLostError

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from intacct_assignar.outbound.push import PostingIncompleteError
+from intacct_assignar.outbound.results import PostingIncompleteError
 from intacct_assignar_dev.emulators.assignar import EquipmentEntry, LaborEntry
 
 from .conftest import TimeWorld, synced_world

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from intacct_assignar.outbound.push import PostingIncompleteError, TimesheetBusyError
+from intacct_assignar.outbound.results import PostingIncompleteError, TimesheetBusyError
 
 from .conftest import TimeWorld
 

@@ -9,7 +9,8 @@ from typing import Any, cast
 import pytest
 from intacct_assignar.outbound.consume import PushConsumer
 from intacct_assignar.outbound.messages import PushMessage
-from intacct_assignar.outbound.push import PushResult, PushService, TimesheetBusyError
+from intacct_assignar.outbound.push import PushService
+from intacct_assignar.outbound.results import PushResult, TimesheetBusyError
 
 
 @dataclass

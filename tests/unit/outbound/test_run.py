@@ -9,7 +9,8 @@ from typing import cast
 
 import pytest
 from intacct_assignar.intacct import IntacctTransientError
-from intacct_assignar.outbound.push import PostingIncompleteError, PushResult, PushService, TimesheetBusyError
+from intacct_assignar.outbound.push import PushService
+from intacct_assignar.outbound.results import PostingIncompleteError, PushResult, TimesheetBusyError
 from intacct_assignar.outbound.run import PushSummary, push_timesheets
 from intacct_assignar.outbound.sweep import SweepService
 from intacct_assignar.state import LeaseLostError

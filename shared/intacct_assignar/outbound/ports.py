@@ -1,0 +1,63 @@
+"""What the push asks of Intacct and of Assignar, named by the calls it makes.
+
+The real clients (`IntacctClient`, `AssignarClient`) fit these as they are; each piece of the push asks only for
+what it uses, so a test can hand it a fake of that much.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from ..assignar.models import Timesheet
+from ..catalog import Lookup
+from ..intacct import QuerySpec, WriteResult
+from ..intacct.filters import Filter
+from ..intacct.protocol import Result
+from ..settings import IntacctSettings
+
+
+class IntacctReads(Protocol):
+    """Reading records: checking references, finding a document again by its marker or its key."""
+
+    def query(
+        self,
+        object_name: str,
+        select: Sequence[str],
+        *,
+        filter: Filter | None = None,
+        orderby: Sequence[tuple[str, bool]] = (),
+        docparid: str | None = None,
+    ) -> Result: ...
+
+    def query_batch(self, queries: Sequence[QuerySpec]) -> list[Result]: ...
+
+
+class IntacctWrites(IntacctReads, Protocol):
+    """Writing a document, each write under the caller's function control ID (sent with `uniqueid=true`)."""
+
+    def create(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult: ...
+    def update(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult: ...
+    def legacy_create(self, name: str, body: Mapping[str, Any], *, controlid: str) -> WriteResult: ...
+
+
+class IntacctForPush(IntacctWrites, Lookup, Protocol):
+    """All the push uses: reads, writes, `lookup` for the company's fields, and which company and entity it is."""
+
+    @property
+    def settings(self) -> IntacctSettings: ...
+
+
+class AssignarTimesheets(Protocol):
+    """Reading approved timesheets, and marking one processed once its time is in Intacct."""
+
+    def get(self, timesheet_id: int) -> Timesheet: ...
+    def get_many(self, timesheet_ids: Iterable[int]) -> dict[int, Timesheet]: ...
+    def mark_processed(self, timesheet_id: int) -> bool: ...
+
+
+class AssignarForPush(Protocol):
+    """All the push uses of Assignar: its timesheets."""
+
+    @property
+    def timesheets(self) -> AssignarTimesheets: ...

@@ -68,10 +68,10 @@ bench: $(DEV_STAMP)
 
 # What deploys: `sam build` (no Docker; the layers are built by layers/dependencies/Makefile and shared/Makefile),
 # then the size of each layer. tests/integration/test_built_layers.py checks the same build. The dependencies
-# layer's pip runs on python3.12: `make layers LAYER_PYTHON=/path/to/python3.12` where that is not on PATH.
+# layer's pip runs on python3.12 where there is one, else python3 (`LAYER_PYTHON` names another).
 layers: $(DEV_STAMP)
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
-	du -sh .aws-sam/build/DependenciesLayer .aws-sam/build/SharedLayer
+	du -sh --apparent-size .aws-sam/build/DependenciesLayer .aws-sam/build/SharedLayer
 
 # --- the lock and the files exported from it ----------------------------------------------------------------------
 

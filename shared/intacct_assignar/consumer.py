@@ -65,6 +65,10 @@ class QueueWork(ABC, Generic[M, R]):
         """What a refusal's reason starts with, so a person knows which record it is (None: the reason says)."""
         return None
 
+    def log_fields(self, message: M) -> dict[str, Any]:
+        """What names the message in the ERROR line a park writes (a timesheet's id, a record's key)."""
+        return {}
+
     def progress(self, message: M) -> str | None:
         """How far the work got, said in the reason parked on its last delivery (None: nothing worth saying)."""
         return None
@@ -124,7 +128,8 @@ class QueueConsumer(Generic[M, R]):
             return self.park(self.work.replay_body(message, body), reason, message)
 
     def park(self, body: str, reason: str, message: M | None = None) -> Parked[M]:
-        logger.error("%s parked", self.work.what, extra={"reason": reason})
+        named = self.work.log_fields(message) if message is not None else {}
+        logger.error("%s parked", self.work.what, extra={**named, "reason": reason})
         self.parking.park(body, reason)
         return Parked(reason, message)
 

@@ -1,8 +1,11 @@
 """The two ways work that did not get done ends, whichever queue it came from: it comes back later by itself, or
 it waits for a person, with a reason that person can act on.
 
-Services raise a subclass of one of them (named for what happened: `DependencyNotReady`, `UpsertRefused`,
-`TimesheetBusyError`...); the queue consumer (`consumer.py`) only needs to know which of the two it is.
+Services raise a subclass of one of them, named for what happened (`DependencyNotReady`, `UpsertRefused`,
+`TimesheetBusyError`...), and so do the clients for an outage that passes by itself (Intacct's and Assignar's rate
+limits, 5xx, dropped connections, a lost answer). The queue consumer (`consumer.py`) only needs to know which of the
+two it is. What is neither (a refused password, a bug) is handled as `RetryLater`, and its reason on the last
+delivery names its type: retrying is harmless, and a person sees it either way.
 """
 
 from __future__ import annotations

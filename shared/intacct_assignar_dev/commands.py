@@ -45,6 +45,16 @@ def demo(
     """Run the whole system here: both emulators, the stack of template.yaml on local AWS (moto), the real
     Lambda handlers. No credentials. Exit status 1 when anything did not end where it should."""
     apply_debug(ctx, debug)
+    try:  # what the `demo` extra adds to the product's dependencies: local AWS, and SAM's reading of the template
+        import moto  # noqa: F401
+        import samtranslator  # noqa: F401
+    except ImportError as missing:
+        errors.print(
+            f"[red]error:[/red] the demo needs {escape(missing.name or str(missing))}, which the `demo` extra "
+            "installs: run `make demo`, or `pip install 'intacct-assignar\\[demo]'`",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
     from .system_demo import run_system_demo
 
     if as_json:

@@ -5,6 +5,7 @@ leaves the product's commands as they are."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 
@@ -68,3 +69,21 @@ def test_a_plugin_that_does_not_load_leaves_the_product_s_commands_working(
     # And the absent package is a debug line, the broken plugin a warning
     lines = {(record.levelno, record.getMessage().split(":")[0]) for record in caplog.records}
     assert lines == {(logging.DEBUG, "command demo left out"), (logging.WARNING, "command odd left out")}
+
+
+def test_the_demo_without_its_extra_says_which_install_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an install without the `demo` extra: moto cannot be imported (and the demo's modules are not loaded yet)
+    monkeypatch.setitem(sys.modules, "moto", None)
+    for loaded in [
+        name
+        for name in sys.modules
+        if name.startswith(("intacct_assignar_dev.system_demo", "intacct_assignar_dev.local_aws"))
+    ]:
+        monkeypatch.delitem(sys.modules, loaded)
+    app = cli.app_with_plugins()
+    # When the admin runs the demo
+    result = CliRunner().invoke(app, ["demo"])
+    # Then one sentence names what is missing and how to install it, with the usage exit status
+    assert result.exit_code == 2, result.output
+    assert "the demo needs moto" in result.output and "intacct-assignar[demo]" in result.output
+    assert "Traceback" not in result.output

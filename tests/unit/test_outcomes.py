@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from intacct_assignar.assignar.errors import RateLimitedError, ServerError, TransportError
 from intacct_assignar.inbound.messages import MessageError, SyncMessage
 from intacct_assignar.inbound.upsert import DependencyNotReady, UpsertRefused
+from intacct_assignar.intacct.errors import (
+    IntacctOutcomeUnknownError,
+    IntacctRateLimitError,
+    IntacctTransientError,
+)
 from intacct_assignar.outbound.documents import UnpostableError
 from intacct_assignar.outbound.messages import PushMessage, PushMessageError
-from intacct_assignar.outbound.push import PostingIncompleteError, TimesheetBusyError
+from intacct_assignar.outbound.results import PostingIncompleteError, TimesheetBusyError
 from intacct_assignar.outcomes import NotDone, ParkForPerson, RetryLater
 from intacct_assignar.state import LeaseLostError, StateUnavailableError
 
@@ -20,6 +26,13 @@ from intacct_assignar.state import LeaseLostError, StateUnavailableError
         (PostingIncompleteError("timesheet 7: Intacct's answer was lost"), RetryLater),
         (LeaseLostError(7, attempt=2), RetryLater),
         (StateUnavailableError("DynamoDB kept throttling"), RetryLater),
+        # The clients' outages pass by themselves: the queue brings the work back.
+        (IntacctRateLimitError("GW-0010 too many requests"), RetryLater),
+        (IntacctTransientError("HTTP 503"), RetryLater),
+        (IntacctOutcomeUnknownError("HTTP 524 after sending"), RetryLater),
+        (RateLimitedError("[429] Too Many Requests"), RetryLater),
+        (ServerError("[503] Service Unavailable"), RetryLater),
+        (TransportError("connection dropped", may_have_landed=False), RetryLater),
         (UpsertRefused("Assignar refused it: name is required"), ParkForPerson),
         (MessageError("not a valid sync message"), ParkForPerson),
         (PushMessageError("not a valid push message"), ParkForPerson),

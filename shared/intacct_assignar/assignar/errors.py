@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from ..outcomes import RetryLater
+
 _UNIQUE = re.compile(r"Unique Constraint Error(?:\s*-\s*(?P<field>[\w.]+))?", re.IGNORECASE)
 _FOREIGN_KEY = re.compile(r"Foreign Key Constraint Error(?:\s*-\s*(?P<field>[\w.]+))?", re.IGNORECASE)
 _NOT_FOUND = re.compile(r"Object Not Found", re.IGNORECASE)
@@ -85,7 +87,7 @@ class TimesheetNotApprovedError(ValidationError):
         self.timesheet_status = timesheet_status
 
 
-class RateLimitedError(AssignarError):
+class RateLimitedError(AssignarError, RetryLater):
     """Assignar answered 429 and the retries ran out. `retry_after_s` is Assignar's hint, when it sent one."""
 
     def __init__(self, message: str, *, retry_after_s: float | None = None, **kwargs: Any) -> None:
@@ -93,11 +95,11 @@ class RateLimitedError(AssignarError):
         self.retry_after_s = retry_after_s
 
 
-class ServerError(AssignarError):
+class ServerError(AssignarError, RetryLater):
     """Assignar failed (5xx) and the retries ran out, or it answered with something that is not its envelope."""
 
 
-class TransportError(AssignarError):
+class TransportError(AssignarError, RetryLater):
     """No usable answer: connection refused, timeout, connection dropped.
 
     `may_have_landed` says whether Assignar may have received (and acted on) the request anyway.

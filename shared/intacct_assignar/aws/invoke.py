@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 class LambdaInvoker:
     def __init__(self, *, client: LambdaClient | None = None) -> None:
-        self._lambda: Any = client or boto3.client("lambda")
+        self._lambda: LambdaClient = client or boto3.client("lambda")
 
     def start(self, function_arn: str, payload: str) -> None:
         """Queue an invocation of `function_arn` with the JSON `payload` (an asynchronous "Event" invocation: Lambda

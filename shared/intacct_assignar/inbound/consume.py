@@ -9,6 +9,7 @@ as well, for the same reason. The Lambda handler and the CLI's in-memory queue b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..consumer import Parking, QueueConsumer, QueueWork
 from .messages import SyncMessage
@@ -30,6 +31,9 @@ class SyncWork(QueueWork[SyncMessage, UpsertResult]):
 
     def apply(self, message: SyncMessage, body: str) -> UpsertResult:
         return self.upsert.apply(message)
+
+    def log_fields(self, message: SyncMessage) -> dict[str, Any]:
+        return {"workflow": message.workflow, "integration_id": message.integration_id}
 
     def about(self, message: SyncMessage) -> str:
         return f"{message.workflow} {message.integration_id}"

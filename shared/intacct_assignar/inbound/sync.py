@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from ..assignar.errors import AssignarError, AuthenticationError
 from ..config import WORKFLOWS
-from ..consumer import Parked
 from ..problems import Problem, explain
 from .consume import SyncConsumer
 from .messages import MessageError, SyncMessage
@@ -248,4 +247,4 @@ def _workflow_of(body: str) -> str | None:
         return None
 
 
-__all__ = ["Failure", "InProcessQueue", "Outcome", "Parked", "SyncSummary", "WorkflowSummary", "run_sync"]
+__all__ = ["Failure", "InProcessQueue", "Outcome", "SyncSummary", "WorkflowSummary", "run_sync"]

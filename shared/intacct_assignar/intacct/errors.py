@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from ..outcomes import RetryLater
+
 
 @dataclass(frozen=True)
 class IntacctErrorDetail:
@@ -138,7 +140,7 @@ class IntacctQueryExpiredError(IntacctBusinessError):
     """readMore was asked to continue a resultId Intacct no longer knows: restart the query."""
 
 
-class IntacctRateLimitError(IntacctError):
+class IntacctRateLimitError(IntacctError, RetryLater):
     """HTTP 429 / GW-0010: too many requests for the company's level of service. Nothing was executed."""
 
     def __init__(
@@ -153,14 +155,14 @@ class IntacctRateLimitError(IntacctError):
         super().__init__(message, details, http_status=http_status)
 
 
-class IntacctTransientError(IntacctError):
+class IntacctTransientError(IntacctError, RetryLater):
     """The gateway failed before answering (5xx, an HTML error page, a broken body, a timeout) on a read.
 
     Safe to retry because reads change nothing (and writes that never reached Intacct).
     """
 
 
-class IntacctOutcomeUnknownError(IntacctError):
+class IntacctOutcomeUnknownError(IntacctError, RetryLater):
     """A write was sent but no trustworthy answer came back (HTTP 524, 5xx, timeout after sending).
 
     Intacct may have committed it. Reconcile by looking the record up before any re-send.

@@ -10,6 +10,7 @@ last delivery it is parked here instead, so it reaches an admin with its reason 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..consumer import Parked, Parking, QueueConsumer, QueueWork
 from .messages import PushMessage
@@ -34,6 +35,9 @@ class PushWork(QueueWork[PushMessage, PushResult]):
         # Everything `post` raises means "try again later" (its contract); what a person must look at comes back
         # as a "parked" result, already reported to the parked queue by the push service.
         return self.push.post(message.timesheet_id, retry_parked=message.retry_parked)
+
+    def log_fields(self, message: PushMessage) -> dict[str, Any]:
+        return {"timesheet_id": message.timesheet_id}
 
     def progress(self, message: PushMessage) -> str:
         """How far the timesheet got, from the ledger: the reason must not say "not posted" of posted time."""

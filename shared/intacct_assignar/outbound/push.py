@@ -61,10 +61,6 @@ from .results import PostingIncompleteError, PushResult, TimesheetBusyError
 
 logger = logging.getLogger(__name__)
 
-# The defaults of `timesheets.lease_seconds` and `timesheets.doubt_window_seconds` (config.py says why).
-DEFAULT_LEASE_S = 300.0
-DOUBT_WINDOW_S = 15 * 60.0
-
 
 def _details(error: IntacctBusinessError) -> str:
     return "; ".join(str(detail) for detail in error.details) or str(error)

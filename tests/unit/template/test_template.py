@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from intacct_assignar.config import parse_config
-from intacct_assignar.outbound.push import DEFAULT_LEASE_S
+from intacct_assignar.config import Timesheets, parse_config
 from intacct_assignar.state import TABLE_DEFINITION
 from samcli.cli.types import CfnParameterOverridesType
 from samtranslator.parser.parser import Parser
@@ -145,7 +144,7 @@ def test_dead_letter_queues_keep_messages_fourteen_days_and_every_queue_is_encry
 
 def test_the_push_consumer_finishes_well_inside_the_ledger_lease(cfn: Resources) -> None:
     timeout = cfn["PushConsumerFunction"]["Properties"]["Timeout"]
-    assert timeout * 2 <= DEFAULT_LEASE_S
+    assert timeout * 2 <= Timesheets().lease_seconds  # the default `timesheets.lease_seconds`
 
 
 # --- schedules --------------------------------------------------------------------------------------------

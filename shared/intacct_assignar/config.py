@@ -202,6 +202,12 @@ class TenantConfig(_Section):
             return ["workflows.work_orders.owner_user_id"]
         return []
 
+    def cannot_run(self, workflow: WorkflowName) -> str | None:
+        """Why an enabled workflow cannot run, in the words every command uses (`sync`, the puller, `check`); None
+        when it can."""
+        missing = self.missing(workflow)
+        return f"set {', '.join(missing)} in the configuration" if missing else None
+
 
 def parse_config(document: Mapping[str, Any], source: str = "configuration") -> TenantConfig:
     """Validate a parsed document; every problem is reported at once, each naming its dotted key."""

@@ -394,8 +394,8 @@ class PullService:
         for workflow in source.workflows:
             if not self.config.enabled(workflow):
                 skipped[workflow] = "disabled in the configuration"
-            elif missing := self.config.missing(workflow):
-                skipped[workflow] = f"set {', '.join(missing)} in the configuration"
+            elif reason := self.config.cannot_run(workflow):
+                skipped[workflow] = reason
             else:
                 runnable.append(workflow)
         return runnable, skipped

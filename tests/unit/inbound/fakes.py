@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -178,9 +179,15 @@ _COMPARE: dict[str, Callable[[str, str], bool]] = {
 }
 
 
+def _like(pattern: str) -> re.Pattern[str]:
+    """Intacct's `like` as a regular expression: `%` any run of characters, `_` any one (filters.like)."""
+    parts = ("." if char == "_" else ".*" if char == "%" else re.escape(char) for char in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
 class InMemoryIntacct:
     """An Intacct company for the pull: records per object, every field the sources read offered, and
-    `query` answered in pages by `<filter>` (comparisons, `<in>`, `<and>`/`<or>`) and `<orderby>`.
+    `query` answered in pages by `<filter>` (comparisons, `like`, `<in>`, `<and>`/`<or>`) and `<orderby>`.
 
     `queries` names each object queried, in order.
     """
@@ -243,6 +250,11 @@ class InMemoryIntacct:
             return all(found) if where.operator == "and" else any(found)
         if isinstance(where, In):
             return (row.get(where.field) in where.values) != where.negate
+        if isinstance(where, Compare) and where.operator in ("like", "notlike"):
+            have = row.get(where.field)
+            if have is None:
+                return False
+            return (_like(where.value).fullmatch(str(have)) is not None) != (where.operator == "notlike")
         if isinstance(where, Compare) and where.operator in _COMPARE:
             have = row.get(where.field)
             if have is None:

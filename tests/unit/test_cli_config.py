@@ -3,6 +3,8 @@ TenantConfig parameter holds; exit 2 with every problem when it is not valid."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,8 +34,15 @@ equipment_mode = "timesheet"
 
 
 @pytest.fixture(autouse=True)
-def in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # no stray intacct-assignar.toml from the repository
+def in_a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No stray intacct-assignar.toml from the repository; the package logger left as the CLI found it (each run
+    sets its level and handler)."""
+    monkeypatch.chdir(tmp_path)
+    package = logging.getLogger("intacct_assignar")
+    level, handlers = package.level, list(package.handlers)
+    yield
+    package.setLevel(level)
+    package.handlers[:] = handlers
 
 
 def test_it_prints_one_line_of_json_that_reads_back_as_the_toml_document(tmp_path: Path) -> None:

@@ -42,6 +42,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             exc_info=None if problem.expected else exc,
         )
         raise PullFailedError(problem.message) from None
+    for workflow, reason in report.cannot_run.items():
+        # Enabled but missing a setting: one ERROR line in `check`'s words; the other workflows were pulled.
+        logger.error(reason, extra={"entity": request.entity, "workflow": workflow})
     if not report.complete:
         # Continue from the checkpoint in a fresh invocation; the watermark moves only when the pull ends.
         Runtime.current().invoker.start(context.invoked_function_arn, request.model_dump_json())

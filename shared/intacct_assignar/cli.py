@@ -302,6 +302,37 @@ def _print_sync(summary: SyncSummary, dry_run: bool) -> None:
         errors.print(f"[red]failed[/red] {failure.workflow} {escape(failure.record)}: {escape(failure.reason)}")
 
 
+config_app = typer.Typer(name="config", help="The tenant document, as the stack takes it.", no_args_is_help=True)
+app.add_typer(config_app)
+
+
+@config_app.command(
+    "to-json",
+    epilog=(
+        "Examples:\n\n  intacct-assignar config to-json tenant.toml\n\n"
+        "  In samconfig.toml's parameter_overrides (DEPLOY.md):\n\n"
+        '''    """TenantConfig='<the printed line>'""",'''
+    ),
+)
+def config_to_json(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The tenant document: TOML, or JSON when it ends in .json.")
+    ],
+    debug: DebugOption = False,
+) -> None:
+    """Print the tenant document, validated, as one line of JSON: the stack's TenantConfig parameter.
+
+    Paste it between the single quotes of the TenantConfig line in samconfig.toml's parameter_overrides.
+
+    Exit status 2, every problem named, when the document is invalid or could not be passed that way.
+    """
+    from .config import stack_parameter
+
+    apply_debug(ctx, debug)
+    print(stack_parameter(load_config(file), str(file)))
+
+
 @app.command(
     "push-timesheets",
     epilog=(

@@ -1,15 +1,19 @@
 """The per-tenant configuration document: which workflows run, their filters and mappings, how time is posted.
 
-A TOML file for the CLI (`--config FILE`, else `intacct-assignar.toml` in the working folder when present);
-the deployed stack passes the same document to `parse_config`. Unknown keys and bad values are refused with
-every offending key named by its dotted path, so an admin can fix the file in one pass.
+Two forms, one validation: a TOML file for the CLI (`--config FILE`, else `intacct-assignar.toml` in the working
+folder when present; `--config FILE.json` takes the other form), and the one line of JSON the stack's
+`TenantConfig` parameter holds (`stack_parameter` prints it; the functions read it with `parse_config_json`).
+Unknown keys (with the nearest valid one) and bad values are refused with every offending key named by its dotted
+path, so an admin can fix the file in one pass.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import ErrorDetails
 
 DEFAULT_CONFIG_FILE = "intacct-assignar.toml"
+# template.yaml's TenantConfig MaxLength: Lambda allows 4 KB of environment variables in all.
+STACK_PARAMETER_MAX_LENGTH = 3000
 
 WorkflowName = Literal["clients", "projects", "work_orders", "activities", "roles", "assets", "workers"]
 # Dependency order: a record is only written once what it links to is in Assignar.
@@ -51,7 +57,8 @@ class _Section(BaseModel):
 
 
 class Workflow(_Section):
-    enabled: bool = True
+    # strict: "yes" or "false" in quotes is a mistake to name, not something to read as true (every bool is strict).
+    enabled: bool = Field(default=True, strict=True)
 
 
 class ClientsWorkflow(Workflow):
@@ -162,7 +169,7 @@ class Webhook(_Section):
     signature_header: str = Field(default="X-Assignar-Signature", min_length=1, pattern=r"^[A-Za-z0-9-]+$")
     timestamp_header: str = Field(default="X-Assignar-Timestamp", min_length=1, pattern=r"^[A-Za-z0-9-]+$")
     # Only for a sender that cannot timestamp: a captured delivery could then be replayed (at most one extra read).
-    allow_missing_timestamp: bool = False
+    allow_missing_timestamp: bool = Field(default=False, strict=True)
     # How far a delivery's timestamp may be from the receiver's clock before it is refused as stale.
     max_age_seconds: int = Field(default=300, ge=30, le=3600, strict=True)
 
@@ -217,43 +224,158 @@ def parse_config(document: Mapping[str, Any], source: str = "configuration") -> 
         raise ConfigError(source, [_problem(error) for error in exc.errors()]) from None
 
 
+def parse_config_json(text: str, source: str) -> TenantConfig:
+    """The document in its one-line JSON form (the stack's `TenantConfig`, a `.json` file), validated the same way."""
+    try:
+        document = json.loads(text, object_pairs_hook=_refuse_repeated_keys)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(source, [f"not valid JSON: {exc}"]) from None
+    except _RepeatedKeyError as exc:
+        # TOML refuses a key given twice; JSON would keep the last one and silently drop the other.
+        raise ConfigError(source, [str(exc)]) from None
+    if not isinstance(document, dict):
+        raise ConfigError(source, [f"must be a JSON object ({{...}}), not {_given(document)}"])
+    return parse_config(document, source)
+
+
 def load_config(path: Path | None = None) -> TenantConfig:
-    """The tenant document from `path`; None: `intacct-assignar.toml` in the working folder, else all defaults."""
+    """The tenant document from `path` (JSON when it ends in `.json`, else TOML); None: `intacct-assignar.toml` in
+    the working folder, else all defaults."""
     if path is None:
         default = Path.cwd() / DEFAULT_CONFIG_FILE
         if not default.is_file():
             return TenantConfig()
         path = default
+    form = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
-        with path.open("rb") as file:
-            document = tomllib.load(file)
+        content = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(str(path), ["no such file"]) from None
     except IsADirectoryError:
-        raise ConfigError(str(path), ["is a folder, not a TOML file"]) from None
+        raise ConfigError(str(path), [f"is a folder, not a {form} file"]) from None
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
+    try:
+        # Both forms are UTF-8 by definition; a file saved as Latin-1 or UTF-16 lands here. An editor's byte-order
+        # mark is tolerated on JSON (TOML forbids one).
+        text = content.decode("utf-8-sig" if form == "JSON" else "utf-8")
     except UnicodeDecodeError as exc:
-        # TOML is UTF-8 by definition; a file saved as Latin-1 or UTF-16 lands here.
         raise ConfigError(str(path), [f"is not UTF-8 text (byte {exc.start}): save it as UTF-8"]) from None
+    if form == "JSON":
+        return parse_config_json(text, str(path))
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
     return parse_config(document, str(path))
+
+
+def stack_parameter(config: TenantConfig, source: str = "configuration") -> str:
+    """The document as the stack's `TenantConfig` parameter: one line of JSON holding the keys the document sets
+    (the rest keep their defaults, as in the file), to paste between the single quotes of samconfig.toml's
+    TenantConfig line (DEPLOY.md).
+
+    Refused (ConfigError) when it could not be passed that way: SAM ends a single-quoted value at a `'` and turns a
+    backslash-quote into a bare quote, and TOML reads the backslashes in that line itself, so no string may hold a
+    `'` or anything JSON writes with a backslash (`"`, a backslash, a control character); and CloudFormation
+    refuses a value longer than the template's MaxLength.
+    """
+    document = config.model_dump(mode="json", exclude_unset=True)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    problems = []
+    for key, value in _strings(document):
+        written = json.dumps(value, ensure_ascii=False)
+        if "'" in value or "\\" in written:
+            problems.append(
+                f"{key}: {written} holds a quote, backslash or control character, which samconfig.toml cannot pass "
+                "in the single-quoted TenantConfig"
+            )
+    if len(text) > STACK_PARAMETER_MAX_LENGTH:
+        problems.append(
+            f"the one-line JSON is {len(text)} characters; the stack's TenantConfig takes at most "
+            f"{STACK_PARAMETER_MAX_LENGTH} (leave out keys that repeat a default)"
+        )
+    if problems:
+        raise ConfigError(source, problems)
+    return text
+
+
+def _strings(value: object, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a dumped document, keys of mappings included, with the dotted key holding it."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            dotted = f"{key}.{name}" if key else name
+            yield dotted, name
+            yield from _strings(item, dotted)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{key}[{index}]")
+
+
+class _RepeatedKeyError(ValueError):
+    pass
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in document:
+            raise _RepeatedKeyError(f"{name}: given twice in one object")
+        document[name] = value
+    return document
 
 
 def _problem(error: ErrorDetails) -> str:
     key = _dotted(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{key}: unknown key"
+        nearest = _nearest_key(error["loc"])
+        return f"{key}: unknown key; did you mean {nearest}?" if nearest else f"{key}: unknown key"
     if kind == "missing":
         return f"{key}: required"
     if kind == "literal_error":
         expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "")
         return f"{key}: must be {expected}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{key}: expected true or false, got {_given(error['input'])}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{key}: expected a whole number, got {_given(error['input'])}"
     # pydantic's "Input should be ..." / "String should have ..." read better as "must ...", beside the key.
     message = re.sub(r"^\w+ should ", "must ", error["msg"].removeprefix("Value error, "))
     return f"{key}: {message}" if key else message
+
+
+def _nearest_key(loc: tuple[int | str, ...]) -> str | None:
+    """The valid key of the same section closest to the unknown one at `loc`, when one is close enough."""
+    section: type[BaseModel] = TenantConfig
+    for part in loc[:-1]:
+        field = section.model_fields.get(part) if isinstance(part, str) else None
+        inner = field.annotation if field is not None else None
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return None  # not inside a section (a mapping's own keys are free)
+        section = inner
+    valid = [name for key, field in section.model_fields.items() for name in (key, field.alias) if name]
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+    return close[0] if close else None
+
+
+def _given(value: object) -> str:
+    """What a document held where something else belongs, as its writer would recognise it."""
+    if isinstance(value, str):
+        return f"the string {json.dumps(value, ensure_ascii=False)}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

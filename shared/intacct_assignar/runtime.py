@@ -8,7 +8,6 @@ five minutes) and never placed in environment variables.
 
 from __future__ import annotations
 
-import json
 from functools import cached_property, partial
 from typing import Any
 
@@ -20,7 +19,7 @@ from . import observability
 from .assignar import AssignarClient
 from .aws.invoke import LambdaInvoker
 from .aws.sqs import SqsParking, SqsPublisher
-from .config import TenantConfig, parse_config
+from .config import TenantConfig, parse_config_json
 from .inbound.consume import SyncConsumer
 from .inbound.pull import PullService
 from .inbound.upsert import UpsertService
@@ -95,7 +94,8 @@ class Runtime:
 
     @cached_property
     def config(self) -> TenantConfig:
-        return parse_config(json.loads(self.settings.tenant_config), "TENANT_CONFIG")
+        # The same validation and words as the CLI's `--config tenant.json`, naming the parameter the admin edits.
+        return parse_config_json(self.settings.tenant_config, "the stack's TenantConfig parameter (TENANT_CONFIG)")
 
     @cached_property
     def state(self) -> StateStore:

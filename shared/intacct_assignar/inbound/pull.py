@@ -87,7 +87,9 @@ class PullReport:
     deactivations: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)  # read again, already in Assignar as they are
     problems: list[RecordProblem] = field(default_factory=list)
-    skipped_workflows: dict[str, str] = field(default_factory=dict)  # workflow -> why it did not run
+    skipped_workflows: dict[str, str] = field(default_factory=dict)  # workflow -> why it did not run (disabled)
+    # Enabled workflows refused for a missing setting -> `TenantConfig.cannot_run`'s sentence: a failure to report.
+    cannot_run: dict[str, str] = field(default_factory=dict)
     complete: bool = False  # False: stopped at a checkpoint, to be continued
     watermark: datetime | None = None
     progress_key: str = ""  # the name its watermark and checkpoint are kept under
@@ -104,6 +106,7 @@ class PullReport:
             "deactivations": self.deactivations,
             "problems": [problem.as_dict() for problem in self.problems],
             "skipped_workflows": self.skipped_workflows,
+            "cannot_run": self.cannot_run,
             "missing_fields": self.missing_fields,
         }
 
@@ -193,13 +196,19 @@ class PullService:
         """Pull one source; stops at a page boundary when `time_left_s()` runs below `safety_s`."""
         source = source_named(source_name)
         run_id = uuid.uuid4().hex
-        workflows, skipped = self._runnable(source)
+        workflows, skipped, cannot_run = self._runnable(source)
         key = self.progress_key(source)
         if not workflows:
             # Nothing would be written: no read either. Enabling a workflow changes `key`, so its first pull
             # then starts from the beginning.
             return PullReport(
-                source.object_name, run_id, full, skipped_workflows=skipped, progress_key=key, complete=True
+                source.object_name,
+                run_id,
+                full,
+                skipped_workflows=skipped,
+                cannot_run=cannot_run,
+                progress_key=key,
+                complete=True,
             )
         # Raises before anything is read when the company lacks a field the workflows cannot do without.
         selection = select(source, self.catalog, self.config)
@@ -221,7 +230,14 @@ class PullService:
                 published=0,
                 started_at=now,
             )
-        report = PullReport(source.object_name, run_id, checkpoint.full, skipped_workflows=skipped, progress_key=key)
+        report = PullReport(
+            source.object_name,
+            run_id,
+            checkpoint.full,
+            skipped_workflows=skipped,
+            cannot_run=cannot_run,
+            progress_key=key,
+        )
         window = Window(checkpoint.since, checkpoint.until)
         cursor = (
             Cursor(checkpoint.after_recordno, checkpoint.after_whenmodified)
@@ -388,17 +404,19 @@ class PullService:
         except (IntacctError, FieldsUnavailableError):
             return None
 
-    def _runnable(self, source: IntacctSource) -> tuple[list[WorkflowName], dict[str, str]]:
+    def _runnable(self, source: IntacctSource) -> tuple[list[WorkflowName], dict[str, str], dict[str, str]]:
+        """The workflows to run; those disabled, with why; those enabled but refused, with `cannot_run`'s words."""
         runnable: list[WorkflowName] = []
         skipped: dict[str, str] = {}
+        cannot_run: dict[str, str] = {}
         for workflow in source.workflows:
             if not self.config.enabled(workflow):
                 skipped[workflow] = "disabled in the configuration"
             elif reason := self.config.cannot_run(workflow):
-                skipped[workflow] = reason
+                cannot_run[workflow] = reason
             else:
                 runnable.append(workflow)
-        return runnable, skipped
+        return runnable, skipped, cannot_run
 
     def _messages(
         self,

@@ -185,7 +185,10 @@ def run_sync(
                 counts = summary.workflows[workflow]
                 counts.fetched += report.fetched
                 counts.not_run = report.skipped_workflows.get(workflow)
-                if counts.not_run is None:
+                if reason := report.cannot_run.get(workflow):
+                    # Enabled, but a setting it needs is missing: a failure of the run (exit 1), in `check`'s words.
+                    counts.error = Problem(reason)
+                elif counts.not_run is None:
                     counts.missing_fields = list(report.missing_fields)
         for problem in report.problems:
             summary.failures.append(Failure(problem.workflow, problem.source_id or "?", problem.reason))

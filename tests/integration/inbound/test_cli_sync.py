@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from intacct_assignar.cli import app
+from intacct_assignar.config import load_config
 from typer.testing import CliRunner
 
 from ..tenant import Tenant, emulated_tenant
@@ -90,3 +91,43 @@ def test_a_dry_run_after_a_sync_shows_field_diffs_and_leaves_the_state_file_as_i
     assert f"name: {customer['NAME']!r} -> 'Renamed Builders LLC'" in output
     assert setup.writes() == writes_before
     assert setup.state.read_bytes() == state_before
+
+
+def test_an_enabled_workflow_missing_its_setting_fails_the_sync_in_checks_words_and_the_others_run(
+    setup: Tenant,
+) -> None:
+    # Given a tenant document that leaves work orders on but does not name their owner
+    setup.config.write_text('timezone = "America/Denver"\n')
+    sentence = "set workflows.work_orders.owner_user_id in the configuration"
+    assert load_config(setup.config).cannot_run("work_orders") == sentence  # what `check` says too
+
+    # When it syncs
+    code, output = invoke(setup, "sync", "--state", str(setup.state), "--config", str(setup.config))
+
+    # Then it exits 1 saying what to set, and every other workflow went through
+    assert code == 1, output
+    assert f"work_orders failed: {sentence}" in output
+    assert setup.assignar.records("orders") == []
+    assert len(setup.assignar.records("clients")) > 0 and len(setup.assignar.records("users")) > 1
+
+    # And the machine-readable summary says the same
+    code, output = invoke(setup, "sync", "--json", "--state", str(setup.state), "--config", str(setup.config))
+    summary = json.loads(output)
+    assert code == 1 and not summary["ok"]
+    assert summary["workflows"]["work_orders"]["outcome"] == "failed"
+    assert summary["workflows"]["work_orders"]["error"]["message"] == sentence
+    assert summary["workflows"]["clients"]["outcome"] == "ok"
+
+
+def test_a_disabled_workflow_is_not_run_and_the_sync_still_succeeds(setup: Tenant) -> None:
+    # Given work orders switched off (so their owner is not needed)
+    setup.config.write_text('timezone = "America/Denver"\n\n[workflows.work_orders]\nenabled = false\n')
+
+    # When it syncs
+    code, output = invoke(setup, "sync", "--json", "--state", str(setup.state), "--config", str(setup.config))
+
+    # Then it exits 0, saying why work orders did not run
+    summary = json.loads(output)
+    assert code == 0 and summary["ok"], output
+    assert summary["workflows"]["work_orders"]["outcome"] == "not_run"
+    assert summary["workflows"]["work_orders"]["not_run"] == "disabled in the configuration"

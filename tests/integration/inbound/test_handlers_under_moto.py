@@ -328,6 +328,55 @@ def test_a_refused_read_is_one_error_line_with_intaccts_errorno_and_only_that_pu
     assert stack.puller.lambda_handler({"entity": "clients"}, CONTEXT)["complete"]
 
 
+def log_lines(written: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in written.getvalue().splitlines() if line.startswith("{")]
+
+
+def test_an_enabled_workflow_missing_its_setting_is_one_error_line_in_checks_words(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stack whose tenant document leaves work orders on but does not name their owner
+    monkeypatch.setenv("TENANT_CONFIG", json.dumps({"timezone": str(ZONE)}))
+    Runtime.reset()
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+
+    # When the work orders' schedule fires
+    answer = stack.puller.lambda_handler({"entity": "work_orders"}, CONTEXT)
+
+    # Then nothing is read or sent for them, and one ERROR line says what to set, in the words `check` uses
+    sentence = "set workflows.work_orders.owner_user_id in the configuration"
+    assert answer["complete"] and answer["fetched"] == 0 and answer["cannot_run"] == {"work_orders": sentence}
+    errors = [line for line in log_lines(written) if line["level"] == "ERROR"]
+    assert len(errors) == 1, errors
+    assert errors[0]["message"] == sentence and errors[0]["workflow"] == "work_orders"
+
+    # And the other schedules still pull, without an error
+    written.truncate(0)
+    assert stack.puller.lambda_handler({"entity": "clients"}, CONTEXT)["published"]["clients"] > 0
+    assert [line for line in log_lines(written) if line["level"] == "ERROR"] == []
+
+
+def test_a_bad_tenant_document_fails_the_pull_naming_the_key_and_the_parameter(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a misspelt section in the stack's TenantConfig parameter
+    monkeypatch.setenv("TENANT_CONFIG", json.dumps({"timezone": str(ZONE), "workflows": {"work_order": {}}}))
+    Runtime.reset()
+    written = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", written)
+
+    # When a schedule fires, Then the pull fails with one ERROR line in the words the CLI uses for the same mistake
+    with pytest.raises(stack.puller.PullFailedError) as failed:
+        stack.puller.lambda_handler({"entity": "clients"}, CONTEXT)
+    assert str(failed.value) == (
+        "invalid configuration in the stack's TenantConfig parameter (TENANT_CONFIG):\n"
+        "  workflows.work_order: unknown key; did you mean work_orders?"
+    )
+    errors = [line for line in log_lines(written) if line["level"] == "ERROR"]
+    assert [line["message"] for line in errors] == [str(failed.value)]
+
+
 def test_a_malformed_secret_is_named_by_its_keys_never_its_values(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -196,8 +196,10 @@ def test_a_workflow_missing_a_setting_says_which_key_and_others_run(world: World
     tasks = service.pull("TASK")
     workers = service.pull("EMPLOYEE")
 
-    # Then the work orders say what to set, and the workers went through
-    assert tasks.skipped_workflows == {"work_orders": "set workflows.work_orders.owner_user_id in the configuration"}
+    # Then the work orders say what to set (a failure to report, not a workflow switched off), and the workers
+    # went through
+    assert tasks.cannot_run == {"work_orders": "set workflows.work_orders.owner_user_id in the configuration"}
+    assert tasks.skipped_workflows == {} and tasks.as_dict()["cannot_run"] == tasks.cannot_run
     assert pulled(world) == Counter({"workers": len(world.store.records("EMPLOYEE"))})
     assert workers.complete
 

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from intacct_assignar.config import Timesheets, parse_config
+from intacct_assignar.config import (
+    STACK_PARAMETER_MAX_LENGTH,
+    Timesheets,
+    parse_config,
+    parse_config_json,
+    stack_parameter,
+)
 from intacct_assignar.state import TABLE_DEFINITION
 from samcli.cli.types import CfnParameterOverridesType
 from samtranslator.parser.parser import Parser
@@ -504,8 +510,50 @@ def test_the_example_tenant_in_samconfig_deploys_with_valid_parameters(sam: dict
         if pattern := parameters[name].get("AllowedPattern"):
             assert re.fullmatch(pattern, value), (name, value)
     assert overrides["PullSchedule"] == "rate(15 minutes)"
-    parse_config(json.loads(overrides["TenantConfig"]), "TenantConfig")
+    parse_config_json(overrides["TenantConfig"], "TenantConfig")
     assert "CAPABILITY_IAM" in deploy["capabilities"] and deploy["stack_name"].endswith("acme")
+
+
+def pasted(line: str) -> dict[str, str]:
+    """What `sam deploy` passes after `line` is pasted into samconfig.toml the way DEPLOY.md says."""
+    samconfig = f'parameter_overrides = [\n    """TenantConfig=\'{line}\'""",\n]\n'
+    overrides: dict[str, str] = CfnParameterOverridesType().convert(
+        tomllib.loads(samconfig)["parameter_overrides"], None, None
+    )
+    return overrides
+
+
+def test_what_config_to_json_prints_reaches_the_stack_unchanged_when_pasted_into_samconfig(sam: dict[str, Any]) -> None:
+    # Given a tenant document with spaces and non-ASCII text, as `intacct-assignar config to-json` prints it
+    config = parse_config(
+        {
+            "timezone": "America/Denver",
+            "workflows": {"assets": {"gl_group": "Équipement lourd"}, "work_orders": {"owner_user_id": 12}},
+        }
+    )
+    line = stack_parameter(config)
+
+    # When it is pasted into parameter_overrides and SAM reads samconfig.toml
+    overrides = pasted(line)
+
+    # Then the stack gets exactly that line, within the parameter's limits, and it is the same document
+    parameter = sam["Parameters"]["TenantConfig"]
+    assert overrides == {"TenantConfig": line}
+    assert re.fullmatch(parameter["AllowedPattern"], line)
+    assert parameter["MaxLength"] == STACK_PARAMETER_MAX_LENGTH
+    assert parse_config_json(overrides["TenantConfig"], "TenantConfig") == config
+
+
+@pytest.mark.parametrize("value", ["Owner's Labor", 'Labor "A"', "Labor\\A"])
+def test_a_quote_or_backslash_would_not_survive_samconfig_which_is_why_to_json_refuses_them(value: str) -> None:
+    # Given JSON holding a value with a quote or backslash, pasted as it is
+    line = json.dumps({"workflows": {"roles": {"gl_group": value}}}, ensure_ascii=False, separators=(",", ":"))
+
+    # When SAM reads it from samconfig.toml
+    reached = pasted(line)["TenantConfig"]
+
+    # Then the stack would get something else: cut at the quote, or with a quote or backslash escape lost
+    assert reached != line
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ says how many the check cost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -162,20 +162,21 @@ def _time(config: TenantConfig) -> list[_Probe]:
     cost_types = {"timesheets.labor_cost_type": sheets.labor_cost_type}
     if sheets.equipment_mode != "off":
         cost_types["timesheets.equipment_cost_type"] = sheets.equipment_cost_type
-    for key, cost_type in cost_types.items():
-        if cost_type:
-            probes.append(
-                _exist(
-                    "cost type",
-                    "COSTTYPE",
-                    "COSTTYPEID",
-                    (cost_type,),
-                    key,
-                    active=True,
-                    absent_fix=f"create cost type {cost_type} on the projects' tasks in Intacct, or set "
-                    f'{key} = "" to post time without one',
-                )
+    # Both cost types in one query: value -> the setting that names it.
+    named = {cost_type: key for key, cost_type in cost_types.items() if cost_type}
+    if named:
+        probes.append(
+            _exist(
+                "cost type",
+                "COSTTYPE",
+                "COSTTYPEID",
+                tuple(named),
+                named,
+                active=True,
+                absent_fix='create cost type {value} on the projects\' tasks in Intacct, or set {key} = "" to post '
+                "time without one",
             )
+        )
     if sheets.equipment_mode == "purchasing":
         probes.append(
             _exist(
@@ -217,13 +218,16 @@ def _exist(
     object_name: str,
     field: str,
     values: Sequence[str],
-    key: str,
+    key: str | Mapping[str, str],
     *,
     active: bool,
     absent_fix: str | None = None,
 ) -> _Probe:
-    """`values` of `field` exist on `object_name` (and, with `active`, at least one record of each is active)."""
+    """`values` of `field` exist on `object_name` (and, with `active`, at least one record of each is active).
+
+    `key` is the setting that names them, or one per value; `absent_fix` may use `{value}` and `{key}`."""
     check = f"{label}s" if len(values) > 1 else label
+    keys = {value: key if isinstance(key, str) else key[value] for value in values}
     select = [field, "STATUS"] if active else [field]
 
     def judge(answer: Result) -> list[CheckResult]:
@@ -236,15 +240,18 @@ def _exist(
         complete = not answer.numremaining
         results = []
         for value in values:
+            setting = keys[value]
             if value not in found and complete:
-                fix = absent_fix or f"create {label} {value} in Intacct, or correct {key}"
-                results.append(failed(check, f"{object_name} has no {label} {value!r} ({key})", fix))
+                fix = (absent_fix or "create {label} {value} in Intacct, or correct {key}").format(
+                    label=label, value=value, key=setting
+                )
+                results.append(failed(check, f"{object_name} has no {label} {value!r} ({setting})", fix))
             elif value in found and not found[value]:
                 results.append(
                     failed(
                         check,
-                        f"{label} {value!r} is inactive in Intacct ({key})",
-                        f"make {label} {value} active in Intacct, or name an active one in {key}",
+                        f"{label} {value!r} is inactive in Intacct ({setting})",
+                        f"make {label} {value} active in Intacct, or name an active one in {setting}",
                     )
                 )
         if not results:

@@ -30,6 +30,7 @@ from typer.main import get_command_name
 from typer.models import CommandInfo
 
 from .assignar import AssignarClient
+from .check import run_checks
 from .config import WORKFLOWS, TenantConfig, load_config
 from .inbound.pull import PullService
 from .inbound.sync import InProcessQueue, SyncSummary, WorkflowSummary, run_sync
@@ -451,6 +452,35 @@ def _print_push(summary: PushSummary, dry_run: bool) -> None:
     for result in summary.results:
         if result.outcome in ("parked", "failed") and not dry_run:
             errors.print(f"[red]{result.outcome}[/red] timesheet {result.timesheet_id}: {escape(result.reason or '')}")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n  intacct-assignar check\n\n  intacct-assignar check --offline --config tenant.toml\n\n"
+        "  intacct-assignar check --json"
+    )
+)
+def check(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable report only.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Check the tenant document and the settings only; call nothing.")
+    ] = False,
+    config: ConfigOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Check that the tenant is ready: the tenant document, the settings, then what Intacct and Assignar hold.
+
+    Run it before the first sync and before deploying. Exit status 0 when ready, 1 when something must be fixed.
+    """
+    apply_debug(ctx, debug)
+    report = run_checks(config or ctx.obj.get("config"), offline=offline)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in report.lines():
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(report.exit_code)
 
 
 COMMANDS_GROUP = "intacct_assignar.commands"

@@ -247,6 +247,15 @@ class IntacctClient:
         ]
         return self.execute(functions) if functions else []
 
+    def lookup_batch(self, object_names: Sequence[str]) -> list[Result]:
+        """Several objects' `lookup` in one request (one HTTP round trip; each still one API transaction).
+
+        Results come back in order and unchecked (read each with `definitions.parse_lookup`): one object Intacct
+        refuses must not hide the others' definitions.
+        """
+        functions = [protocol.lookup(name, controlid=self._next_controlid("lookup")) for name in object_names]
+        return self.execute(functions) if functions else []
+
     def read_by_query(
         self, object_name: str, query_text: str, *, fields: Sequence[str] = ("*",), pagesize: int = 1000
     ) -> Iterator[list[Record]]:

@@ -518,7 +518,28 @@ def generate_company(store: IntacctStore, employees: int = 500, seed: int = 7) -
     managers = _employees(company, employees, [location_id for location_id, _ in locations])
     customers = _customers(company, max(5, employees // 40))
     _projects(company, max(4, employees // 15), customers, managers, [location_id for location_id, _ in locations])
+    _cost_types(company)
     return dict(company.counts)
+
+
+COST_TYPES = (("LAB", "Labor"), ("EQP", "Equipment"))
+
+
+def _cost_types(company: _Company) -> None:
+    """The labor and equipment cost types (the tenant document's defaults) under every task: Construction keeps
+    cost types per task. Seeded last and without the company's random numbers, so every other record is the
+    same as before cost types were emulated."""
+    created = company.now - timedelta(days=900)
+    for task in company.store.rows("TASK"):
+        for cost_type_id, name in COST_TYPES:
+            values = {
+                "COSTTYPEID": cost_type_id,
+                "NAME": name,
+                "PROJECTID": task["PROJECTID"],
+                "TASKID": task["TASKID"],
+            }
+            company.store.seed("COSTTYPE", {**values, "STATUS": task["STATUS"]}, created=created)
+            company.counts["COSTTYPE"] += 1
 
 
 def _items(company: _Company, employees: int) -> None:

@@ -272,6 +272,9 @@ _STANDARD_TASKS = "construction/standard-tasks"
 _ITEMS = "inventory-control/items"
 _EMPLOYEES = "employee-expenses/employees"
 _PURCHASING = "purchasing/purchasing-transactions"
+# [inf] COSTTYPE's fields are the reference's §4 row (from a public connector's field list, not Sage's own page);
+# cost types belong to a project's task (Construction subscription). Confirm: lookup COSTTYPE.
+_COST_TYPE_WHY = "reference §4 COSTTYPE row (a connector's field list). Confirm: lookup COSTTYPE"
 
 # One place per guess: each function below is one inference applied to several fields.
 
@@ -483,6 +486,16 @@ FIELD_TABLE: dict[str, tuple[Row, ...]] = {
         doc("PENDDATE", _DATE, f"{_TASKS}: Create Task"),
         doc("BUDGETQTY", _DEC, f"{_TASKS}: Create Task"),
         _status(_TASKS),
+        *_stamps(),
+    ),
+    "COSTTYPE": (
+        inf("RECORDNO", _INT, _COST_TYPE_WHY, readonly=True),
+        inf("COSTTYPEID", _TEXT, _COST_TYPE_WHY),
+        inf("NAME", _TEXT, _COST_TYPE_WHY),
+        inf("PROJECTID", _TEXT, _COST_TYPE_WHY),
+        inf("TASKID", _TEXT, _COST_TYPE_WHY),
+        inf("STANDARDCOSTTYPEID", _TEXT, _COST_TYPE_WHY),
+        inf("STATUS", _ENUM, _COST_TYPE_WHY, valid_values=("active", "inactive"), legacy_codes=STATUS_CODES),
         *_stamps(),
     ),
     "STANDARDTASK": (
@@ -890,11 +903,23 @@ PODOCUMENT = ObjectDef(
     writable=False,
 )
 
+# "Each cost type is associated with a task, which in turn is associated with a project" (reference §4).
+COSTTYPE = ObjectDef(
+    "COSTTYPE",
+    "Cost type",
+    _fields("COSTTYPE"),
+    id_field="COSTTYPEID",
+    id_scope=("PROJECTID", "TASKID"),
+    required=("COSTTYPEID", "NAME", "PROJECTID", "TASKID"),
+    references=(Reference("PROJECTID", "PROJECT"),),
+)
+
 AUDITHISTORY = ObjectDef(
     "AUDITHISTORY", "Audit history", _fields("AUDITHISTORY"), id_field="ID", writable=False, audited=False
 )
 
-# The standard company's objects. CONTACT comes last so the RECORDNO ranges of the others (by position) stay put.
+# The standard company's objects. CONTACT and COSTTYPE come last so the RECORDNO ranges of the others (by
+# position) stay put.
 OBJECTS: dict[str, ObjectDef] = {
     spec.name: spec
     for spec in (
@@ -913,6 +938,7 @@ OBJECTS: dict[str, ObjectDef] = {
         PODOCUMENTENTRY,
         AUDITHISTORY,
         CONTACT,
+        COSTTYPE,
     )
 }
 

@@ -2,7 +2,8 @@
 
 Every read is batched: one request of `lookup`s (the field discovery the pull uses, `sources.select`), one of
 `query`s (read permission with the very fields selected, and each name the tenant document gives: GL groups,
-departments, filter values, cost types, vendor). Intacct bills each function as one API transaction; the report
+departments, filter values, cost types, vendor). The equipment transaction definition is a `lookup` of PODOCUMENT
+with its `docparid`, in the first request. Intacct bills each function as one API transaction; the report
 says how many the check cost.
 """
 
@@ -76,7 +77,12 @@ def _fields(
     names = [source.object_name for source in sources]
     definitions: dict[str, ObjectDefinition] = {}
     results: list[CheckResult] = []
-    for name, answer in zip(names, intacct.lookup_batch(names), strict=True):
+    # The equipment transaction definition rides in the same request: one more lookup, no more round trips.
+    transaction = _transaction_lookup(config)
+    answers = intacct.lookup_batch([*names, *([transaction] if transaction else [])])
+    if transaction:
+        results += _transaction_definition(transaction[1], answers.pop())
+    for name, answer in zip(names, answers, strict=True):
         if not answer.ok:
             results.append(
                 failed(f"{name} fields", explain(answer.error()).message, PERMISSION_FIX.format(object=name))
@@ -99,6 +105,41 @@ def _fields(
         missing = f"; without optional {', '.join(selection.describe_missing())}" if selection.missing else ""
         results.append(passed(check, f"every field {workflows} needs is offered{missing}"))
     return results
+
+
+TRANSACTION_KEY = "timesheets.equipment_transaction"
+
+
+def _transaction_lookup(config: TenantConfig) -> tuple[str, str] | None:
+    """The purchasing transaction definition equipment time is posted with (`create_potransaction`'s
+    `transactiontype`), asked as `lookup` of PODOCUMENT with that `docparid`; None when equipment is not posted so.
+
+    [guess] The reference documents `docparid` on `lookup` (§3.1) and that a definition is read back as PODOCUMENT's
+    `docparid` (§5.2), but neither what Intacct answers for a definition the company lacks nor an object listing the
+    definitions themselves. Taken here: Intacct refuses the lookup. A query of PODOCUMENT by DOCPARID is no
+    substitute (it finds documents, and a new definition has none). To confirm: `lookup` PODOCUMENT with a
+    misspelt `docparid` in a sandbox company; if Intacct answers it, this check passes every name and must read the
+    definition another way.
+    """
+    sheets = config.timesheets
+    if sheets.equipment_mode != "purchasing":
+        return None
+    return ("PODOCUMENT", sheets.equipment_transaction)
+
+
+def _transaction_definition(definition: str, answer: Result) -> list[CheckResult]:
+    check = "equipment transaction definition"
+    if answer.ok:
+        return [passed(check, f"purchasing transaction definition {definition!r} found")]
+    return [
+        failed(
+            check,
+            f"Intacct refused purchasing transaction definition {definition!r} ({TRANSACTION_KEY}): "
+            f"{explain(answer.error()).message}",
+            f"create transaction definition {definition} in Intacct's Purchasing, or name an existing one in "
+            f"{TRANSACTION_KEY}",
+        )
+    ]
 
 
 def _permissions(selections: dict[str, Selection]) -> list[_Probe]:

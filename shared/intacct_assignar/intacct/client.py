@@ -247,13 +247,19 @@ class IntacctClient:
         ]
         return self.execute(functions) if functions else []
 
-    def lookup_batch(self, object_names: Sequence[str]) -> list[Result]:
+    def lookup_batch(self, object_names: Sequence[str | tuple[str, str]]) -> list[Result]:
         """Several objects' `lookup` in one request (one HTTP round trip; each still one API transaction).
 
+        An item is an object name, or (object name, transaction definition) for a transaction object's `docparid`.
         Results come back in order and unchecked (read each with `definitions.parse_lookup`): one object Intacct
         refuses must not hide the others' definitions.
         """
-        functions = [protocol.lookup(name, controlid=self._next_controlid("lookup")) for name in object_names]
+        functions = [
+            protocol.lookup(name, controlid=self._next_controlid("lookup"))
+            if isinstance(name, str)
+            else protocol.lookup(name[0], docparid=name[1], controlid=self._next_controlid("lookup"))
+            for name in object_names
+        ]
         return self.execute(functions) if functions else []
 
     def read_by_query(

@@ -123,9 +123,14 @@ def read(object_name: str, keys: Sequence[int | str], *, controlid: str, fields:
     return Function("read", body, controlid)
 
 
-def lookup(object_name: str, *, controlid: str) -> Function:
-    """`lookup`: the object's fields (ID, DATATYPE, ISCUSTOM…) and relationships in this company."""
-    return Function("lookup", {"object": object_name}, controlid)
+def lookup(object_name: str, *, controlid: str, docparid: str | None = None) -> Function:
+    """`lookup`: the object's fields (ID, DATATYPE, ISCUSTOM…) and relationships in this company; a transaction
+    object (PODOCUMENT, SODOCUMENT) takes `docparid` to include that transaction definition's fields (reference
+    §3.1)."""
+    body: dict[str, Any] = {"object": object_name}
+    if docparid is not None:
+        body["docparid"] = docparid
+    return Function("lookup", body, controlid)
 
 
 def create(object_name: str, records: Sequence[Mapping[str, Any]], *, controlid: str) -> Function:

@@ -53,6 +53,7 @@ def test_a_healthy_company_passes_every_check(tenant: Tenant) -> None:
         "roles GL group",
         "cost type",
         "equipment vendor",
+        "equipment transaction definition",
         "Assignar token",
         "work order owner",
     ):
@@ -170,6 +171,43 @@ def test_unknown_earning_type_in_the_filter(tenant: Tenant) -> None:
     assert "EMPLOYEE has no earning type 'Hourly Typo'" in line
 
 
+def test_unknown_position_in_the_filter(tenant: Tenant) -> None:
+    configure(tenant, '[workflows.workers.position_roles]\n"Chief Typo" = "LAB-GEN"')
+
+    code, output = check(tenant)
+
+    assert code == 1
+    (line,) = failing(output)
+    assert "EMPLOYEE has no position 'Chief Typo' (workflows.workers.position_roles)" in line
+    assert "create position Chief Typo in Intacct, or correct workflows.workers.position_roles" in line
+
+
+def test_missing_equipment_transaction_definition(tenant: Tenant) -> None:
+    # Given a company whose purchasing has no "Equipment Usage" definition (the document's default)
+    tenant.intacct.po_transaction_definitions.discard("Equipment Usage")
+
+    code, output = check(tenant)
+
+    assert code == 1
+    (line,) = failing(output)
+    assert (
+        "equipment transaction definition: Intacct refused purchasing transaction definition 'Equipment Usage'" in line
+    )
+    assert "Invalid transaction definition 'Equipment Usage'" in line
+    assert "or name an existing one in timesheets.equipment_transaction" in line
+    # Still one request of lookups and one of queries
+    assert "in 3 requests" in output
+
+
+def test_another_transaction_definition_is_found(tenant: Tenant) -> None:
+    configure(tenant, '[timesheets]\nequipment_transaction = "Purchase Order"')
+
+    code, output = check(tenant)
+
+    assert code == 0, output
+    assert "✓ equipment transaction definition: purchasing transaction definition 'Purchase Order' found" in output
+
+
 def test_missing_vendor(tenant: Tenant) -> None:
     configure(tenant, '[timesheets]\nequipment_vendor = "V-NOPE"')
 
@@ -209,6 +247,7 @@ def test_equipment_off_does_not_need_the_vendor_or_its_cost_type(tenant: Tenant)
 
     assert code == 0, output
     assert "equipment vendor" not in output
+    assert "equipment transaction definition" not in output
 
 
 def test_a_required_field_the_company_does_not_offer(tmp_path: Path) -> None:

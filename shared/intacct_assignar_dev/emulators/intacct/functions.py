@@ -381,8 +381,14 @@ def lookup(call: Call, body: Any) -> Outcome:
 
     [gap] Answered even for an object the user may not list: lookup reads metadata, and whether Intacct checks
     the object's permission here is undocumented.
+
+    [gap] `docparid` names a transaction definition (reference §3.1: PODOCUMENT/SODOCUMENT take it to include
+    the definition's custom fields). What Intacct answers for a definition the company does not have is
+    undocumented; the emulator refuses it, in the words of its own `create_potransaction` refusal.
     """
     obj = _object(call, _element(body, "object"))
+    if (docparid := _element(body, "docparid")) is not None:
+        _check_definition(call, obj, str(docparid))
     fields = []
     for spec in obj.fields.values():
         entry: dict[str, Any] = {
@@ -416,6 +422,19 @@ def lookup(call: Call, body: Any) -> Outcome:
     }
     # Billed like any other read call [inf: the tiers count API calls; nothing exempts lookup].
     return Outcome({"data": {"@listtype": "All", "@count": "1", "Type": definition}}, api_transactions=1)
+
+
+def _check_definition(call: Call, obj: ObjectDef, docparid: str) -> None:
+    if obj.name not in ("PODOCUMENT", "PODOCUMENTENTRY"):
+        raise IntacctError(query_failed(f"docparid applies to transaction documents, not {obj.name}"))
+    known = call.store.po_transaction_definitions
+    if docparid not in known:
+        raise IntacctError(
+            business(
+                f"Invalid transaction definition '{docparid}'.",
+                f"Use one of the purchasing transaction definitions: {', '.join(sorted(known))}.",
+            )
+        )
 
 
 def _boolean(value: bool) -> str:

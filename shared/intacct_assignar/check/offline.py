@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from ..config import WORKFLOWS, ConfigError, TenantConfig, load_config
+from ..config import STACK_PARAMETER_MAX_LENGTH, WORKFLOWS, ConfigError, TenantConfig, load_config, stack_parameter
 from ..problems import settings_keys
 from ..settings import AssignarSettings, IntacctSettings
 from .model import CheckResult, failed, passed
@@ -33,6 +33,7 @@ def offline_checks(path: Path | None) -> Offline:
     found.config = _document(path, found.results)
     if found.config is not None:
         found.results += workflow_checks(found.config)
+        found.results += stack_check(found.config, str(path) if path else "configuration")
     found.intacct = _settings("Intacct settings", IntacctSettings, found.results)
     found.assignar = _settings("Assignar settings", AssignarSettings, found.results)
     if found.config is not None and found.assignar is not None:
@@ -62,6 +63,26 @@ def workflow_checks(config: TenantConfig) -> list[CheckResult]:
     if not results:
         results.append(passed("workflows", f"enabled: {', '.join(enabled) or 'none'}; each has its settings"))
     return results
+
+
+def stack_check(config: TenantConfig, source: str) -> list[CheckResult]:
+    """The document's other form: the one line of JSON the stack's TenantConfig parameter holds (what
+    `intacct-assignar config to-json` prints), refused for a value samconfig.toml cannot pass or a line too long."""
+    check = "stack parameter"
+    try:
+        line = stack_parameter(config, source)
+    except ConfigError as exc:
+        fix = (
+            f"correct it in {exc.source}, so that `intacct-assignar config to-json` prints the line for samconfig.toml"
+        )
+        return [failed(check, problem, fix) for problem in exc.problems]
+    return [
+        passed(
+            check,
+            f"passes as the stack's TenantConfig: {len(line)} of at most {STACK_PARAMETER_MAX_LENGTH} characters "
+            "(`intacct-assignar config to-json` prints it)",
+        )
+    ]
 
 
 def _settings(check: str, model: type[Settings], results: list[CheckResult]) -> Settings | None:

@@ -84,6 +84,7 @@ def test_offline_calls_nothing(tenant: Tenant) -> None:
     assert [item["check"] for item in report["checks"]] == [
         "tenant document",
         "workflows",
+        "stack parameter",
         "Intacct settings",
         "Assignar settings",
         "webhook secret",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from intacct_assignar.check.model import CheckReport, CheckResult, failed, guarded, passed
-from intacct_assignar.check.offline import offline_checks, webhook_check
-from intacct_assignar.config import parse_config
+from intacct_assignar.check.offline import offline_checks, stack_check, webhook_check
+from intacct_assignar.config import STACK_PARAMETER_MAX_LENGTH, parse_config
 from intacct_assignar.intacct.errors import IntacctTransientError
 from intacct_assignar.settings import AssignarSettings
 
@@ -111,3 +111,40 @@ def test_the_webhook_secret_is_needed_when_the_receiver_is_configured(
 def test_failed_and_passed_build_results() -> None:
     assert failed("x", "wrong", "fix it") == CheckResult("x", False, "wrong", "fix it")
     assert passed("x", "right").fix is None
+
+
+def test_the_stack_parameter_line_passes_for_a_plain_document() -> None:
+    (result,) = stack_check(parse_config({"workflows": {"roles": {"gl_group": "Labour"}}}), "tenant.toml")
+
+    assert result.ok and result.check == "stack parameter"
+    assert f"of at most {STACK_PARAMETER_MAX_LENGTH} characters" in result.detail
+
+
+def test_the_stack_parameter_refuses_what_samconfig_cannot_pass() -> None:
+    config = parse_config({"workflows": {"roles": {"gl_group": "O'Brien Plant"}}})
+
+    (result,) = stack_check(config, "tenant.toml")
+
+    assert not result.ok and result.check == "stack parameter"
+    assert result.detail.startswith("workflows.roles.gl_group:") and "samconfig.toml cannot pass" in result.detail
+    assert result.fix is not None and result.fix.startswith("correct it in tenant.toml")
+
+
+def test_the_stack_parameter_refuses_a_line_too_long() -> None:
+    roles = {f"POSITION-{n:04d}": f"LAB-{n:04d}" for n in range(200)}
+    config = parse_config({"workflows": {"workers": {"position_roles": roles}}})
+
+    (result,) = stack_check(config, "tenant.toml")
+
+    assert not result.ok and f"takes at most {STACK_PARAMETER_MAX_LENGTH}" in result.detail
+
+
+def test_offline_checks_include_the_stack_parameter(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    document = tmp_path / "tenant.toml"
+    document.write_text('[workflows.roles]\ngl_group = "a\\\\b"\n')
+
+    found = offline_checks(document)
+
+    (result,) = [r for r in found.results if r.check == "stack parameter"]
+    assert not result.ok and result.fix is not None and str(document) in result.fix

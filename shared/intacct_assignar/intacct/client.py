@@ -254,11 +254,10 @@ class IntacctClient:
         Results come back in order and unchecked (read each with `definitions.parse_lookup`): one object Intacct
         refuses must not hide the others' definitions.
         """
+        named = [(item, None) if isinstance(item, str) else item for item in object_names]
         functions = [
-            protocol.lookup(name, controlid=self._next_controlid("lookup"))
-            if isinstance(name, str)
-            else protocol.lookup(name[0], docparid=name[1], controlid=self._next_controlid("lookup"))
-            for name in object_names
+            protocol.lookup(name, docparid=docparid, controlid=self._next_controlid("lookup"))
+            for name, docparid in named
         ]
         return self.execute(functions) if functions else []
 

@@ -1,0 +1,101 @@
+"""Run history: one small entry per pull, upsert batch, push, sweep or reconcile, kept in the state store for
+`RUN_RETENTION` so that `status` can say what ran, when and how it ended without any AWS console.
+
+The vocabulary every writer and reader shares: `RunEntry` is what is stored (and what the functions' metrics are
+taken from); `RunKind` and `RunOutcome` name what happened in the admin's words.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+RunKind = Literal["pull", "upsert", "sync", "push", "sweep", "reconcile"]
+RUN_KINDS: Final[tuple[RunKind, ...]] = ("pull", "upsert", "sync", "push", "sweep", "reconcile")
+
+# ok: everything it took on went through. parked: it finished, and some records or timesheets wait for a person.
+# failed: it stopped (Intacct refused the read, Assignar was down) and its work waits for the next run.
+# not_run: the workflow is enabled but cannot run (a setting is missing); `detail` says which.
+RunOutcome = Literal["ok", "parked", "failed", "not_run"]
+RUN_OUTCOMES: Final[tuple[RunOutcome, ...]] = ("ok", "parked", "failed", "not_run")
+
+# Entries older than this are dropped (DynamoDB's TTL, SQLite on write): status needs days, not years.
+RUN_RETENTION: Final = timedelta(days=90)
+
+# The time flow's workflow name in run history (inbound entries use the workflow's own: "workers", ...).
+TIME_WORKFLOW: Final = "time"
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One run of one workflow. `workflow` is an inbound workflow ("workers"), "deletions", or "time" (pushes,
+    sweeps and reconciles of approved timesheets); `kind` says which part of it ran.
+
+    Counts, in the admin's words: `read` records or timesheets read from the source, `written` created or updated
+    in the target, `unchanged` read and already right, `parked` handed to a person. `detail` is the one sentence
+    a failed or not-run entry ends with. `extra` carries figures only some kinds have (e.g. the sweep's
+    `oldest_pending_approval`, ISO 8601), as plain JSON values.
+    """
+
+    workflow: str
+    kind: RunKind
+    started_at: datetime
+    ended_at: datetime
+    outcome: RunOutcome
+    read: int = 0
+    written: int = 0
+    unchanged: int = 0
+    parked: int = 0
+    intacct_transactions: int = 0
+    assignar_calls: int = 0
+    detail: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
+    run_id: str = field(default_factory=new_run_id)
+
+    def __post_init__(self) -> None:
+        for what, value in (("started_at", self.started_at), ("ended_at", self.ended_at)):
+            if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+                raise ValueError(f"RunEntry.{what} must be timezone-aware, got naive {value.isoformat()}")
+        if self.kind not in RUN_KINDS:
+            raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, got {self.kind!r}")
+        if self.outcome not in RUN_OUTCOMES:
+            raise ValueError(f"run outcome must be one of {', '.join(RUN_OUTCOMES)}, got {self.outcome!r}")
+        counts = ("read", "written", "unchanged", "parked", "intacct_transactions", "assignar_calls")
+        negative = [name for name in counts if getattr(self, name) < 0]
+        if negative:
+            raise ValueError(f"run counts cannot be negative: {', '.join(negative)}")
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+    def expires_at(self) -> datetime:
+        return self.ended_at.astimezone(UTC) + RUN_RETENTION
+
+    def ended(self, at: datetime, **changes: Any) -> RunEntry:
+        return replace(self, ended_at=at, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "kind": self.kind,
+            "started_at": self.started_at.astimezone(UTC).isoformat(),
+            "ended_at": self.ended_at.astimezone(UTC).isoformat(),
+            "seconds": round(self.seconds, 3),
+            "outcome": self.outcome,
+            "read": self.read,
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "parked": self.parked,
+            "intacct_transactions": self.intacct_transactions,
+            "assignar_calls": self.assignar_calls,
+            "detail": self.detail,
+            "extra": dict(self.extra),
+        }

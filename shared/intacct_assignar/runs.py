@@ -7,7 +7,9 @@ taken from); `RunKind` and `RunOutcome` name what happened in the admin's words.
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -80,6 +82,33 @@ class RunEntry:
 
     def ended(self, at: datetime, **changes: Any) -> RunEntry:
         return replace(self, ended_at=at, **changes)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunEntry:
+        """The entry `as_dict` wrote (how both state stores keep it: one JSON text)."""
+        return cls(
+            workflow=str(data["workflow"]),
+            kind=data["kind"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            ended_at=datetime.fromisoformat(data["ended_at"]),
+            outcome=data["outcome"],
+            read=int(data.get("read", 0)),
+            written=int(data.get("written", 0)),
+            unchanged=int(data.get("unchanged", 0)),
+            parked=int(data.get("parked", 0)),
+            intacct_transactions=int(data.get("intacct_transactions", 0)),
+            assignar_calls=int(data.get("assignar_calls", 0)),
+            detail=data.get("detail"),
+            extra=dict(data.get("extra") or {}),
+            run_id=str(data["run_id"]),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunEntry:
+        return cls.from_dict(json.loads(text))
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Final, Literal, Self
 
 from ..outcomes import RetryLater
+from ..runs import RunEntry
 
 LedgerState = Literal["claimed", "posted", "parked"]
 LEDGER_STATES: Final[tuple[LedgerState, ...]] = ("claimed", "posted", "parked")
@@ -352,6 +353,16 @@ class StateStore(ABC):
         """Store the definition under its key, replacing any stored before.
 
         Raises `StateError` when the store cannot hold a body that large (DynamoDB's item limit)."""
+
+    # Run history (`runs.RunEntry`): what ran, when and how it ended, for `status`.
+
+    @abstractmethod
+    def record_run(self, entry: RunEntry) -> None:
+        """Keep one run's entry for `runs.RUN_RETENTION`; older entries are dropped (TTL, or on write)."""
+
+    @abstractmethod
+    def recent_runs(self, workflow: str, *, limit: int = 20, since: datetime | None = None) -> list[RunEntry]:
+        """The workflow's runs that ended at or after `since`, newest first, at most `limit` of them."""
 
     def close(self) -> None:  # noqa: B027 - a no-op by design: stores without connections have nothing to release
         """Release connections; the store is unusable afterwards."""

@@ -11,6 +11,9 @@ Items, by key:
   `ledger_by_state` (`ledger_state`, `timesheet_id`) lists entries by state without scanning synced records.
 - `DEFINITION#<key>` / `DEFINITION`: an Intacct object definition (`lookup`'s answer) cached under its key; the
   body must fit in one item (`MAX_ITEM_BYTES`).
+- `RUN#<workflow>` / `<ended_at>#<run_id>`: one run's entry as JSON, newest last in its partition, so the latest
+  runs are one Query read backwards. `expires_at` (epoch seconds) is the table's TTL attribute: DynamoDB drops
+  entries `RUN_RETENTION` after they ended. Nothing else in the table carries it, so nothing else expires.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ..retry import RetryPolicy
+from ..runs import RunEntry
 from .base import (
     LEDGER_STATES,
     CachedDefinition,
@@ -91,6 +95,9 @@ TABLE_DEFINITION: Final[TableDefinition] = {
     "BillingMode": "PAY_PER_REQUEST",
 }
 
+# The attribute the table's time to live reads (the template's TimeToLiveSpecification names the same).
+TTL_ATTRIBUTE: Final = "expires_at"
+
 # BatchGetItem's own limit per call.
 BATCH_GET_LIMIT: Final = 100
 
@@ -103,6 +110,9 @@ def create_table(client: DynamoDBClient, name: str) -> None:
     """Create the state table from `TABLE_DEFINITION` and wait until it is usable (tests and the demo)."""
     client.create_table(TableName=name, **TABLE_DEFINITION)
     client.get_waiter("table_exists").wait(TableName=name)
+    client.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    )
 
 
 class DynamoStateStore(StateStore):
@@ -456,6 +466,40 @@ class DynamoStateStore(StateStore):
                 f"{MAX_ITEM_BYTES:,} one item can hold; it was not cached (keep fewer of lookup's fields in the body)"
             )
         self._put(item)
+
+    # Run history
+
+    def record_run(self, entry: RunEntry) -> None:
+        ended = to_stored_time("RunEntry.ended_at", entry.ended_at)
+        self._put(
+            {
+                **_key(f"RUN#{entry.workflow}", f"{ended}#{entry.run_id}"),
+                "entry": {"S": entry.to_json()},
+                TTL_ATTRIBUTE: {"N": str(int(entry.expires_at().timestamp()))},
+            }
+        )
+
+    def recent_runs(self, workflow: str, *, limit: int = 20, since: datetime | None = None) -> list[RunEntry]:
+        if limit <= 0:
+            return []
+        values: Item = {":pk": {"S": f"RUN#{workflow}"}}
+        condition = "pk = :pk"
+        if since is not None:
+            condition += " AND sk >= :since"
+            values[":since"] = {"S": to_stored_time("since", since)}
+        found: list[RunEntry] = []
+        # TTL deletes within a day or two of expiry, not at once: an entry past it may still be read, and is kept
+        # out here by `since` when the caller gives one; status only reads the newest few anyway.
+        for item in self._query(
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=min(limit, 100),
+        ):
+            found.append(RunEntry.from_json(_text(item, "entry")))
+            if len(found) >= limit:
+                break
+        return found
 
     # Plumbing
 

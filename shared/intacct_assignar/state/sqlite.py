@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from ..runs import RUN_RETENTION, RunEntry
 from .base import (
     CachedDefinition,
     LeaseLostError,
@@ -32,10 +33,10 @@ from .base import (
     to_stored_time,
 )
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 # The current schema. IF NOT EXISTS: a file at an older version gets the tables it lacks (version 3 added
-# `definition`) from the same statements; columns added to existing tables are in `_ADDED_COLUMNS`.
+# `definition`, 4 `run`) from the same statements; columns added to existing tables are in `_ADDED_COLUMNS`.
 _SCHEMA: Final[tuple[str, ...]] = (
     """CREATE TABLE IF NOT EXISTS watermark (
     source TEXT PRIMARY KEY,
@@ -80,6 +81,14 @@ _SCHEMA: Final[tuple[str, ...]] = (
     body TEXT NOT NULL,
     fetched_at TEXT NOT NULL
 )""",
+    # One row per run: the entry as JSON (`RunEntry.to_json`), with what it is listed and dropped by.
+    """CREATE TABLE IF NOT EXISTS run (
+    run_id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    ended_at TEXT NOT NULL,
+    entry TEXT NOT NULL
+)""",
+    "CREATE INDEX IF NOT EXISTS run_by_workflow ON run (workflow, ended_at)",
 )
 
 # Columns added to tables that already existed, by the version that added them; run for files older than it.
@@ -452,6 +461,27 @@ class SqliteStateStore(StateStore):
     def put_definition(self, definition: CachedDefinition) -> None:
         fetched_at = to_stored_time("fetched_at", definition.fetched_at)
         self._execute(_PUT_DEFINITION, (definition.key, definition.body, fetched_at))
+
+    # Run history
+
+    def record_run(self, entry: RunEntry) -> None:
+        ended = to_stored_time("RunEntry.ended_at", entry.ended_at)
+        # Dropped on write rather than by a timer: the CLI has none, and a write is when the table grows.
+        oldest_kept = to_stored_time("retention", entry.ended_at - RUN_RETENTION)
+        with self._write_transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO run (run_id, workflow, ended_at, entry) VALUES (?, ?, ?, ?)",
+                (entry.run_id, entry.workflow, ended, entry.to_json()),
+            )
+            self._db.execute("DELETE FROM run WHERE ended_at < ?", (oldest_kept,))
+
+    def recent_runs(self, workflow: str, *, limit: int = 20, since: datetime | None = None) -> list[RunEntry]:
+        floor = to_stored_time("since", since) if since is not None else ""
+        rows = self._execute(
+            "SELECT entry FROM run WHERE workflow = ? AND ended_at >= ? ORDER BY ended_at DESC, run_id LIMIT ?",
+            (workflow, floor, max(limit, 0)),
+        )
+        return [RunEntry.from_json(row[0]) for row in rows]
 
 
 def _held(entry: LedgerEntry | None, attempt: int) -> bool:

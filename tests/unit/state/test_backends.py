@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from intacct_assignar.retry import RetryPolicy
+from intacct_assignar.runs import RUN_RETENTION, RunEntry
 from intacct_assignar.state import (
     TABLE_DEFINITION,
     CachedDefinition,
@@ -23,6 +24,7 @@ from intacct_assignar.state import (
     SyncedRecord,
     open_state,
 )
+from intacct_assignar.state.sqlite import SCHEMA_VERSION
 
 from .conftest import REGION, TABLE, dynamo_client
 
@@ -231,10 +233,13 @@ def test_sqlite_upgrades_a_version_1_file_keeping_its_ledger(tmp_path: Path) -> 
     )
     assert claim is not None and claim.source_version == "2026-11-25T10:00:00.000Z"
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     with SqliteStateStore(path) as store:
         store.put_definition(CachedDefinition("PROJECT|C|E|U", "{}", NOW))
         assert store.get_definition("PROJECT|C|E|U") is not None
+        # and the tables later versions added are there too
+        store.record_run(RunEntry(workflow="time", kind="sweep", started_at=NOW, ended_at=NOW, outcome="ok"))
+        assert len(store.recent_runs("time")) == 1
 
 
 def test_sqlite_upgrades_a_version_2_file_in_place_keeping_what_it_holds(tmp_path: Path) -> None:
@@ -254,7 +259,7 @@ def test_sqlite_upgrades_a_version_2_file_in_place_keeping_what_it_holds(tmp_pat
     with SqliteStateStore(path) as reopened:
         assert reopened.get_definition("PROJECT|C|E|U") == CachedDefinition("PROJECT|C|E|U", '{"Type": {}}', NOW)
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -297,7 +302,7 @@ def test_sqlite_waits_for_another_processes_write_before_migrating_a_file(tmp_pa
         released.join()
         other.close()
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_sqlite_refuses_a_file_written_by_a_newer_version(tmp_path: Path) -> None:
@@ -374,3 +379,16 @@ def test_open_state_refuses_locations_it_cannot_open(location: str, complaint: s
     # Then the error quotes it and says what would work
     with pytest.raises(StateLocationError, match=complaint):
         open_state(location)
+
+
+def test_sqlite_drops_runs_older_than_the_retention_when_it_writes(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+
+    def entry(ended: datetime, run_id: str) -> RunEntry:
+        return RunEntry(workflow="time", kind="sweep", started_at=ended, ended_at=ended, outcome="ok", run_id=run_id)
+
+    with SqliteStateStore(tmp_path / "state.db") as store:
+        store.record_run(entry(now - RUN_RETENTION - timedelta(seconds=1), "too-old"))
+        store.record_run(entry(now - RUN_RETENTION + timedelta(hours=1), "kept"))
+        store.record_run(entry(now, "new"))
+        assert [e.run_id for e in store.recent_runs("time")] == ["new", "kept"]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from intacct_assignar.runs import RunEntry
 from intacct_assignar.state import (
     CachedDefinition,
     LeaseLostError,
@@ -497,3 +498,48 @@ def test_a_definition_fetched_at_a_naive_datetime_is_refused(store: StateStore) 
 
     # Then nothing was stored
     assert store.get_definition(PROJECT_KEY) is None
+
+
+# Run history
+
+
+def run(workflow: str, ended: datetime, *, outcome: str = "ok", run_id: str | None = None, **counts: int) -> RunEntry:
+    entry = RunEntry(
+        workflow=workflow,
+        kind="pull",
+        started_at=ended - timedelta(seconds=3),
+        ended_at=ended,
+        outcome=outcome,  # type: ignore[arg-type]
+        detail="Intacct refused the read" if outcome == "failed" else None,
+        extra={"oldest_pending_approval": "2026-11-25T20:00:00+00:00"},
+        **counts,
+    )
+    return replace(entry, run_id=run_id) if run_id else entry
+
+
+def test_a_run_entry_round_trips_every_field(store: StateStore) -> None:
+    entry = run("workers", NOW, outcome="failed", read=12, written=3, unchanged=9, parked=1, intacct_transactions=4)
+    store.record_run(entry)
+    assert store.recent_runs("workers") == [entry]
+
+
+def test_recent_runs_are_the_workflows_own_newest_first_and_limited(store: StateStore) -> None:
+    for minutes in range(5):
+        store.record_run(run("workers", NOW + timedelta(minutes=minutes), run_id=f"w{minutes}"))
+    store.record_run(run("projects", NOW + timedelta(hours=1), run_id="p"))
+    assert [e.run_id for e in store.recent_runs("workers", limit=3)] == ["w4", "w3", "w2"]
+    assert [e.run_id for e in store.recent_runs("workers", since=NOW + timedelta(minutes=3))] == ["w4", "w3"]
+    assert [e.run_id for e in store.recent_runs("projects")] == ["p"]
+    assert store.recent_runs("clients") == []
+    assert store.recent_runs("workers", limit=0) == []
+
+
+def test_a_run_entry_stored_in_another_time_zone_sorts_by_its_instant(store: StateStore) -> None:
+    store.record_run(run("workers", NOW.astimezone(SYDNEY), run_id="later-in-sydney"))
+    store.record_run(run("workers", NOW - timedelta(minutes=1), run_id="earlier-in-utc"))
+    assert [e.run_id for e in store.recent_runs("workers")] == ["later-in-sydney", "earlier-in-utc"]
+
+
+def test_a_naive_run_time_is_refused_before_anything_is_stored() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        RunEntry(workflow="workers", kind="pull", started_at=NOW, ended_at=datetime(2026, 11, 25, 22, 5), outcome="ok")

@@ -30,6 +30,7 @@ from intacct_assignar.config import (
     stack_parameter,
 )
 from intacct_assignar.state import TABLE_DEFINITION
+from intacct_assignar.state.dynamodb import TTL_ATTRIBUTE
 from samcli.cli.types import CfnParameterOverridesType
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
@@ -387,6 +388,8 @@ def test_the_state_table_is_the_one_the_code_creates(cfn: Resources) -> None:
     for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode"):
         assert table[key] == TABLE_DEFINITION[key], key  # type: ignore[literal-required]
     assert cfn["StateTable"]["DeletionPolicy"] == "Retain"
+    # Run history expires by the attribute the store writes; nothing else in the table carries it.
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
 
 
 def test_tables_are_on_demand_with_point_in_time_recovery_and_idempotency_records_expire(cfn: Resources) -> None:

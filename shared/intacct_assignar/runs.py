@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 RunKind = Literal["pull", "upsert", "sync", "push", "sweep", "reconcile"]
 RUN_KINDS: Final[tuple[RunKind, ...]] = ("pull", "upsert", "sync", "push", "sweep", "reconcile")
@@ -128,3 +128,22 @@ class RunEntry:
             "detail": self.detail,
             "extra": dict(self.extra),
         }
+
+
+class RunLog(Protocol):
+    """Where finished runs go: the state store's history (for `status`), the functions' metrics, or both.
+
+    A failure to record must never cost the run it describes: implementations log it and return."""
+
+    def record(self, entry: RunEntry) -> None: ...
+
+
+class RunLogs:
+    """Several run logs as one (the state store's history and the metrics, in the functions)."""
+
+    def __init__(self, *logs: RunLog) -> None:
+        self.logs = logs
+
+    def record(self, entry: RunEntry) -> None:
+        for log in self.logs:
+            log.record(entry)

@@ -172,6 +172,28 @@ class CachedDefinition:
         require_aware("CachedDefinition.fetched_at", self.fetched_at)
 
 
+@dataclass(frozen=True)
+class ParkedRecord:
+    """An Intacct record the command line's `sync` could not write, kept for `parked list` and `parked replay`.
+
+    In AWS the dead-letter queue holds these; on the command line the state store does. `key` names the record
+    in the admin's words (`workers:E-0042`, see `inbound.parking.record_key`): a record parked again replaces its
+    earlier entry. `body` is what replaying it sends back through the upsert (a sync message, or the pull's
+    description of a record it could not map); `workflow` is None for a body that names none.
+    """
+
+    key: str
+    workflow: str | None
+    body: str
+    reason: str
+    parked_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware("ParkedRecord.parked_at", self.parked_at)
+        if not self.key:
+            raise ValueError("a parked record needs a key")
+
+
 def may_claim(
     existing: LedgerEntry | None,
     content_hash: str,
@@ -363,6 +385,20 @@ class StateStore(ABC):
     @abstractmethod
     def recent_runs(self, workflow: str, *, limit: int = 20, since: datetime | None = None) -> list[RunEntry]:
         """The workflow's runs that ended at or after `since`, newest first, at most `limit` of them."""
+
+    # Parked records: what the command line's sync could not write, until a replay gets it through.
+
+    @abstractmethod
+    def park_record(self, record: ParkedRecord) -> None:
+        """Keep the record under its key, replacing what was parked under that key before."""
+
+    @abstractmethod
+    def iter_parked_records(self) -> Iterator[ParkedRecord]:
+        """Every parked record (parked_at in UTC), in key order."""
+
+    @abstractmethod
+    def delete_parked_record(self, key: str) -> None:
+        """Forget the record parked under `key` (it went through); deleting one that is not there is fine."""
 
     def close(self) -> None:  # noqa: B027 - a no-op by design: stores without connections have nothing to release
         """Release connections; the store is unusable afterwards."""

@@ -9,6 +9,7 @@ Items, by key:
   while a GSI can only be queried one key at a time and lags its table.
 - `LEDGER#<timesheet_id>` / `LEDGER`: a ledger entry, claimed with a ConditionExpression. The sparse GSI
   `ledger_by_state` (`ledger_state`, `timesheet_id`) lists entries by state without scanning synced records.
+- `PARKED_RECORD` / `<key>`: a record the command line's sync parked, with its body and reason.
 - `DEFINITION#<key>` / `DEFINITION`: an Intacct object definition (`lookup`'s answer) cached under its key; the
   body must fit in one item (`MAX_ITEM_BYTES`).
 - `RUN#<workflow>` / `<ended_at>#<run_id>`: one run's entry as JSON, newest last in its partition, so the latest
@@ -35,6 +36,7 @@ from .base import (
     LeaseLostError,
     LedgerEntry,
     LedgerState,
+    ParkedRecord,
     PullCheckpoint,
     StateError,
     StateSchemaError,
@@ -97,6 +99,9 @@ TABLE_DEFINITION: Final[TableDefinition] = {
 
 # The attribute the table's time to live reads (the template's TimeToLiveSpecification names the same).
 TTL_ATTRIBUTE: Final = "expires_at"
+
+# The partition of the parked records (`park_record`); each record's key is its sort key.
+PARKED_RECORDS: Final = "PARKED_RECORD"
 
 # BatchGetItem's own limit per call.
 BATCH_GET_LIMIT: Final = 100
@@ -500,6 +505,42 @@ class DynamoStateStore(StateStore):
             if len(found) >= limit:
                 break
         return found
+
+    # Parked records: one partition, so listing them is one Query (the command line parks a handful at most).
+
+    def park_record(self, record: ParkedRecord) -> None:
+        item: Item = {
+            **_key(PARKED_RECORDS, record.key),
+            "key": {"S": record.key},
+            "body": {"S": record.body},
+            "reason": {"S": record.reason},
+            "parked_at": {"S": to_stored_time("parked_at", record.parked_at)},
+        }
+        if record.workflow is not None:
+            item["workflow"] = {"S": record.workflow}
+        size = _item_bytes(item)
+        if size > MAX_ITEM_BYTES:
+            raise StateError(
+                f"the parked record {record.key!r} is {size:,} bytes as a DynamoDB item, more than the "
+                f"{MAX_ITEM_BYTES:,} one item can hold; it was reported but not kept for replay"
+            )
+        self._put(item)
+
+    def iter_parked_records(self) -> Iterator[ParkedRecord]:
+        for item in self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": PARKED_RECORDS}}
+        ):
+            yield ParkedRecord(
+                key=_text(item, "key"),
+                workflow=_optional_text(item, "workflow"),
+                body=_text(item, "body"),
+                reason=_text(item, "reason"),
+                parked_at=from_stored_time(_text(item, "parked_at")),
+            )
+
+    def delete_parked_record(self, key: str) -> None:
+        with _readable_errors(self.table_name):
+            self._client.delete_item(TableName=self.table_name, Key=_key(PARKED_RECORDS, key))
 
     # Plumbing
 

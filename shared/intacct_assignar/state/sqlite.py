@@ -20,6 +20,7 @@ from .base import (
     LeaseLostError,
     LedgerEntry,
     LedgerState,
+    ParkedRecord,
     PullCheckpoint,
     StateLocationError,
     StateSchemaError,
@@ -33,10 +34,10 @@ from .base import (
     to_stored_time,
 )
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 # The current schema. IF NOT EXISTS: a file at an older version gets the tables it lacks (version 3 added
-# `definition`, 4 `run`) from the same statements; columns added to existing tables are in `_ADDED_COLUMNS`.
+# `definition`, 4 `run`, 5 `parked_record`) from the same statements; columns added to existing tables are in `_ADDED_COLUMNS`.
 _SCHEMA: Final[tuple[str, ...]] = (
     """CREATE TABLE IF NOT EXISTS watermark (
     source TEXT PRIMARY KEY,
@@ -89,6 +90,13 @@ _SCHEMA: Final[tuple[str, ...]] = (
     entry TEXT NOT NULL
 )""",
     "CREATE INDEX IF NOT EXISTS run_by_workflow ON run (workflow, ended_at)",
+    """CREATE TABLE IF NOT EXISTS parked_record (
+    key TEXT PRIMARY KEY,
+    workflow TEXT,
+    body TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    parked_at TEXT NOT NULL
+)""",
 )
 
 # Columns added to tables that already existed, by the version that added them; run for files older than it.
@@ -482,6 +490,22 @@ class SqliteStateStore(StateStore):
             (workflow, floor, max(limit, 0)),
         )
         return [RunEntry.from_json(row[0]) for row in rows]
+
+    # Parked records
+
+    def park_record(self, record: ParkedRecord) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO parked_record (key, workflow, body, reason, parked_at) VALUES (?, ?, ?, ?, ?)",
+            (record.key, record.workflow, record.body, record.reason, to_stored_time("parked_at", record.parked_at)),
+        )
+
+    def iter_parked_records(self) -> Iterator[ParkedRecord]:
+        rows = self._execute("SELECT key, workflow, body, reason, parked_at FROM parked_record ORDER BY key")
+        for key, workflow, body, reason, parked_at in rows:
+            yield ParkedRecord(key, workflow, body, reason, from_stored_time(parked_at))
+
+    def delete_parked_record(self, key: str) -> None:
+        self._execute("DELETE FROM parked_record WHERE key = ?", (key,))
 
 
 def _held(entry: LedgerEntry | None, attempt: int) -> bool:

@@ -15,6 +15,7 @@ from intacct_assignar.state import (
     CachedDefinition,
     LeaseLostError,
     NaiveDatetimeError,
+    ParkedRecord,
     PullCheckpoint,
     StateStore,
     SyncedRecord,
@@ -543,3 +544,58 @@ def test_a_run_entry_stored_in_another_time_zone_sorts_by_its_instant(store: Sta
 def test_a_naive_run_time_is_refused_before_anything_is_stored() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         RunEntry(workflow="workers", kind="pull", started_at=NOW, ended_at=datetime(2026, 11, 25, 22, 5), outcome="ok")
+
+
+# Parked records
+
+
+def parked(key: str, *, reason: str = "Assignar refused it: email taken", at: datetime = NOW) -> ParkedRecord:
+    return ParkedRecord(key=key, workflow="workers", body=f'{{"record": "{key}"}}', reason=reason, parked_at=at)
+
+
+def test_parked_records_are_listed_in_key_order_and_a_record_parked_again_replaces_its_entry(
+    store: StateStore,
+) -> None:
+    # Given two records parked, one of them twice (the second time for another reason, in another time zone)
+    store.park_record(parked("workers:E-0002"))
+    store.park_record(parked("workers:E-0001"))
+    later = (NOW + timedelta(hours=1)).astimezone(SYDNEY)
+    store.park_record(parked("workers:E-0002", reason="waits for roles LAB to be in Assignar", at=later))
+
+    # When they are listed
+    listed = list(store.iter_parked_records())
+
+    # Then each key is there once, with its latest reason, in UTC
+    assert [record.key for record in listed] == ["workers:E-0001", "workers:E-0002"]
+    assert listed[1].reason == "waits for roles LAB to be in Assignar"
+    assert listed[1].parked_at == later and listed[1].parked_at.utcoffset() == timedelta(0)
+    assert listed[1].body == '{"record": "workers:E-0002"}' and listed[1].workflow == "workers"
+
+
+def test_a_parked_record_without_a_workflow_round_trips(store: StateStore) -> None:
+    store.park_record(ParkedRecord(key="body:1a2b", workflow=None, body="not json", reason="bad", parked_at=NOW))
+    assert list(store.iter_parked_records()) == [
+        ParkedRecord(key="body:1a2b", workflow=None, body="not json", reason="bad", parked_at=NOW)
+    ]
+
+
+def test_deleting_a_parked_record_forgets_only_that_one_and_deleting_it_again_is_fine(store: StateStore) -> None:
+    store.park_record(parked("workers:E-0001"))
+    store.park_record(parked("workers:E-0002"))
+    store.delete_parked_record("workers:E-0001")
+    store.delete_parked_record("workers:E-0001")
+    store.delete_parked_record("workers:never-parked")
+    assert [record.key for record in store.iter_parked_records()] == ["workers:E-0002"]
+
+
+def test_parked_records_live_apart_from_synced_records_and_the_ledger(store: StateStore) -> None:
+    # A negative control for the listing: other state in the store is never taken for a parked record
+    store.put_synced(synced(1))
+    store.claim_timesheet(7, "h", 60, NOW)
+    store.record_parked(7, "h", "unknown employee", NOW)
+    assert list(store.iter_parked_records()) == []
+
+
+def test_a_naive_parked_at_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ParkedRecord(key="k", workflow=None, body="b", reason="r", parked_at=datetime(2026, 11, 25))

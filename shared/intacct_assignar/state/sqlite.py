@@ -37,7 +37,8 @@ from .base import (
 SCHEMA_VERSION: Final = 5
 
 # The current schema. IF NOT EXISTS: a file at an older version gets the tables it lacks (version 3 added
-# `definition`, 4 `run`, 5 `parked_record`) from the same statements; columns added to existing tables are in `_ADDED_COLUMNS`.
+# `definition`, 4 `run`, 5 `parked_record`) from the same statements; columns added to existing tables are in
+# `_ADDED_COLUMNS`.
 _SCHEMA: Final[tuple[str, ...]] = (
     """CREATE TABLE IF NOT EXISTS watermark (
     source TEXT PRIMARY KEY,

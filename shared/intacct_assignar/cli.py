@@ -519,3 +519,9 @@ def _command_name(info: CommandInfo) -> str | None:
 
 def main() -> None:
     app_with_plugins()()
+
+
+# `parked list|replay` lives in a module of its own, which uses this one's options: added last, once they exist.
+from .cli_parked import parked_app  # noqa: E402
+
+app.add_typer(parked_app)

@@ -20,6 +20,7 @@ from .assignar.errors import (
     ServerError,
     TransportError,
 )
+from .aws.errors import AwsSetupError
 from .config import ConfigError
 from .intacct.errors import (
     IntacctAuthenticationError,
@@ -72,7 +73,7 @@ def explain(error: BaseException) -> Problem:
         )
     if isinstance(error, FieldsUnavailableError):
         return Problem(str(error))
-    if isinstance(error, (ConfigError, StateLocationError, StateSchemaError)):
+    if isinstance(error, (ConfigError, StateLocationError, StateSchemaError, AwsSetupError)):
         return Problem(str(error), SETTINGS)
     if isinstance(error, StateUnavailableError):
         return Problem(str(error))

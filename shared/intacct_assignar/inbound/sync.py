@@ -18,6 +18,7 @@ from ..config import WORKFLOWS
 from ..problems import Problem, explain
 from .consume import SyncConsumer
 from .messages import MessageError, SyncMessage
+from .parking import StoreParking
 from .pull import PullReport, PullService, sources_for
 from .upsert import DependencyNotReady, UpsertResult, UpsertService
 
@@ -154,12 +155,16 @@ def run_sync(
     *,
     workflows: Sequence[str] = WORKFLOWS,
     full: bool = False,
+    parking: StoreParking | None = None,
 ) -> SyncSummary:
     """Pull the sources feeding `workflows` (in dependency order), then the deletions, and upsert everything.
 
     The queue lives in memory, so the watermarks move only after the drain, and only for sources none of whose
     records failed: a refused or waiting record is pulled again next time (once fixed, it goes through), and
     a crash mid-way loses nothing. A dry run moves nothing at all.
+
+    `parking` keeps every record that did not go through, with its reason, for `parked list` and `parked replay`
+    (what the dead-letter queue is in AWS), and forgets those this run got through; a dry run parks nothing.
     """
     unknown = sorted(set(workflows) - set(WORKFLOWS))
     if unknown:
@@ -167,6 +172,10 @@ def run_sync(
     queue = InProcessQueue()
     pull.publisher = queue
     pull.persist_progress = False
+    if upsert.dry_run:
+        parking = None
+    if parking is not None:
+        pull.parking = parking  # records the pull cannot map, as the puller parks them in AWS
     summary = SyncSummary({name: WorkflowSummary() for name in WORKFLOWS if name in workflows})
     # Refused credentials or an Intacct that does not answer stop the run here, before any workflow tries.
     pull.intacct.connect()
@@ -204,6 +213,11 @@ def run_sync(
         setattr(counts, result.action, getattr(counts, result.action) + 1)
         if result.action != "unchanged":
             summary.plan.append(result)
+    if parking is not None:
+        # Whatever did not go through would be parked in AWS too (at once, or after its last delivery).
+        for body, reason in [*queue.parked, *waiting]:
+            parking.park(body, reason)
+        parking.went_through(done)
     for body, reason in [*queue.parked, *waiting]:
         name, record = "?", "?"
         try:

@@ -66,6 +66,12 @@ def push_timesheets(
     return summary
 
 
+def retry_timesheet(push: PushService, timesheet_id: int) -> PushResult:
+    """One timesheet posted again at a person's request (`parked replay`), exactly as `push-timesheets
+    --timesheet-id` posts it: retried even if parked, the ledger deciding, its trouble its result."""
+    return _post(push, timesheet_id, retry_parked=True, dry_run=False)
+
+
 def _post(
     push: PushService, timesheet_id: int, *, retry_parked: bool, dry_run: bool, confirmed_absent: bool = False
 ) -> PushResult:

@@ -32,6 +32,7 @@ from typer.models import CommandInfo
 from .assignar import AssignarClient
 from .check import run_checks
 from .config import WORKFLOWS, TenantConfig, load_config
+from .inbound.parking import StoreParking
 from .inbound.pull import PullService
 from .inbound.sync import InProcessQueue, SyncSummary, WorkflowSummary, run_sync
 from .inbound.upsert import UpsertService
@@ -208,7 +209,8 @@ def sync(
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
         pull = PullService(intacct, store, InProcessQueue(), tenant)
         upsert = UpsertService(assignar, store, tenant, dry_run=dry_run)
-        summary = run_sync(pull, upsert, workflows=workflows, full=full)
+        # What does not go through is kept, with its reason, for `parked list` and `parked replay`.
+        summary = run_sync(pull, upsert, workflows=workflows, full=full, parking=StoreParking(store))
     if as_json:
         print(json.dumps(_summary_json(summary, intacct, assignar, dry_run), indent=2, default=str))
     else:

@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -182,6 +183,7 @@ class LocalStack:
         stack._wire_functions(sam, resources)
         for function in stack.functions.values():
             function.environment.update(environment or {})
+        stack._register_outputs(sam)
         return stack
 
     # --- resources ----------------------------------------------------------------------------------------
@@ -252,6 +254,29 @@ class LocalStack:
                         batch_size=int(properties.get("BatchSize", 10)),
                     )
                 )
+
+    def _register_outputs(self, sam: dict[str, Any]) -> None:
+        """A CloudFormation stack under this stack's name whose outputs are the template's, resolved to what was
+        created here, so `--stack NAME` finds the table and queues as it would in AWS. Outputs naming what the local
+        stack does not create (the HTTP API's URL, the dashboard) are left out, as a failed deploy leaves them."""
+        outputs: dict[str, dict[str, str]] = {}
+        for name, output in sam.get("Outputs", {}).items():
+            try:
+                value = self._value(output["Value"])
+            except KeyError:
+                continue
+            if isinstance(value, str):
+                outputs[name] = {"Value": value}
+        # One resource that creates nothing: CloudFormation needs one, and moto only records this type.
+        template = {
+            "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": outputs,
+        }
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*WaitConditionHandle.*")
+            boto3.client("cloudformation", region_name=REGION).create_stack(
+                StackName=self.name, TemplateBody=json.dumps(template)
+            )
 
     def _value(self, value: Any) -> Any:
         """A template value with Ref/GetAtt resolved to what this local stack created."""

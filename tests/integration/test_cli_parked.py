@@ -144,4 +144,3 @@ def test_the_next_sync_forgets_a_parked_record_it_got_through(tenant: Tenant) ->
     # Then it went through, and nothing is left parked
     assert code == 0, output
     assert json_of(tenant, "parked", "list")[1] == {"parked": []}
-

@@ -31,6 +31,7 @@ from typer.models import CommandInfo
 
 from .assignar import AssignarClient
 from .check import run_checks
+from .cli_progress import live_push, live_sync
 from .config import WORKFLOWS, TenantConfig, load_config
 from .inbound.parking import StoreParking
 from .inbound.pull import PullService
@@ -209,8 +210,11 @@ def sync(
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
         pull = PullService(intacct, store, InProcessQueue(), tenant)
         upsert = UpsertService(assignar, store, tenant, dry_run=dry_run)
-        # What does not go through is kept, with its reason, for `parked list` and `parked replay`.
-        summary = run_sync(pull, upsert, workflows=workflows, full=full, parking=StoreParking(store))
+        with live_sync(console, quiet=as_json) as progress:
+            # What does not go through is kept, with its reason, for `parked list` and `parked replay`.
+            summary = run_sync(
+                pull, upsert, workflows=workflows, full=full, progress=progress, parking=StoreParking(store)
+            )
     if as_json:
         print(json.dumps(_summary_json(summary, intacct, assignar, dry_run), indent=2, default=str))
     else:
@@ -385,18 +389,22 @@ def push_timesheets_command(
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
         push = PushService(assignar, intacct, store, tenant)
         sweep = SweepService(assignar, store, _NoQueue())
-        if as_json:
-            summary = push_timesheets(push, sweep, timesheet_id or (), dry_run=dry_run, confirmed_absent=not_in_intacct)
-        else:
-            with console.status("Reading approved timesheets from Assignar"):
-                summary = push_timesheets(
-                    push,
-                    sweep,
-                    timesheet_id or (),
-                    dry_run=dry_run,
-                    progress=_show_push,
-                    confirmed_absent=not_in_intacct,
-                )
+        with live_push(console, quiet=as_json) as live:
+
+            def show(result: PushResult) -> None:
+                _show_push(result)
+                if live is not None:
+                    live.done_one()
+
+            summary = push_timesheets(
+                push,
+                sweep,
+                timesheet_id or (),
+                dry_run=dry_run,
+                progress=None if as_json else show,
+                planned=live.planned if live is not None else None,
+                confirmed_absent=not_in_intacct,
+            )
     if as_json:
         document = {"dry_run": dry_run, **summary.as_dict()}
         document["api_calls"] = {

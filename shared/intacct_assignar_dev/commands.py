@@ -61,13 +61,9 @@ def demo(
         report = run_system_demo(employees=size, seed=seed)
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
+        # The spinner names the step under way; each finished step leaves a log line.
         with console.status("Starting") as status:
-
-            def show(message: str) -> None:
-                status.update(message)
-                console.log(message)
-
-            report = run_system_demo(employees=size, seed=seed, progress=show)
+            report = run_system_demo(employees=size, seed=seed, progress=console.log, step=status.update)
         _print_system_report(report)
     raise typer.Exit(0 if report.ok else 1)
 

@@ -116,13 +116,19 @@ def _local_aws_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_system_demo(*, employees: int = 200, seed: int = 7, progress: Progress | None = None) -> SystemDemoReport:
+def run_system_demo(
+    *, employees: int = 200, seed: int = 7, progress: Progress | None = None, step: Progress | None = None
+) -> SystemDemoReport:
+    """`progress` hears each step once it is done (the demo's log lines); `step` each step as it starts (the
+    spinner's words, so a slow step is named while it runs)."""
     from aws_lambda_powertools.utilities import parameters
     from intacct_assignar.runtime import Runtime
     from moto import mock_aws
 
     say = progress or (lambda _message: None)
+    doing = step or (lambda _message: None)
     started = time.perf_counter()
+    doing(f"Seeding an Intacct company of {employees} employees")
     store = IntacctStore(timezone=ZONE)
     company = generate_company(store, employees=employees, seed=seed)
     say(f"Seeded an Intacct company of {employees} employees")
@@ -135,6 +141,7 @@ def run_system_demo(*, employees: int = 200, seed: int = 7, progress: Progress |
         IntacctEmulator(store) as intacct,
         AssignarEmulator(seed=seed) as assignar,
     ):
+        doing("Standing up the stack of template.yaml on moto")
         owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
         tenant = {"timezone": ZONE, "workflows": {"work_orders": {"owner_user_id": owner["id"]}}}
         stack = LocalStack.create(
@@ -149,7 +156,7 @@ def run_system_demo(*, employees: int = 200, seed: int = 7, progress: Progress |
             f"Stood up the stack on moto: {len(stack.queues)} queues, {len(stack.tables)} tables, "
             f"{len(stack.functions)} functions, {len(stack.schedules)} schedules"
         )
-        demo = _Demo(stack, store, intacct, assignar, say)
+        demo = _Demo(stack, store, intacct, assignar, say, doing)
         report = SystemDemoReport(company=company, phases=[], time=TimeReport(), wall_time_s=0.0)
         report.phases.append(demo.pull_phase("initial sync"))
         with LocalHttpApi(stack.handler_for_route(f"POST {WEBHOOK_PATH}"), path=WEBHOOK_PATH) as api:
@@ -172,12 +179,14 @@ class _Demo:
         intacct: IntacctEmulator,
         assignar: AssignarEmulator,
         say: Progress,
+        doing: Progress,
     ) -> None:
         self.stack = stack
         self.store = store
         self.intacct = intacct
         self.assignar = assignar
         self.say = say
+        self.doing = doing
         self.problems: list[str] = []
         self._parked_seen = 0
 
@@ -200,12 +209,14 @@ class _Demo:
         fetched: dict[str, int] = {}
         pulls = [s for s in self.stack.schedules if s.function == "SyncPullerFunction" and not s.payload["full"]]
         for schedule in pulls:
+            self.doing(f"{name}: pulling {schedule.payload['entity']} from Intacct")
             summary = self._invoke(schedule)
             fetched[summary["source"]] = summary["fetched"]
             for workflow, number in (*summary["published"].items(), *summary["deactivations"].items()):
                 sent[workflow] += number
             self.say(f"{name}: pulled {summary['entity']} ({summary['fetched']} read from Intacct)")
         [upserts] = [e for e in self.stack.event_sources if e.queue == "UpsertQueue"]
+        self.doing(f"{name}: the upsert consumer is applying the queued records to Assignar")
         delivered = self.stack.pump(upserts)
         self.say(f"{name}: upsert consumer applied {delivered} messages to Assignar")
         # Counted from the outside: what Assignar holds now against what it held before the phase.
@@ -251,6 +262,7 @@ class _Demo:
         activities = [a["id"] for a in self.assignar.records("activities") if a.get("active")]
         assets = [a["id"] for a in self.assignar.records("assets") if a.get("active")]
         day = date.today() - timedelta(days=1)
+        self.doing(f"Entering and approving {count} timesheets in Assignar (each approval sends a webhook)")
         ids: list[int] = []
         for number in range(count):
             order = orders[number % len(orders)]
@@ -277,6 +289,7 @@ class _Demo:
             self.problems.append(f"{refused} approval webhooks were not accepted")
         self.say(f"Approved {count} timesheets in Assignar; their webhooks were accepted")
         [pushes] = [e for e in self.stack.event_sources if e.queue == "PushQueue"]
+        self.doing("The push consumer is posting the approved timesheets to Intacct")
         self.stack.pump(pushes)
         report = TimeReport(
             approved=count,

@@ -8,10 +8,10 @@ later; one that still waits when nothing else moves is reported with its reason.
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ..assignar.errors import AssignarError, AuthenticationError
 from ..config import WORKFLOWS
@@ -88,6 +88,30 @@ class SyncSummary:
         return list(dict.fromkeys(name for w in self.workflows.values() for name in w.missing_fields))
 
 
+class SyncProgress(Protocol):
+    """What a sync is doing, as it does it (the CLI draws it on a terminal); every call is cheap and optional."""
+
+    def reading(self, source: str, workflows: Sequence[str]) -> None:
+        """Reading one Intacct object for these workflows."""
+
+    def queued(self, workflow: str, count: int) -> None:
+        """`count` more of the workflow's records wait to be applied to Assignar."""
+
+    def applied(self, workflow: str) -> None:
+        """One of the workflow's records is done: written, found unchanged, or failed."""
+
+
+class NoProgress:
+    def reading(self, source: str, workflows: Sequence[str]) -> None:
+        pass
+
+    def queued(self, workflow: str, count: int) -> None:
+        pass
+
+    def applied(self, workflow: str) -> None:
+        pass
+
+
 class InProcessQueue:
     """Publisher for the pull and a drain loop for the upsert: SQS's behaviour, minus the network."""
 
@@ -101,7 +125,9 @@ class InProcessQueue:
     def park(self, body: str, reason: str) -> None:
         self.parked.append((body, reason))
 
-    def drain(self, consumer: SyncConsumer) -> tuple[list[UpsertResult], list[tuple[str, str]]]:
+    def drain(
+        self, consumer: SyncConsumer, progress: SyncProgress | None = None
+    ) -> tuple[list[UpsertResult], list[tuple[str, str]]]:
         """Apply everything queued; returns what was applied and what could not be, with the reason.
 
         One record's failure costs that record; Assignar refusing a workflow's resource (403) costs that
@@ -114,12 +140,14 @@ class InProcessQueue:
         refused: dict[str, str] = {}  # workflow -> why Assignar will not take its records
         stalled = 0
         down = 0
+        shown = progress or NoProgress()
         while self.pending and stalled <= len(self.pending):
             body = self.pending.popleft()
             # Only parsed again once a workflow was refused: the consumer parses every body anyway.
             workflow = _workflow_of(body) if refused else None
             if workflow in refused:
                 failed.append((body, refused[workflow]))
+                shown.applied(workflow)
                 continue
             try:
                 outcome = consumer.handle(body)
@@ -138,11 +166,15 @@ class InProcessQueue:
                 failed.append((body, problem.message))
                 waiting.pop(body, None)
                 stalled = 0
+                shown.applied(_workflow_of(body) or "?")
                 continue
             stalled = down = 0
             waiting.pop(body, None)
             if isinstance(outcome, UpsertResult):
                 done.append(outcome)
+                shown.applied(outcome.workflow)
+            else:  # parked: the consumer said why
+                shown.applied(_workflow_of(body) or "?")
         # Whatever still waits when nothing moves would, in AWS, be parked after its last delivery.
         still = [(body, waiting.get(body, "waits for a dependency")) for body in self.pending]
         self.pending.clear()
@@ -155,6 +187,7 @@ def run_sync(
     *,
     workflows: Sequence[str] = WORKFLOWS,
     full: bool = False,
+    progress: SyncProgress | None = None,
     parking: StoreParking | None = None,
 ) -> SyncSummary:
     """Pull the sources feeding `workflows` (in dependency order), then the deletions, and upsert everything.
@@ -170,6 +203,7 @@ def run_sync(
     if unknown:
         raise ValueError(f"unknown workflow {', '.join(unknown)}; choose from {', '.join(WORKFLOWS)}")
     queue = InProcessQueue()
+    shown = progress or NoProgress()
     pull.publisher = queue
     pull.persist_progress = False
     if upsert.dry_run:
@@ -180,6 +214,7 @@ def run_sync(
     # Refused credentials or an Intacct that does not answer stop the run here, before any workflow tries.
     pull.intacct.connect()
     for source in sources_for(workflows):
+        shown.reading(source.object_name, [name for name in source.workflows if name in summary.workflows])
         try:
             report = pull.pull(source.object_name, full=full)
         except Exception as exc:  # one object's failure costs its workflows, never the run
@@ -201,13 +236,16 @@ def run_sync(
                     counts.missing_fields = list(report.missing_fields)
         for problem in report.problems:
             summary.failures.append(Failure(problem.workflow, problem.source_id or "?", problem.reason))
+    shown.reading("AUDITHISTORY", ["deletions"])
     try:
         summary.pulls.append(pull.pull_deletions())
     except Exception as exc:
         summary.deletions = _stops_run_or_explain(exc, "AUDITHISTORY")
+    for name, count in Counter(_workflow_of(body) or "?" for body in queue.pending).items():
+        shown.queued(name, count)
     consumer = SyncConsumer(upsert, queue)
     consumer.prefetch(list(queue.pending))
-    done, waiting = queue.drain(consumer)
+    done, waiting = queue.drain(consumer, shown)
     for result in done:
         counts = summary.workflows.setdefault(result.workflow, WorkflowSummary())
         setattr(counts, result.action, getattr(counts, result.action) + 1)
@@ -264,4 +302,13 @@ def _workflow_of(body: str) -> str | None:
         return None
 
 
-__all__ = ["Failure", "InProcessQueue", "Outcome", "SyncSummary", "WorkflowSummary", "run_sync"]
+__all__ = [
+    "Failure",
+    "InProcessQueue",
+    "NoProgress",
+    "Outcome",
+    "SyncProgress",
+    "SyncSummary",
+    "WorkflowSummary",
+    "run_sync",
+]

@@ -47,17 +47,21 @@ def push_timesheets(
     *,
     dry_run: bool = False,
     progress: Callable[[PushResult], None] | None = None,
+    planned: Callable[[int], None] | None = None,
     confirmed_absent: bool = False,
 ) -> PushSummary:
     """Post the named timesheets (retrying them even if parked: a person asked), or every pending one.
 
     `confirmed_absent`: the person looked in Intacct for the one named timesheet's lost write, as its parked
-    reason asked, and found none (`PushService.post`)."""
+    reason asked, and found none (`PushService.post`). `planned` hears how many timesheets the run will post,
+    once they are known, and `progress` each one's result as it comes."""
     named = bool(timesheet_ids)
     ids = list(dict.fromkeys(timesheet_ids)) if named else sweep.pending()
     if confirmed_absent and len(ids) != 1:
         raise ValueError("--not-in-intacct is a person's word about one timesheet: name exactly one --timesheet-id")
     summary = PushSummary()
+    if planned is not None:
+        planned(len(ids))
     for timesheet_id in ids:
         result = _post(push, timesheet_id, retry_parked=named, dry_run=dry_run, confirmed_absent=confirmed_absent)
         summary.results.append(result)

@@ -294,9 +294,11 @@ class ParkedWork:
             if attempt.through:
                 self._delete(item.letters, deleted)
             return Replayed(item, attempt.outcome, attempt.reason)
-        # A record: each body it was parked with is its own piece of work (two versions of one record, say).
+        # A record: each body it was parked with is its own piece of work (two versions of one record, say), the
+        # oldest first, so that in this process the newest is written last (the upsert skips an older one anyway).
         attempts: list[Attempt] = []
-        for queue, letter in item.letters:
+        oldest = datetime.min.replace(tzinfo=UTC)
+        for queue, letter in sorted(item.letters, key=lambda held: held[1].sent_at or oldest):
             attempt = self._replay_record(letter.body, letter.sent_at, replayer)
             if attempt.through:
                 self._delete([(queue, letter)], deleted)

@@ -20,6 +20,7 @@ from .base import (
     SyncedRecord,
 )
 from .dynamodb import TABLE_DEFINITION, DynamoStateStore, create_table
+from .history import StateRunLog
 from .sqlite import SqliteStateStore
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "SqliteStateStore",
     "StateError",
     "StateLocationError",
+    "StateRunLog",
     "StateSchemaError",
     "StateStore",
     "StateUnavailableError",

@@ -528,3 +528,11 @@ def _command_name(info: CommandInfo) -> str | None:
 
 def main() -> None:
     app_with_plugins()()
+
+
+from .cli_status import status as _status  # noqa: E402 - its own module; it shares this one's options
+
+app.command(
+    "status",
+    epilog="Examples:\n\n  intacct-assignar status\n\n  intacct-assignar status --json --state dynamodb://acme-state",
+)(_status)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from ..runs import RunEntry
-from .base import StateStore
 
 logger = logging.getLogger(__name__)
+
+
+class RunHistory(Protocol):
+    """The one thing the run log needs of a store (`StateStore.record_run`)."""
+
+    def record_run(self, entry: RunEntry) -> None: ...
 
 
 class StateRunLog:
     """Keeps run entries in the state store. A write that fails is one WARNING line and nothing more: the run it
     describes already happened, and losing its history must not turn it into a failure (or a retried batch)."""
 
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: RunHistory) -> None:
         self.store = store
 
     def record(self, entry: RunEntry) -> None:

@@ -1,6 +1,6 @@
 """`intacct-assignar status [--json]`: what ran, how it ended and what waits for a person (`status.StatusReport`).
 
-Registered at the end of `cli.py` (whose options and consoles it shares): import the command line from there.
+Registered at the end of `cli.py`, whose options and consoles it shares (imported at the end of this module).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import DEFAULT_STATE, ConfigOption, DebugOption, StateOption, apply_debug, console, errors
 from .config import load_config
 from .state import StateLocationError, open_state
 from .status import StatusReport, WorkflowStatus, build_status
@@ -91,7 +90,7 @@ def _ago(at: datetime | None, now: datetime) -> str:
 
 def status_table(report: StatusReport) -> Table:
     """One row per workflow; fits a 100-column terminal."""
-    table = Table(title="Status", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title="Status", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for column in ("workflow", "last run", "outcome", "read", "written", "unchanged", "parked", "watermark"):
         numeric = column in ("read", "written", "unchanged", "parked")
         table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
@@ -140,3 +139,8 @@ def _print(report: StatusReport) -> None:
             console.print(f"  {escape(item.kind)} {escape(item.id)}: {escape(item.reason)}", highlight=False)
     else:
         console.print("Parked: nothing")
+
+
+# Last, so that either module can be imported first: `cli.py` registers `status` at its own end, and Typer reads
+# the annotations above only when it builds the command line.
+from .cli import DEFAULT_STATE, ConfigOption, DebugOption, StateOption, apply_debug, console, errors  # noqa: E402

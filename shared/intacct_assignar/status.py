@@ -90,13 +90,11 @@ class WorkflowStatus:
         return self.standing in ("ok", "disabled")
 
     def problem(self) -> str | None:
-        """Why this workflow keeps `status` from exiting 0, in one sentence with what to do; None when it does not."""
+        """Why this workflow's last run keeps `status` from exiting 0, in one sentence with what to do; None when it
+        does not, or when it never ran (`StatusReport.problems` says that of several workflows at once)."""
         run = self.deciding
-        if self.ok:
+        if self.ok or run is None:
             return None
-        if run is None:
-            command = "push-timesheets" if self.workflow == TIME_WORKFLOW else "sync"
-            return f"{self.workflow} has never run: run intacct-assignar {command}, or wait for its schedule"
         what = f"{self.workflow}: its last {run.kind}"
         if run.outcome == "not_run":
             return f"{what} could not run: {run.detail}"
@@ -157,6 +155,16 @@ class StatusReport:
     def problems(self) -> list[str]:
         """Why `status` exits 1, one sentence each; empty when every enabled workflow is ok and nothing is parked."""
         found = [problem for w in self.workflows if (problem := w.problem()) is not None]
+        never = [w.workflow for w in self.workflows if w.standing == "never_ran"]
+        for command, names in (
+            ("sync", [name for name in never if name != TIME_WORKFLOW]),
+            ("push-timesheets", [name for name in never if name == TIME_WORKFLOW]),
+        ):
+            if names:
+                have, its = ("has", "its") if len(names) == 1 else ("have", "their")
+                found.append(
+                    f"{', '.join(names)} {have} never run: run intacct-assignar {command}, or wait for {its} schedule"
+                )
         if self.parked:
             count = len(self.parked)
             found.append(

@@ -4,7 +4,7 @@ stands, its watermark, the time figures, parked work, and when the report says a
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,11 +29,25 @@ def run(
     *,
     detail: str | None = None,
     extra: dict[str, Any] | None = None,
-    **counts: int,
+    read: int = 0,
+    written: int = 0,
+    unchanged: int = 0,
+    parked: int = 0,
 ) -> RunEntry:
     ended = NOW - timedelta(minutes=minutes_ago)
-    entry = RunEntry(workflow, kind, ended - timedelta(seconds=20), ended, outcome, detail=detail, extra=extra or {})
-    return replace(entry, **counts)
+    return RunEntry(
+        workflow,
+        kind,
+        ended - timedelta(seconds=20),
+        ended,
+        outcome,
+        read=read,
+        written=written,
+        unchanged=unchanged,
+        parked=parked,
+        detail=detail,
+        extra=extra or {},
+    )
 
 
 def report(store: StateStore, config: TenantConfig = CONFIG, **options: Any) -> StatusReport:

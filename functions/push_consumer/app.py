@@ -2,7 +2,8 @@
 
 No Powertools idempotency here: the timesheet ledger is the idempotency record (it also knows a timesheet
 re-approved with new content from a duplicate delivery). A record that must wait (another worker holds the
-timesheet, Intacct's answer was lost) fails alone and comes back after the visibility timeout.
+timesheet, Intacct's answer was lost) fails alone and comes back after the visibility timeout. Each batch is one
+"time" run in the run history.
 """
 
 from __future__ import annotations

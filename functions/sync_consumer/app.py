@@ -1,7 +1,8 @@
 """Upsert consumer: applies each sync message from the queue to Assignar, reporting partial batch failures.
 
 A message is processed once per content (Powertools idempotency on its business key); one whose dependency
-is not in Assignar yet fails alone and comes back later; a bad one is parked with its reason.
+is not in Assignar yet fails alone and comes back later; a bad one is parked with its reason. Each batch is one
+run per workflow in the run history.
 """
 
 from __future__ import annotations

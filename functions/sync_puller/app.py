@@ -1,7 +1,8 @@
 """Scheduled puller: reads what changed in one Intacct entity and sends it to the upsert queue.
 
 Input (from the EventBridge Scheduler schedule): {"entity": "workers" | "EMPLOYEE" | "deletions", "full": false}.
-A pull that would outlast this invocation stops at a checkpoint and starts a follow-up invocation of itself.
+A pull that would outlast this invocation stops at a checkpoint and starts a follow-up invocation of itself; the
+invocation that finishes (or fails) it records the run in the run history.
 """
 
 from __future__ import annotations

@@ -218,9 +218,10 @@ def entries_from_pull(report: PullReport, *, ended_at: datetime, cost: RunCost =
     "deletions" for the audit-trail pull. Nothing for a pull paused at a checkpoint: it is recorded when the
     invocation that finishes it ends, from the start of the first (`PullReport.started_at`).
 
-    Disabled workflows get no entry (`status` shows them disabled). Work orders a projects pull re-sent are counted
-    in the projects entry's `extra["also_sent"]`, not as a work-orders run: the work orders' own pull (of TASK)
-    says how they stand, and a re-send must not hide its failure.
+    `read` is what was read of the source: ITEM's records count for both roles and assets, as each looked at all
+    of them. Disabled workflows get no entry (`status` shows them disabled). Work orders a projects pull re-sent
+    are counted in the projects entry's `extra["also_sent"]`, not as a work-orders run: the work orders' own pull
+    (of TASK) says how they stand, and a re-send must not hide its failure.
     """
     if not report.complete:
         return []

@@ -2,11 +2,13 @@
 
 No Powertools idempotency here: the timesheet ledger is the idempotency record (it also knows a timesheet
 re-approved with new content from a duplicate delivery). A record that must wait (another worker holds the
-timesheet, Intacct's answer was lost) fails alone and comes back after the visibility timeout.
+timesheet, Intacct's answer was lost) fails alone and comes back after the visibility timeout. Each batch is one
+"time" run in the run history.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -14,18 +16,24 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.observability import logger
+from intacct_assignar.run_entries import PushBatch, RunMeter
 from intacct_assignar.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any] | None:
+def record_handler(record: SQSRecord, batch: PushBatch) -> dict[str, Any] | None:
     runtime = Runtime.current()
-    result = runtime.push_consumer.handle(
-        record.body,
-        receive_count=int(record.attributes.approximate_receive_count),
-        max_receives=runtime.settings.max_receives,
-    )
+    try:
+        result = runtime.push_consumer.handle(
+            record.body,
+            receive_count=int(record.attributes.approximate_receive_count),
+            max_receives=runtime.settings.max_receives,
+        )
+    except Exception as error:
+        batch.retrying(record.body, error)
+        raise
+    batch.handled(result)
     if result is None:
         return None
     logger.info("timesheet handled", extra=result.as_dict())
@@ -34,5 +42,10 @@ def record_handler(record: SQSRecord) -> dict[str, Any] | None:
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    Runtime.current().push_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    runtime = Runtime.current()
+    batch = PushBatch(RunMeter(intacct=runtime.intacct.counters, assignar=runtime.assignar.calls))
+    runtime.push_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
+    handler = partial(record_handler, batch=batch)
+    answer = process_partial_response(event=event, record_handler=handler, processor=processor, context=context)
+    runtime.run_log.record(batch.entry())
+    return answer

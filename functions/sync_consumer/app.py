@@ -1,11 +1,13 @@
 """Upsert consumer: applies each sync message from the queue to Assignar, reporting partial batch failures.
 
 A message is processed once per content (Powertools idempotency on its business key); one whose dependency
-is not in Assignar yet fails alone and comes back later; a bad one is parked with its reason.
+is not in Assignar yet fails alone and comes back later; a bad one is parked with its reason. Each batch is one
+run per workflow in the run history.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -20,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.upsert import UpsertResult
 from intacct_assignar.observability import logger
+from intacct_assignar.run_entries import RunMeter, UpsertBatch
 from intacct_assignar.runtime import FunctionSettings, Runtime
 
 # A batch that fails whole still answers with its failures (not an error), so Lambda retries each alone.
@@ -41,19 +44,30 @@ def _apply_once(message: SyncMessage, body: str) -> UpsertResult:
     return UpsertResult(**apply_once(work={"business_key": message.business_key, "body": body}))
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord, batch: UpsertBatch) -> dict[str, Any]:
     runtime = Runtime.current()
-    outcome = runtime.sync_consumer.handle(
-        record.body,
-        receive_count=int(record.attributes.approximate_receive_count),
-        max_receives=runtime.settings.max_receives,
-        apply=_apply_once,
-    )
+    try:
+        outcome = runtime.sync_consumer.handle(
+            record.body,
+            receive_count=int(record.attributes.approximate_receive_count),
+            max_receives=runtime.settings.max_receives,
+            apply=_apply_once,
+        )
+    except Exception as error:
+        batch.retrying(record.body, error)
+        raise
+    batch.handled(outcome)
     return outcome.as_dict()
 
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
-    Runtime.current().sync_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    runtime = Runtime.current()
+    batch = UpsertBatch(RunMeter(assignar=runtime.assignar.calls))
+    runtime.sync_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
+    handler = partial(record_handler, batch=batch)
+    answer = process_partial_response(event=event, record_handler=handler, processor=processor, context=context)
+    for entry in batch.entries():
+        runtime.run_log.record(entry)
+    return answer

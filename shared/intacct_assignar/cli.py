@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import asdict
+from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,8 +45,10 @@ from .outbound.results import PushResult
 from .outbound.run import PushSummary, push_timesheets
 from .outbound.sweep import SweepService
 from .problems import explain, settings_keys
+from .run_entries import RunMeter, push_recorded, sync_recorded
+from .runs import RunLog, RunLogs
 from .settings import AssignarSettings, IntacctSettings
-from .state import StateSchemaError, StateStore, open_state
+from .state import StateRunLog, StateSchemaError, StateStore, open_state
 
 DEFAULT_STATE = "intacct-assignar.db"
 
@@ -210,11 +213,19 @@ def sync(
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
         pull = PullService(intacct, store, InProcessQueue(), tenant)
         upsert = UpsertService(assignar, store, tenant, dry_run=dry_run)
+        meter = RunMeter(intacct=intacct.counters, assignar=assignar.calls)
         with live_sync(console, quiet=as_json) as progress:
             # What does not go through is kept, with its reason, for `parked list` and `parked replay`.
-            summary = run_sync(
-                pull, upsert, workflows=workflows, full=full, progress=progress, parking=StoreParking(store)
+            run = partial(
+                run_sync,
+                pull,
+                upsert,
+                workflows=workflows,
+                full=full,
+                progress=progress,
+                parking=StoreParking(store),
             )
+            summary = sync_recorded(_run_log(store, dry_run), meter, workflows, run)
     if as_json:
         print(json.dumps(_summary_json(summary, intacct, assignar, dry_run), indent=2, default=str))
     else:
@@ -241,6 +252,11 @@ def _store(ctx: typer.Context, state: str | None, dry_run: bool) -> Iterator[Sta
             location = str(copy)
         with open_state(location) as store:
             yield store
+
+
+def _run_log(store: StateStore, dry_run: bool) -> RunLog:
+    """The run history in the state store; a dry run leaves none (it is a preview, run on a copy)."""
+    return RunLogs() if dry_run else RunLogs(StateRunLog(store))
 
 
 def _summary_json(
@@ -384,11 +400,14 @@ def push_timesheets_command(
     intacct_settings, assignar_settings = _settings()
     with _store(ctx, state, dry_run) as store:
         intacct = IntacctClient(intacct_settings, timezone=tenant.zone)
+        meter = RunMeter(intacct=intacct.counters)
         # Refused credentials stop the command here, rather than failing every timesheet the same way.
         intacct.connect()
         assignar = AssignarClient(assignar_settings, requests_per_second=assignar_settings.requests_per_second or None)
+        meter.watch(assignar=assignar.calls)
         push = PushService(assignar, intacct, store, tenant)
         sweep = SweepService(assignar, store, _NoQueue())
+        log = _run_log(store, dry_run)
         with live_push(console, quiet=as_json) as live:
 
             def show(result: PushResult) -> None:
@@ -396,7 +415,8 @@ def push_timesheets_command(
                 if live is not None:
                     live.done_one()
 
-            summary = push_timesheets(
+            run = partial(
+                push_timesheets,
                 push,
                 sweep,
                 timesheet_id or (),
@@ -405,6 +425,7 @@ def push_timesheets_command(
                 planned=live.planned if live is not None else None,
                 confirmed_absent=not_in_intacct,
             )
+            summary = push_recorded(log, meter, run)
     if as_json:
         document = {"dry_run": dry_run, **summary.as_dict()}
         document["api_calls"] = {
@@ -535,3 +556,10 @@ def main() -> None:
 from .cli_parked import parked_app  # noqa: E402
 
 app.add_typer(parked_app)
+
+from .cli_status import status as _status  # noqa: E402 - its own module; it shares this one's options
+
+app.command(
+    "status",
+    epilog="Examples:\n\n  intacct-assignar status\n\n  intacct-assignar status --json --state dynamodb://acme-state",
+)(_status)

@@ -29,8 +29,9 @@ from .outbound.plan import content_hash
 from .outbound.push import PushService
 from .outbound.receiver import WebhookReceiver
 from .outbound.sweep import SweepService
+from .runs import RunLog, RunLogs
 from .settings import AssignarSettings, IntacctSettings
-from .state import StateStore, open_state
+from .state import StateRunLog, StateStore, open_state
 
 SECRET_MAX_AGE_S = 300
 
@@ -100,6 +101,11 @@ class Runtime:
     @cached_property
     def state(self) -> StateStore:
         return open_state(f"dynamodb://{self.settings.state_table}")
+
+    @cached_property
+    def run_log(self) -> RunLog:
+        # Where each finished run goes: the history `status` reads (and the functions' metrics, joined here).
+        return RunLogs(StateRunLog(self.state))
 
     @cached_property
     def intacct(self) -> IntacctClient:

@@ -95,6 +95,8 @@ class PullReport:
     progress_key: str = ""  # the name its watermark and checkpoint are kept under
     # Optional fields the company does not offer, as "OBJECT.FIELD (what it is for)": synced without them.
     missing_fields: list[str] = field(default_factory=list)
+    # When the pull began: a pull continued from a checkpoint began in the invocation that first started it.
+    started_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """What the puller reports of a run (its log line and answer)."""
@@ -117,6 +119,22 @@ def source_named(name: str) -> IntacctSource:
             return source
     known = ", ".join(s.object_name for s in SOURCES)
     raise ValueError(f"no Intacct source named {name!r} (known: {known}, {DELETIONS})")
+
+
+def progress_key(source: IntacctSource, config: TenantConfig, selection: Selection | None = None) -> str:
+    """`PullService.progress_key`, for readers of the watermarks that hold no pull service (`status`)."""
+    settings: dict[str, object] = {
+        workflow: {
+            "enabled": config.enabled(workflow),
+            "missing": config.missing(workflow),
+            "section": config.workflows.get(workflow).model_dump(mode="json"),
+        }
+        for workflow in source.workflows
+    }
+    if selection is not None and selection.missing:
+        settings["~not offered"] = sorted(need.name for need in selection.missing)
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return f"{source.object_name}#{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
 
 
 def sources_for(workflows: Sequence[str]) -> list[IntacctSource]:
@@ -167,18 +185,7 @@ class PullService:
         reaches every worker, not only those edited since. A company offering every field keeps the key it had.
         Without `selection`, the key of the settings alone (it never asks Intacct).
         """
-        settings: dict[str, object] = {
-            workflow: {
-                "enabled": self.config.enabled(workflow),
-                "missing": self.config.missing(workflow),
-                "section": self.config.workflows.get(workflow).model_dump(mode="json"),
-            }
-            for workflow in source.workflows
-        }
-        if selection is not None and selection.missing:
-            settings["~not offered"] = sorted(need.name for need in selection.missing)
-        canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
-        return f"{source.object_name}#{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+        return progress_key(source, self.config, selection)
 
     def commit(self, report: PullReport) -> None:
         """Move the watermark to where a complete pull read up to (for callers that defer it)."""
@@ -209,6 +216,7 @@ class PullService:
                 cannot_run=cannot_run,
                 progress_key=key,
                 complete=True,
+                started_at=self.clock(),
             )
         # Raises before anything is read when the company lacks a field the workflows cannot do without.
         selection = select(source, self.catalog, self.config)
@@ -237,6 +245,7 @@ class PullService:
             skipped_workflows=skipped,
             cannot_run=cannot_run,
             progress_key=key,
+            started_at=checkpoint.started_at,
         )
         window = Window(checkpoint.since, checkpoint.until)
         cursor = (
@@ -307,7 +316,7 @@ class PullService:
         # Every field of the audit trail is required: a company without them fails here, on the first run.
         select(DELETION_LOG, self.catalog, self.config)
         watermark = self.state.get_watermark(DELETIONS)
-        report = PullReport(DELETIONS, run_id, full=False, progress_key=DELETIONS)
+        report = PullReport(DELETIONS, run_id, full=False, progress_key=DELETIONS, started_at=now)
         if watermark is None:
             # First run: watch from the start of the earliest pull that already ran (a record deleted after it
             # was pulled must still be deactivated); with none yet, from now.

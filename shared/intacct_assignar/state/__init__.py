@@ -21,6 +21,7 @@ from .base import (
     SyncedRecord,
 )
 from .dynamodb import TABLE_DEFINITION, DynamoStateStore, create_table
+from .history import StateRunLog
 from .sqlite import SqliteStateStore
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "SqliteStateStore",
     "StateError",
     "StateLocationError",
+    "StateRunLog",
     "StateSchemaError",
     "StateStore",
     "StateUnavailableError",

@@ -7,9 +7,11 @@ import dataclasses
 import importlib
 import io
 import json
+import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,20 +20,24 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from intacct_assignar.cli import app
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.observability import logger
+from intacct_assignar.runs import RunEntry
 from intacct_assignar.runtime import Runtime
-from intacct_assignar.state import create_table
+from intacct_assignar.state import DynamoStateStore, StateUnavailableError, create_table, open_state
 from intacct_assignar_dev.emulators.assignar import AssignarEmulator
 from intacct_assignar_dev.emulators.http_api import LocalContext
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar_dev.local_aws import sqs_record
 from moto import mock_aws
+from typer.testing import CliRunner
 
 ZONE = ZoneInfo("America/Denver")
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 # The puller asks how long it has left: ten minutes, so a pull always finishes in one invocation here.
 CONTEXT = LocalContext("sync", timeout_s=600)
+NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
 ENTITIES = ["clients", "projects", "work_orders", "activities", "roles", "workers", "deletions"]
 
 
@@ -403,3 +409,88 @@ def test_a_malformed_secret_is_named_by_its_keys_never_its_values(
     assert "missing or invalid settings" in str(failed.value)
     for secret in ("Sender-Pa55-XYZ", "User-Pa55-QRS"):
         assert secret not in output and secret not in str(failed.value)
+
+
+# --- run history ---------------------------------------------------------------------------------------------------
+
+INBOUND = ["clients", "projects", "work_orders", "activities", "roles", "assets", "workers"]
+
+
+def test_every_pull_and_upsert_batch_is_in_the_run_history_and_status_reads_it(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # When every schedule fires and the queue drains
+    run_schedules(stack)
+    stack.pump()
+
+    # Then each workflow has its pull and its upsert batches in the state table, and the deletions their pull
+    history = open_state("dynamodb://acme-state")
+    for workflow in INBOUND:
+        runs = history.recent_runs(workflow)
+        [pull] = [run for run in runs if run.kind == "pull"]
+        batches = [run for run in runs if run.kind == "upsert"]
+        assert pull.outcome == "ok" and pull.read > 0 and pull.written > 0, pull
+        assert batches and {b.outcome for b in batches} == {"ok"}, batches
+        # each message the pull sent ended once, in some batch: written, or found already right (a deactivation of
+        # a record never in Assignar); a delivery that waited for its dependency was read again later
+        assert sum(b.written + b.unchanged for b in batches) == pull.written, workflow
+    [deletions] = history.recent_runs("deletions")
+    assert deletions.kind == "pull" and deletions.outcome == "ok"
+    # ... with what each cost: Intacct for the pulls, Assignar for the batches
+    runs = [run for workflow in INBOUND for run in history.recent_runs(workflow)]
+    assert all(run.intacct_transactions > 0 for run in runs if run.kind == "pull" and run.workflow != "assets")
+    assert sum(run.assignar_calls for run in runs if run.kind == "upsert") >= stack.assignar.calls("POST", "/v2")
+    assert {run.assignar_calls for run in runs if run.kind == "pull"} == {0}
+
+    # And `status` reads them from the table: every inbound workflow ok, its watermark known; time never ran
+    monkeypatch.chdir(tmp_path)
+    tenant = tmp_path / "tenant.json"
+    tenant.write_text(os.environ["TENANT_CONFIG"])
+    result = CliRunner().invoke(app, ["status", "--json", "--state", "dynamodb://acme-state", "--config", str(tenant)])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    by_name = {w["workflow"]: w for w in document["workflows"]}
+    assert {by_name[w]["outcome"] for w in [*INBOUND, "deletions"]} == {"ok"}
+    assert all(by_name[w]["watermark"] is not None for w in [*INBOUND, "deletions"])
+    assert by_name["time"]["outcome"] == "never_ran"
+    assert document["problems"] == [
+        "time has never run: run intacct-assignar push-timesheets, or wait for its schedule"
+    ]
+
+
+def test_a_failed_pull_is_in_the_history_with_the_sentence_it_logged(stack: Stack) -> None:
+    # Given an admin who took the Web Services user's permission to list employees away
+    stack.intacct.profile = dataclasses.replace(stack.intacct.profile, unreadable=frozenset({"EMPLOYEE"}))
+
+    # When the workers' schedule fires
+    with pytest.raises(stack.puller.PullFailedError) as failed:
+        stack.puller.lambda_handler({"entity": "workers"}, CONTEXT)
+
+    # Then the workers' last run failed, saying what the function logged
+    [run] = open_state("dynamodb://acme-state").recent_runs("workers")
+    assert (run.kind, run.outcome, run.detail) == ("pull", "failed", str(failed.value))
+    assert "Permission Denied" in str(run.detail)
+
+
+def test_a_history_that_cannot_be_written_costs_neither_the_pull_nor_the_batch(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a state table that refuses run entries (and only them: watermarks and records still go in)
+    def refuse(self: DynamoStateStore, entry: RunEntry) -> None:
+        raise StateUnavailableError(f"DynamoDB kept throttling the write of {entry.workflow}'s run")
+
+    monkeypatch.setattr(DynamoStateStore, "record_run", refuse)
+    with pytest.raises(StateUnavailableError):  # negative control: the write really fails
+        open_state("dynamodb://acme-state").record_run(RunEntry("clients", "pull", NOW, NOW, "ok"))
+
+    # When the clients' schedule fires and the queue drains
+    with caplog.at_level(logging.WARNING, logger="intacct_assignar"):
+        answer = stack.puller.lambda_handler({"entity": "clients"}, CONTEXT)
+        stack.pump()
+
+    # Then the pull finished, every client reached Assignar, and each lost entry is one WARNING line
+    assert answer["complete"] and answer["published"]["clients"] > 0
+    assert len(stack.assignar.records("clients")) == answer["published"]["clients"]
+    lost = [r for r in caplog.records if "was not added to the run history" in r.getMessage()]
+    assert lost and all(r.levelno == logging.WARNING and r.exc_info is None for r in lost)
+    assert all(r.getMessage().startswith("the clients ") for r in lost)

@@ -15,6 +15,7 @@ from intacct_assignar.config import TenantConfig, parse_config
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.pull import PullService
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
+from intacct_assignar.run_entries import entries_from_pull
 from intacct_assignar.settings import IntacctSettings
 from intacct_assignar.sources import SOURCES
 from intacct_assignar.state import SqliteStateStore
@@ -164,6 +165,24 @@ def test_a_pull_out_of_time_continues_from_its_checkpoint(world: World) -> None:
     ids = [m.integration_id for m in world.publisher.messages]
     assert len(ids) == len(set(ids)) == len(world.store.records("EMPLOYEE"))
     assert first.fetched == 75 and second.fetched == len(ids) - 75
+
+
+def test_a_pull_continued_from_its_checkpoint_is_one_run_from_the_first_invocations_start(world: World) -> None:
+    # Given a pull that runs out of time, and the follow-up invocation a quarter of an hour later
+    calls = iter([100.0, 0.0])
+    began = world.clock.at
+    first = world.service.pull("EMPLOYEE", time_left_s=lambda: next(calls), safety_s=10)
+    world.clock.at += timedelta(minutes=15)
+    second = world.service.pull("EMPLOYEE")
+
+    # When each invocation records what it finished
+    paused = entries_from_pull(first, ended_at=began + timedelta(minutes=1))
+    [workers] = entries_from_pull(second, ended_at=world.clock.at)
+
+    # Then the paused one is no run yet, and the finished one spans both invocations
+    assert not first.complete and paused == []
+    assert workers.started_at == began and workers.ended_at == began + timedelta(minutes=15)
+    assert (workers.kind, workers.outcome, workers.read) == ("pull", "ok", second.fetched)
 
 
 def test_deleted_records_become_deactivations(world: World) -> None:

@@ -9,7 +9,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -21,17 +21,28 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.assignar import AssignarClient
 from intacct_assignar.assignar.webhooks import TimesheetEvent
+from intacct_assignar.cli import app
 from intacct_assignar.intacct import IntacctClient, MemorySessionCache
 from intacct_assignar.outbound.messages import PushMessage
+from intacct_assignar.runs import RunEntry
 from intacct_assignar.runtime import Runtime
 from intacct_assignar.settings import IntacctSettings
-from intacct_assignar.state import LedgerEntry, SqliteStateStore, StateStore, create_table, open_state
+from intacct_assignar.state import (
+    DynamoStateStore,
+    LedgerEntry,
+    SqliteStateStore,
+    StateStore,
+    StateUnavailableError,
+    create_table,
+    open_state,
+)
 from intacct_assignar.webhook_signature import signature_headers
 from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from intacct_assignar_dev.emulators.http_api import LocalContext, LocalHttpApi
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar_dev.local_aws import sqs_record
 from moto import mock_aws
+from typer.testing import CliRunner
 
 from ..inbound.company_clock import ZONE
 from .conftest import Crew, sync_company
@@ -41,6 +52,7 @@ WEBHOOK_SECRET = "a-long-random-shared-secret-for-the-webhook"
 WORK_DATE = date(2026, 11, 18)  # a Wednesday: its Intacct week (Sunday start) begins 2026-11-15
 WEEK_START = date(2026, 11, 15)
 MAX_RECEIVES = 3
+NOW = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
 SCHEDULED_EVENT: dict[str, Any] = {
     "version": "0",
     "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -497,3 +509,52 @@ def test_one_inactive_employee_of_ten_is_parked_and_the_other_nine_post(stack: S
     assert [entry.timesheet_id for entry in stack.ledger.iter_ledger("parked")] == [ids[3]]
     assert stack.entry(ids[3]).reason == reason
     assert len(list(stack.ledger.iter_ledger("posted"))) == 9
+
+
+# --- run history ---------------------------------------------------------------------------------------------------
+
+
+def test_each_push_batch_is_one_time_run_in_the_history_and_a_parked_one_says_why(stack: Stack) -> None:
+    # Given two approvals, one of a worker Intacct does not know
+    stack.assignar_client.workers.update(stack.crew.workers[1]["id"], {"employee_id": "E-NOBODY"})
+    first, second = stack.timesheet(worker=0), stack.timesheet(worker=1)
+    for timesheet_id in (first, second):
+        stack.assignar.approve_timesheet(timesheet_id, notify=False)
+        stack.redrive(PushMessage(timesheet_id=timesheet_id, trigger="webhook").to_body())
+
+    # When the consumer takes them in one batch
+    assert stack.pump() == 2
+
+    # Then the state table holds one "time" push entry for the batch: one posted, one parked with its reason
+    [run] = stack.ledger.recent_runs("time")
+    assert (run.kind, run.outcome, run.read, run.written, run.parked) == ("push", "parked", 2, 1, 1)
+    assert run.detail is not None and run.detail.startswith(f"timesheet {second}: ") and "E-NOBODY" in run.detail
+    assert run.intacct_transactions > 0 and run.assignar_calls > 0
+
+    # And `status` reads it from the table: the parked timesheet listed with the ledger's reason, exit 1
+    result = CliRunner().invoke(app, ["status", "--json", "--state", "dynamodb://acme-state"])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    time = next(w for w in document["workflows"] if w["workflow"] == "time")
+    assert time["outcome"] == "parked" and time["last_run"]["run_id"] == run.run_id
+    assert document["time"]["posted_last_24h"] == 1 and document["time"]["parked"] == 1
+    assert document["parked"] == [{"kind": "timesheet", "id": str(second), "reason": stack.entry(second).reason}]
+
+
+def test_a_push_whose_history_cannot_be_written_still_posts(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a state table that refuses run entries (negative control: the write really fails)
+    def refuse(self: DynamoStateStore, entry: RunEntry) -> None:
+        raise StateUnavailableError("DynamoDB kept throttling")
+
+    monkeypatch.setattr(DynamoStateStore, "record_run", refuse)
+    with pytest.raises(StateUnavailableError):
+        stack.ledger.record_run(RunEntry("time", "push", NOW, NOW, "ok"))
+
+    # When a timesheet is approved and the consumer runs
+    timesheet_id = stack.timesheet()
+    stack.assignar.approve_timesheet(timesheet_id)
+    assert stack.pump() == 1
+
+    # Then it is in Intacct, and the batch reported no failure (nothing comes back)
+    assert len(stack.intacct_timesheets()) == 1 and stack.entry(timesheet_id).state == "posted"
+    assert stack.queued() == 0 and stack.take_parked() == []

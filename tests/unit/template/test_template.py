@@ -281,6 +281,7 @@ def grants(cfn: Resources, role: str) -> dict[str, set[str]]:
                 "secretsmanager:GetSecretValue": {"IntacctSecretArn", "AssignarSecretArn"},
                 "dynamodb:GetItem": {"StateTable"},
                 "dynamodb:UpdateItem": {"StateTable"},
+                "dynamodb:PutItem": {"StateTable"},  # run history only (see the test below)
                 **{key: {"PushQueue"} for key in CONSUME},
                 "sqs:SendMessage": {"PushDeadLetterQueue"},
             },
@@ -299,6 +300,15 @@ def test_each_function_may_do_exactly_what_it_does_on_its_own_resources(
     cfn: Resources, role: str, expected: dict[str, set[str]]
 ) -> None:
     assert grants(cfn, role) == expected
+
+
+def test_the_push_consumer_may_put_only_run_history_items_in_the_state_table(cfn: Resources) -> None:
+    # Given the push consumer's grants to put whole items
+    puts = [s for r, s in statements(cfn) if r == "PushConsumerRole" and "dynamodb:PutItem" in as_list(s["Action"])]
+
+    # Then there is one, held to partition keys under RUN#: the ledger changes only by conditional updates
+    assert len(puts) == 1
+    assert puts[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RUN#*"]}}
 
 
 def test_each_function_writes_logs_only_to_its_own_log_group(cfn: Resources) -> None:

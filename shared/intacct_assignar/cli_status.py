@@ -15,8 +15,9 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_stack import StackOption, open_target
 from .config import load_config
-from .state import StateLocationError, open_state
+from .state import StateLocationError
 from .status import StatusReport, WorkflowStatus, build_status
 
 _STANDING_STYLE = {
@@ -34,19 +35,23 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the machine-readable report only.")] = False,
     config: ConfigOption = None,
     state: StateOption = None,
+    stack: StackOption = None,
     debug: DebugOption = False,
 ) -> None:
     """What ran and how it ended, per workflow; time posted, parked and in doubt; every parked item with its reason.
 
-    Reads the state store only (no credentials needed): --state dynamodb://TABLE for a deployed tenant.
+    Reads the state store (and, with --stack, the stack's dead-letter queues) only: no Intacct or Assignar
+    credentials needed. --stack NAME or --state dynamodb://TABLE for a deployed tenant.
     Exit status 0 when every enabled workflow's last run went through and nothing is parked, 1 otherwise.
     """
     apply_debug(ctx, debug)
     tenant = load_config(config or ctx.obj.get("config"))
-    location = state or ctx.obj.get("state") or DEFAULT_STATE
-    _require_existing(location)
-    with open_state(location) as store:
-        report = build_status(store, tenant)
+    if not stack:
+        _require_existing(state or ctx.obj.get("state") or DEFAULT_STATE)
+    with open_target(ctx, state, stack) as target:
+        # Parked records (the state file's, or the upsert dead-letter queue's) and timesheets (the ledger's, and
+        # the push dead-letter queue's), one line each: what `parked list` shows.
+        report = build_status(target.store, tenant, parked=target.parked_work().list())
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

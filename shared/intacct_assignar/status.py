@@ -41,7 +41,7 @@ OLDEST_PENDING_APPROVAL: Final = "oldest_pending_approval"
 Standing = Literal["ok", "parked", "failed", "not_run", "never_ran", "disabled"]
 
 
-class ParkedWork(Protocol):
+class ParkedLine(Protocol):
     """One piece of work waiting for a person: a record (an upsert refused or unmapped) or a timesheet."""
 
     @property
@@ -149,7 +149,7 @@ class StatusReport:
     checked_at: datetime
     workflows: list[WorkflowStatus]
     time: TimeStatus
-    parked: list[ParkedWork]
+    parked: list[ParkedLine]
 
     @property
     def problems(self) -> list[str]:
@@ -193,7 +193,7 @@ def build_status(
     store: StateStore,
     config: TenantConfig,
     *,
-    parked: Sequence[ParkedWork] | None = None,
+    parked: Sequence[ParkedLine] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> StatusReport:
     """The report, from the run history, watermarks and ledger in `store`. `parked`: the parked work to list (the

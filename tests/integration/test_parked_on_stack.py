@@ -46,8 +46,9 @@ class Tenant:
         return result.exit_code, result.output
 
     def json(self, *args: str) -> tuple[int, Any]:
-        code, output = self.cli(*args, "--json")
-        return code, json.loads(output)
+        # stdout alone: the sentences saying why a command exits 1 go to stderr
+        result = runner.invoke(app, [*args, "--stack", STACK, "--json"], env=ENV)
+        return result.exit_code, json.loads(result.stdout)
 
     def pump(self, queue: str) -> int:
         [source] = [e for e in self.stack.event_sources if e.queue == queue]
@@ -143,6 +144,13 @@ def test_parked_work_on_a_stack_is_listed_replayed_after_the_fix_and_a_second_re
     # Given back at once, not merely left to reappear when a hold ends: the next reader sees them now
     assert tenant.visible("UpsertDeadLetterQueue") == 1 and tenant.visible("PushDeadLetterQueue") == 1
 
+    # And `status --stack` lists the same two with their reasons, from the same queues and table, and exits 1
+    code, status = tenant.json("status")
+    assert code == 1, status
+    assert {(item["kind"], item["id"]) for item in status["parked"]} == set(parked)
+    assert {w["workflow"]: w["outcome"] for w in status["workflows"]}["workers"] in ("ok", "parked")
+    assert tenant.visible("UpsertDeadLetterQueue") == 1 and tenant.visible("PushDeadLetterQueue") == 1
+
     # When the timesheet is replayed before its cause is fixed, the push parks it again, with its reason
     code, output = tenant.cli("parked", "replay", "--id", str(timesheet_id))
     assert code == 0 and f"queued timesheet {timesheet_id}" in output
@@ -168,6 +176,7 @@ def test_parked_work_on_a_stack_is_listed_replayed_after_the_fix_and_a_second_re
     assert [u for u in tenant.assignar.records("users") if u.get("employee_id") == employee["EMPLOYEEID"]]
     assert len(tenant.intacct.records("TIMESHEET")) == 1
     assert tenant.json("parked", "list") == (0, {"parked": []})
+    assert tenant.json("status")[1]["parked"] == []
 
     # And a second replay finds nothing and queues nothing: no second Intacct document, no second worker
     code, again = tenant.json("parked", "replay", "--all")

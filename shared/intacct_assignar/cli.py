@@ -519,3 +519,8 @@ def _command_name(info: CommandInfo) -> str | None:
 
 def main() -> None:
     app_with_plugins()()
+
+
+from .cli_reconcile import reconcile  # noqa: E402 - it builds on the options and helpers above
+
+app.add_typer(reconcile)

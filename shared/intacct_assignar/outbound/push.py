@@ -169,9 +169,8 @@ class PushService:
                     timesheet_id, "skipped", reason="already marked processed in Assignar, not by this integration"
                 )
             if not retry_parked:
-                return PushResult(
-                    timesheet_id, "parked", reason=entry.reason, intacct_keys=public_keys(entry.intacct_keys), earlier=True
-                )
+                keys = public_keys(entry.intacct_keys)
+                return PushResult(timesheet_id, "parked", reason=entry.reason, intacct_keys=keys, earlier=True)
         content_hash = ledger_hash(timesheet, posting, unpostable)
         entry = self.state.claim_timesheet(
             timesheet_id,

@@ -235,8 +235,9 @@ class RepairResult:
 
     @property
     def resolved(self) -> bool:
-        """In Intacct now (a queued one is not, yet: the push queue posts it)."""
-        return self.outcome in ("posted", "already_posted")
+        """Posted again. Not a queued one (the push queue has yet to post it), nor one the push calls already
+        posted: its ledger still says posted, which is what reconcile found untrue."""
+        return self.outcome == "posted"
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"timesheet_id": self.timesheet_id, "outcome": self.outcome}

@@ -30,6 +30,7 @@ from .cli import (
     errors,
 )
 from .intacct import IntacctClient
+from .outbound.claim import describe_keys
 from .outbound.push import PushService
 from .outbound.reconcile import (
     CannotReconcileError,
@@ -91,7 +92,7 @@ def time_command(
     try:
         check_range(start, end)
     except RangeError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     tenant = _tenant(ctx, config)
     intacct_settings, assignar_settings = _settings()
@@ -110,7 +111,7 @@ def time_command(
                 with console.status("Reading approved time from Assignar and posted time from Intacct"):
                     report = reconciler.reconcile(start, end)
         except CannotReconcileError as exc:
-            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         if repair:
             push = PushService(assignar, intacct, store, tenant, catalog=catalog)
@@ -148,25 +149,26 @@ def _print(report: ReconcileReport, repaired: bool) -> None:
     console.print(
         f"Time {report.first.isoformat()}..{report.last.isoformat()}: {approved} approved timesheets; {counts}",
         highlight=False,
+        soft_wrap=True,
     )
     off = [row for row in report.workers() if not row.matched]
     if off:
         console.print(_table(off))
     for status in _WORDS:
         for check in report.of(status):
-            console.print(_line(check), highlight=False)
+            console.print(_line(check), highlight=False, soft_wrap=True)
     for problem in report.problems:
         console.print(
             f"[red]unreadable[/red] timesheet {problem.timesheet_id}: {escape(problem.reason)}", highlight=False
         )
     for note in report.notes:
-        console.print(f"[dim]note:[/dim] {escape(note)}", highlight=False)
+        console.print(f"[dim]note:[/dim] {escape(note)}", highlight=False, soft_wrap=True)
     for result in report.repaired:
-        keys = ", ".join(f"{name} {value}" for name, value in result.intacct_keys.items())
+        keys = describe_keys(result.intacct_keys)
         line = f"repair: timesheet {result.timesheet_id} {result.outcome.replace('_', ' ')}"
         line += f" (Intacct {keys})" if keys else ""
         line += f" - {result.reason}" if result.reason else ""
-        console.print(escape(line), highlight=False)
+        console.print(escape(line), highlight=False, soft_wrap=True)
     if repaired and report.of("differs"):
         console.print(
             "Hours that differ are not repaired: an accountant changed them, and only a person knows which side is "

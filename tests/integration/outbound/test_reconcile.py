@@ -199,7 +199,9 @@ def test_time_no_longer_approved_in_assignar_is_extra(world: TimeWorld) -> None:
     assert extra.timesheet_id == timesheet_id
     assert "SUBMITTED (not approved)" in extra.reason
     assert extra.posted is not None and set(extra.posted.keys) == {"timesheet", "equipment"}
-    assert extra.employee_id == world.crew.workers[0]["employee_id"]
+    person = world.crew.workers[0]
+    assert extra.employee_id == person["employee_id"]
+    assert extra.worker == f"{person['first_name']} {person['last_name']}"  # named by Assignar, not by its ID
 
 
 def test_a_range_reads_only_its_days(world: TimeWorld) -> None:

@@ -152,9 +152,16 @@ def test_time_in_intacct_not_approved_in_the_range_is_extra_only_when_dated_in_i
     report = run([], [inside, outside], why_extra={7: "Assignar shows it SUBMITTED (not approved)"})
     assert statuses(report) == {7: "extra_in_intacct"}
     [check] = report.checks
-    assert check.reason.startswith("8.00 h labor and 3.00 h equipment in Intacct equipment purchasing transaction")
+    assert check.reason.startswith("8.00 h labor and 3.00 h equipment in Intacct timesheet 10 and Intacct equipment")
     assert "Assignar shows it SUBMITTED (not approved)" in check.reason
     assert check.approved is None and check.employee_id == "E-1"
+
+
+def test_an_extra_timesheet_s_worker_is_named_as_assignar_names_them() -> None:
+    read = PostedRead({7: posted(7)})
+    named = compare({}, read, first=FIRST, last=LAST, mode="purchasing", workers={"E-1": "Ana Ruiz"})
+    unnamed = compare({}, read, first=FIRST, last=LAST, mode="purchasing")
+    assert [check.worker for check in named + unnamed] == ["Ana Ruiz", "E-1"]
 
 
 def test_equipment_that_could_not_be_read_is_neither_missing_nor_different() -> None:

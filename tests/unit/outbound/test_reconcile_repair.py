@@ -309,7 +309,7 @@ def test_the_ledger_says_why_a_timesheet_is_missing(world: World) -> None:
     report = world.reconciler().reconcile(FIRST, LAST)
 
     reasons = {check.timesheet_id: check.reason for check in report.of("missing_in_intacct")}
-    assert reasons[parked.id].startswith("Intacct holds no timesheet for it (parked: ")
+    assert reasons[parked.id].startswith("Intacct holds no timesheet for it: parked: ")
     assert "never posted by this integration" in reasons[waiting]
 
 

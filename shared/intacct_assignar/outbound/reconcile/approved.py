@@ -105,18 +105,29 @@ def _total(minutes: list[int]) -> Decimal:
     return sum(hours(minutes), ZERO)
 
 
+@dataclass
+class AssignarSays:
+    """What Assignar says now of timesheets Intacct holds time from that are not approved in the range."""
+
+    why: dict[int, str] = field(default_factory=dict)
+    workers: dict[str, str] = field(default_factory=dict)  # employee ID -> the worker's name
+
+
 def why_not_approved(
     assignar: AssignarForReconcile, timesheet_ids: Iterable[int], first: date, last: date
-) -> dict[int, str]:
-    """For timesheets Intacct holds time from that are not approved in the range: what Assignar says of each now
-    (one list call per batch of ids)."""
+) -> AssignarSays:
+    """Why each is not among the range's approved timesheets (one list call per batch of ids)."""
+    says = AssignarSays()
     ids = sorted(set(timesheet_ids))
     if not ids:
-        return {}
+        return says
     found = assignar.timesheets.get_many(ids)
-    said: dict[int, str] = {}
+    said = says.why
     for timesheet_id in ids:
         timesheet = found.get(timesheet_id)
+        worker = timesheet.user if timesheet is not None else None
+        if worker is not None and worker.employee_id and (worker.full_name or worker.username):
+            says.workers[worker.employee_id.strip()] = str(worker.full_name or worker.username)
         if timesheet is None:
             said[timesheet_id] = "Assignar no longer has this timesheet (deleted there)"
         elif not timesheet.is_approved:
@@ -131,4 +142,4 @@ def why_not_approved(
                 if day is not None and not first <= day <= last
                 else "Assignar did not list it among the range's approved timesheets"
             )
-    return said
+    return says

@@ -309,10 +309,12 @@ def compare(
     mode: EquipmentMode,
     why_missing: Mapping[int, str] | None = None,
     why_extra: Mapping[int, str] | None = None,
+    workers: Mapping[str, str] | None = None,
 ) -> list[TimesheetCheck]:
     """Each approved timesheet against what Intacct holds for it, then what Intacct holds for timesheets not
     approved in the range (those with an entry dated in it). `why_missing` says what the ledger knows of a missing
-    one, `why_extra` what Assignar says of an extra one (un-approved, deleted, dated elsewhere)."""
+    one, `why_extra` what Assignar says of an extra one (un-approved, deleted, dated elsewhere), `workers` the
+    names Assignar gives employee IDs (an extra one's worker)."""
     parts: tuple[Part, ...] = ("labor", "equipment") if found.equipment_read and mode != "off" else ("labor",)
     checks = [
         _check(time, found.posted.get(time.timesheet_id), parts, mode, (why_missing or {}).get(time.timesheet_id))
@@ -321,7 +323,8 @@ def compare(
     for timesheet_id, posted in found.posted.items():
         if timesheet_id in approved or not any(first <= day <= last for day in posted.dates):
             continue
-        checks.append(_extra(posted, (why_extra or {}).get(timesheet_id)))
+        worker = (workers or {}).get(posted.employee_id or "")
+        checks.append(_extra(posted, (why_extra or {}).get(timesheet_id), worker))
     return sorted(checks, key=lambda check: (check.week or date.min, check.employee_id or "", check.timesheet_id))
 
 
@@ -370,8 +373,8 @@ def _reason(
         return ""
     said: list[str] = []
     if missing:
-        what = " and ".join(DOCUMENT_WORDS[document] for document in missing)
-        said.append(f"Intacct holds no {what} for it" + (f" ({ledger})" if ledger else ""))
+        what = " and ".join(DOCUMENT_WORDS[document] for document in _in_order(missing))
+        said.append(f"Intacct holds no {what} for it" + (f": {ledger}" if ledger else ""))
     if differences:
         where = "; ".join(difference.describe() for difference in differences)
         said.append(
@@ -383,14 +386,19 @@ def _reason(
         assert posted is not None
         said.append(f"{posted.describe(document)} all carry it: delete all but one in Intacct")
     if posted is not None and posted.unmarked:
-        gone = ", ".join(posted.describe(document) for document in sorted(posted.unmarked))
+        gone = " and ".join(posted.describe(document) for document in _in_order(posted.unmarked))
         said.append(f"the marker naming it was edited out of {gone} (found by the key the ledger keeps)")
     said += problems
     return "; ".join(said)
 
 
-def _extra(posted: PostedTime, why: str | None) -> TimesheetCheck:
-    documents = ", ".join(posted.describe(document) for document in sorted(posted.keys))
+def _in_order(documents: Iterable[str]) -> list[str]:
+    """The labor timesheet first, as people read a timesheet's documents."""
+    return sorted(documents, key=lambda document: (document != "timesheet", document))
+
+
+def _extra(posted: PostedTime, why: str | None, worker: str | None) -> TimesheetCheck:
+    documents = " and ".join(posted.describe(document) for document in _in_order(posted.keys))
     hours = f"{hours_text(posted.labor)} labor" + (
         f" and {hours_text(posted.equipment)} equipment" if posted.equipment else ""
     )
@@ -402,7 +410,7 @@ def _extra(posted: PostedTime, why: str | None) -> TimesheetCheck:
         timesheet_id=posted.timesheet_id,
         status="extra_in_intacct",
         employee_id=posted.employee_id,
-        worker=posted.employee_id or "?",
+        worker=worker or posted.employee_id or "?",
         week=posted.week,
         work_date=min(posted.dates) if posted.dates else None,
         approved=None,

@@ -60,13 +60,14 @@ class TimeReconciler:
         check_range(first, last)
         approved = approved_between(self.assignar, self.settings, first, last)
         found = self.intacct.marked(first, last)
-        ledger: dict[int, LedgerEntry | None] = {}
+        ledger: dict[int, tuple[LedgerEntry | None, set[str]]] = {}
         known: dict[int, dict[str, str]] = {}
         for timesheet_id, time in approved.approved.items():
             absent = _absent(time, found)
             if not absent:
                 continue
-            entry = ledger[timesheet_id] = self.state.get_ledger(timesheet_id)
+            entry = self.state.get_ledger(timesheet_id)
+            ledger[timesheet_id] = (entry, absent)
             keys = {
                 document: entry.intacct_keys[document]
                 for document in absent
@@ -82,7 +83,9 @@ class TimeReconciler:
             if timesheet_id not in approved.approved and any(first <= day <= last for day in posted.dates)
         ]
         now = self._clock()
-        why_missing = {timesheet_id: _ledger_words(entry, now) for timesheet_id, entry in ledger.items()}
+        why_missing = {timesheet_id: _ledger_words(*known_of, now) for timesheet_id, known_of in ledger.items()}
+        says = why_not_approved(self.assignar, extras, first, last)
+        names = {time.employee_id: time.worker for time in approved.approved.values() if time.employee_id}
         checks = compare(
             approved.approved,
             found,
@@ -90,7 +93,8 @@ class TimeReconciler:
             last=last,
             mode=self.settings.equipment_mode,
             why_missing=why_missing,
-            why_extra=why_not_approved(self.assignar, extras, first, last),
+            why_extra=says.why,
+            workers={**says.workers, **names},
         )
         notes = list(found.notes)
         if self.settings.equipment_mode == "off":
@@ -108,14 +112,16 @@ def _absent(time: ApprovedTime, found: PostedRead) -> set[str]:
     return expected - set(posted.keys if posted is not None else ())
 
 
-def _ledger_words(entry: LedgerEntry | None, now: datetime) -> str:
+def _ledger_words(entry: LedgerEntry | None, absent: set[str], now: datetime) -> str:
+    """What the ledger knows of a timesheet whose documents (`absent`) Intacct does not hold."""
     if entry is None:
         return "never posted by this integration: the push posts it when it runs, or run with --repair"
     if entry.state == "posted":
-        where = describe_keys(entry.intacct_keys)
+        gone = describe_keys({document: key for document, key in entry.intacct_keys.items() if document in absent})
         return (
-            f"the ledger shows it posted on {entry.updated_at.date().isoformat()} (Intacct {where}); deleted in "
-            "Intacct since, so --repair posts it again"
+            f"the ledger shows it posted on {entry.updated_at.date().isoformat()}"
+            + (f" as {gone}" if gone else "")
+            + "; deleted in Intacct since, so --repair posts it again"
         )
     if entry.state == "parked":
         if REOPENED in entry.intacct_keys:

@@ -3,7 +3,7 @@ allows, weeks, workers, and what a repair leaves unresolved."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -224,6 +224,24 @@ def test_a_repair_never_resolves_hours_that_differ() -> None:
     report = run([approved()], [posted(labor="7.00")])
     report.repaired = [RepairResult(1, "posted")]
     assert not report.clean
+
+
+def test_a_reconcile_is_one_run_history_entry() -> None:
+    started = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    clean = run([approved(1)], [posted(1)]).run_entry(started, started + timedelta(seconds=9), assignar_calls=13)
+    assert (clean.workflow, clean.kind, clean.outcome, clean.read, clean.unchanged, clean.parked) == (
+        "time",
+        "reconcile",
+        "ok",
+        1,
+        1,
+        0,
+    )
+    off = run([approved(1), approved(2)], [posted(1, labor="7.00")])
+    off.repaired = [RepairResult(2, "posted")]
+    entry = off.run_entry(started, started, intacct_transactions=15)
+    assert (entry.outcome, entry.written, entry.parked, entry.detail) == ("parked", 1, 1, "1 timesheet to look at")
+    assert entry.extra == {"from": "2026-11-15", "to": "2026-11-21"}
 
 
 def test_the_json_lists_each_kind_with_its_timesheet_id() -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
+
+from ...runs import TIME_WORKFLOW, RunEntry
 
 Part = Literal["labor", "equipment"]
 Status = Literal["matched", "missing_in_intacct", "extra_in_intacct", "differs"]
@@ -274,6 +276,28 @@ class ReconcileReport:
     @property
     def clean(self) -> bool:
         return not self.unresolved and not self.problems
+
+    def run_entry(
+        self, started_at: datetime, ended_at: datetime, *, intacct_transactions: int = 0, assignar_calls: int = 0
+    ) -> RunEntry:
+        """The run-history entry of this reconcile (`runs.py`): read = approved timesheets compared, unchanged =
+        matched, written = posted again by a repair, parked = what still waits for a person."""
+        waiting = len(self.unresolved) + len(self.problems)
+        return RunEntry(
+            workflow=TIME_WORKFLOW,
+            kind="reconcile",
+            started_at=started_at,
+            ended_at=ended_at,
+            outcome="ok" if self.clean else "parked",
+            read=sum(1 for check in self.checks if check.approved is not None),
+            written=sum(1 for result in self.repaired if result.resolved),
+            unchanged=len(self.of("matched")),
+            parked=waiting,
+            intacct_transactions=intacct_transactions,
+            assignar_calls=assignar_calls,
+            detail=None if self.clean else f"{waiting} timesheet{'' if waiting == 1 else 's'} to look at",
+            extra={"from": self.first.isoformat(), "to": self.last.isoformat()},
+        )
 
     def workers(self) -> list[WorkerWeek]:
         """Per worker and week, in week then employee order."""

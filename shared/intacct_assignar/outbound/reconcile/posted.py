@@ -251,12 +251,12 @@ class IntacctPostedTime:
         whose lines were all deleted is there with none); each line adds its quantity to the timesheet its
         header names, else (the marker being proven on the lines) to the one its own memo names. A line naming
         none is not ours."""
+        if not documents:
+            return
         for document in documents.values():
             if document.owner is not None:
                 self._holds(read.time_of(document.owner), document)
         quantity = self._quantity_field()
-        if not documents:
-            return
         if quantity is None:
             self._cannot(read, self._no_quantity())
             return

@@ -23,7 +23,7 @@ from intacct_assignar.intacct import (
 )
 from intacct_assignar.intacct.filters import Between, Compare, Filter, In, Logical
 from intacct_assignar.intacct.protocol import Record, Result
-from intacct_assignar.intacct.values import parse_date
+from intacct_assignar.intacct.values import IntacctValueError, parse_date
 from intacct_assignar.outbound.reconcile import CannotReconcileError, IntacctPostedTime, PostedRead
 
 FIRST, LAST = date(2026, 11, 15), date(2026, 11, 21)
@@ -99,7 +99,7 @@ class Company:
             for row in self.records[object_name]
             if self._matches(filter, row) and (docparid is None or row.get("DOCPARID") == docparid)
         ]
-        rows.sort(key=lambda row: int(row["RECORDNO"]))
+        rows.sort(key=lambda row: int(row["RECORDNO"] or 0))
         page = rows[:PAGE]
         return Result(
             status="success",
@@ -359,6 +359,15 @@ def test_values_intacct_sends_unreadable_are_that_timesheets_problem() -> None:
         "Intacct sent timesheet 100's entry QTY as 'eight', not a number of hours",
         "Intacct sent timesheet 100's entry ENTRYDATE as '2026-11-18', not a date",
     ]
+
+
+def test_an_answer_with_a_record_intacct_sent_no_recordno_for_stops_the_read() -> None:
+    # Taken as absent, its timesheet would be posted again by a repair: the read stops instead.
+    company = Company()
+    timesheet(company, 100, 500, ("8", ""))
+    company.records["TIMESHEET"][0]["RECORDNO"] = ""
+    with pytest.raises(IntacctValueError, match="without a usable RECORDNO"):
+        reader(company).marked(FIRST, LAST)
 
 
 def test_invalid_fields_error_is_what_the_fake_raises() -> None:

@@ -94,8 +94,9 @@ class IntacctPostedTime:
         headers = {}
         for record in self._all("TIMESHEET", TIMESHEET_FIELDS, where):
             marked = marked_timesheet(text_of(record.get("DESCRIPTION")))
-            if marked is not None:
-                headers[str(record["RECORDNO"])] = (_Header(marked[0], str(record["RECORDNO"]), False), record)
+            key = text_of(record.get("RECORDNO"))
+            if marked is not None and key is not None:
+                headers[key] = (_Header(marked[0], key, False), record)
         self._timesheets(headers, read)
         if self._settings.equipment_mode == "purchasing":
             self._transactions_in(first, last, read)
@@ -107,8 +108,10 @@ class IntacctPostedTime:
         headers = {}
         for chunk in _chunks(sorted(k for k in timesheets if k.isdigit())):
             for record in self._all("TIMESHEET", TIMESHEET_FIELDS, in_("RECORDNO", chunk)):
-                key = str(record["RECORDNO"])
-                owner = timesheets[key]
+                key = str(record.get("RECORDNO"))
+                owner = timesheets.get(key)
+                if owner is None:
+                    continue  # not one asked for
                 marked = marked_timesheet(text_of(record.get("DESCRIPTION")))
                 headers[key] = (_Header(owner, key, marked is None or marked[0] != owner), record)
         self._timesheets(headers, read)
@@ -199,8 +202,9 @@ class IntacctPostedTime:
             marked = marked_timesheet(text_of(record.get(text_field))) if on_header else None
             if on_header and marked is None:
                 continue
-            documents[str(record["RECORDNO"])] = _Transaction(
-                text_of(record.get("DOCID")) or str(record["RECORDNO"]),
+            recordno = str(record["RECORDNO"])  # checked by `_all`
+            documents[recordno] = _Transaction(
+                text_of(record.get("DOCID")) or recordno,
                 _quiet_date(record.get(DOCUMENT_DATE_FIELD)),
                 marked[0] if marked else None,
                 unmarked=False,
@@ -221,8 +225,9 @@ class IntacctPostedTime:
                     if owner is None:
                         continue
                     marked = marked_timesheet(text_of(record.get(text_field))) if text_field else None
-                    documents[str(record["RECORDNO"])] = _Transaction(
-                        text_of(record.get("DOCID")) or str(record["RECORDNO"]),
+                    recordno = str(record["RECORDNO"])  # checked by `_all`
+                    documents[recordno] = _Transaction(
+                        text_of(record.get("DOCID")) or recordno,
                         _quiet_date(record.get(DOCUMENT_DATE_FIELD)),
                         owner,
                         # Without a proven field on the header, its marker is not read: its key is enough.
@@ -314,13 +319,15 @@ class IntacctPostedTime:
                 orderby=(("RECORDNO", True),),
                 docparid=docparid,
             )
+            # A record without its RECORDNO cannot be told apart: taken as absent, its time would be posted twice
+            # by a repair, so such an answer stops the read.
+            keys = [str(record.get("RECORDNO", "")) for record in result.records]
+            if not all(key.isdigit() for key in keys) or (keys and keys[-1] == after):
+                raise IntacctValueError(f"Intacct sent {object_name} records without a usable RECORDNO ({keys[:3]!r})")
             records += result.records
             if not result.records or not result.numremaining:
                 return records
-            last = str(result.records[-1].get("RECORDNO", ""))
-            if not last.isdigit() or last == after:
-                raise IntacctValueError(f"Intacct sent {object_name} pages without a usable RECORDNO ({last!r})")
-            after = last
+            after = keys[-1]
 
     def _date(self, value: Any, posted: PostedTime, what: str) -> date | None:
         try:

@@ -237,6 +237,7 @@ def test_negative_control_a_repair_around_the_ledger_posts_nothing_and_resolves_
 
     # Then: the ledger still says posted, so the push posts nothing, and the report does not call it repaired
     assert [result.outcome for result in report.repaired] == ["already_posted"]
+    assert "nothing was sent" in str(report.repaired[0].reason)
     assert len(world.intacct.writes) == writes
     assert not report.clean
 

@@ -118,4 +118,12 @@ class QueueForPush:
 
 def _from_push(result: PushResult) -> RepairResult:
     outcome = result.outcome if result.outcome != "dry_run" else "skipped"
-    return RepairResult(result.timesheet_id, outcome, result.reason, dict(result.intacct_keys))
+    reason = result.reason
+    if outcome == "already_posted":
+        # Its ledger entry names no document reconcile found gone (one posted before this tenant posted that
+        # kind, say): the push trusts its ledger and sends nothing, so a person looks.
+        reason = (
+            "the ledger shows it posted and names no Intacct document found gone, so nothing was sent; look for "
+            "its time in Intacct, and post it by hand if it is not there"
+        )
+    return RepairResult(result.timesheet_id, outcome, reason, dict(result.intacct_keys))

@@ -563,3 +563,7 @@ app.command(
     "status",
     epilog="Examples:\n\n  intacct-assignar status\n\n  intacct-assignar status --json --state dynamodb://acme-state",
 )(_status)
+
+from .cli_reconcile import reconcile  # noqa: E402 - it builds on the options and helpers above
+
+app.add_typer(reconcile)

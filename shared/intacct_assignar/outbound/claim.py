@@ -51,12 +51,21 @@ def forget(claim: Claim, kind: DocumentKind) -> None:
     claim.keys.pop(f"{kind.name}_rev", None)
 
 
+# Set when reconcile found gone from Intacct a document the ledger says was posted (a person deleted it), with
+# the day it looked: the timesheet stays processed in Assignar, by this integration, and may be posted again.
+REOPENED = "reopened"
+
 _PRIVATE_SUFFIXES = ("_rev", "_gen", "_pending")
+_PRIVATE_NAMES = frozenset({REOPENED})
 
 
 def public_keys(keys: Mapping[str, str]) -> dict[str, str]:
-    """The Intacct keys people look for; revisions, generations and pending writes are ours."""
-    return {name: value for name, value in keys.items() if not name.endswith(_PRIVATE_SUFFIXES)}
+    """The Intacct keys people look for; revisions, generations, pending writes and reopenings are ours."""
+    return {
+        name: value
+        for name, value in keys.items()
+        if not name.endswith(_PRIVATE_SUFFIXES) and name not in _PRIVATE_NAMES
+    }
 
 
 def describe_keys(keys: Mapping[str, str]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -92,13 +93,29 @@ class TimesheetPosting:
         return self.labor is None and self.equipment is None
 
 
+# The words every marker starts with: a search for them finds every document this integration wrote.
+MARKER_WORDS = "Assignar timesheet "
+_MARKED = re.compile(rf"(?:^|(?<=\s)){MARKER_WORDS}(\d+) \(rev ([A-Za-z0-9]+)\)")
+# How an equipment line on a labor TIMESHEET (equipment_mode "timesheet") starts its NOTES, so a reader can tell
+# its hours from the labor entries'.
+EQUIPMENT_NOTE = "Equipment: "
+
+
 def marker(timesheet_id: int) -> str:
     """What every text we write for a timesheet holds: how its documents are found again in Intacct after a crash.
 
     "Assignar timesheet 12 (rev " is never part of "Assignar timesheet 112 (rev ", so a search for the marker
     anywhere in a text finds this timesheet's documents only.
     """
-    return f"Assignar timesheet {timesheet_id} (rev "
+    return f"{MARKER_WORDS}{timesheet_id} (rev "
+
+
+def marked_timesheet(text: str | None) -> tuple[int, str] | None:
+    """The Assignar timesheet and revision a text we wrote names (the first marker in it), or None.
+
+    The counterpart of `revision_of` for a reader that does not know the timesheet yet (reconcile)."""
+    found = _MARKED.search(text) if text else None
+    return (int(found.group(1)), found.group(2)) if found else None
 
 
 def labelled(timesheet_id: int, revision: str) -> str:
@@ -258,7 +275,7 @@ def build_posting(timesheet: Timesheet, settings: Timesheets, *, entity_id: str 
         dimensions["DEPARTMENTID"] = settings.department_id
 
     labor_lines = _labor_lines(timesheet, settings, dimensions, role_item, day)
-    equipment = [entry for entry in timesheet.asset_entries if entry.duration > 0]
+    equipment = _timed_assets(timesheet)
     asset_items: list[tuple[str, str, int]] = []
     if settings.equipment_mode != "off":
         for entry in equipment:
@@ -276,7 +293,7 @@ def build_posting(timesheet: Timesheet, settings: Timesheets, *, entity_id: str 
     equipment_document: Document | None = None
     if settings.equipment_mode == "timesheet" and asset_items:
         for (item, name, _), quantity in zip(asset_items, hours([m for _, _, m in asset_items]), strict=True):
-            line = {"ENTRYDATE": day, "QTY": quantity, **dimensions, "ITEMID": item, "NOTES": f"Equipment: {name}"}
+            line = {"ENTRYDATE": day, "QTY": quantity, **dimensions, "ITEMID": item, "NOTES": f"{EQUIPMENT_NOTE}{name}"}
             if task_id is not None and settings.equipment_cost_type:
                 line["COSTTYPEID"] = settings.equipment_cost_type
             labor_lines.append(line)
@@ -323,6 +340,26 @@ def _first(name: str, value: Any, header: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
+def labor_minutes(timesheet: Timesheet) -> list[int]:
+    """The minutes of each labor entry the push writes: one per activity entry with time, else the shift's total
+    (none when no labor time). `UnpostableError` when the total cannot be read."""
+    entries = [entry.duration for entry in timesheet.activity_entries if entry.duration > 0]
+    if entries:
+        return entries
+    total = _minutes(timesheet.id, timesheet.total_time)
+    # A shift with equipment entries only and no worked time recorded has no labor to post.
+    return [total] if total > 0 else []
+
+
+def equipment_minutes(timesheet: Timesheet) -> list[int]:
+    """The minutes of each equipment line the push writes (asset entries with time), whatever the mode."""
+    return [entry.duration for entry in _timed_assets(timesheet)]
+
+
+def _timed_assets(timesheet: Timesheet) -> list[AssetEntry]:
+    return [entry for entry in timesheet.asset_entries if entry.duration > 0]
+
+
 def _labor_lines(
     timesheet: Timesheet,
     settings: Timesheets,
@@ -331,19 +368,14 @@ def _labor_lines(
     day: date,
 ) -> list[dict[str, Any]]:
     """One entry per activity entry, else one for the shift's total time; none when no labor time."""
+    minutes = labor_minutes(timesheet)
     entries = [entry for entry in timesheet.activity_entries if entry.duration > 0]
-    if entries:
-        minutes = [entry.duration for entry in entries]
-        notes = [
-            f"Activity: {entry.activity.name or entry.activity.external_id}"
-            if entry.activity and (entry.activity.name or entry.activity.external_id)
-            else None
-            for entry in entries
-        ]
-    else:
-        total = _minutes(timesheet.id, timesheet.total_time)
-        # A shift with equipment entries only and no worked time recorded has no labor to post.
-        minutes, notes = ([total], [None]) if total > 0 else ([], [])
+    notes = [
+        f"Activity: {entry.activity.name or entry.activity.external_id}"
+        if entry.activity and (entry.activity.name or entry.activity.external_id)
+        else None
+        for entry in entries
+    ] or [None] * len(minutes)
     lines: list[dict[str, Any]] = []
     for quantity, note in zip(hours(minutes), notes, strict=True):
         line: dict[str, Any] = {"ENTRYDATE": day, "QTY": quantity, **dimensions}

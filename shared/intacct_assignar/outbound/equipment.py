@@ -22,6 +22,24 @@ logger = logging.getLogger(__name__)
 EQUIPMENT_MARK_FIELDS = (("PODOCUMENT", "MESSAGE"), ("PODOCUMENT", "REFERENCENO"), ("PODOCUMENTENTRY", "MEMO"))
 
 
+NO_MARKER_FIELD = (
+    "none of the fields a purchasing transaction could carry its marker in ("
+    + ", ".join(f"{obj}.{name}" for obj, name in EQUIPMENT_MARK_FIELDS)
+    + ") has been seen to hold it in this company (each is checked after a transaction is created)"
+)
+
+
+def marker_field(catalog: FieldCatalog) -> tuple[str, str] | None:
+    """The field our purchasing transactions are searched by: the first a create read back showed holding the
+    marker (`EquipmentTransactions.prove_if_due`), or None while none has."""
+    return next(((obj, name) for obj, name in EQUIPMENT_MARK_FIELDS if catalog.holds(obj, name)), None)
+
+
+def key_field_of(key: str) -> str:
+    """The PODOCUMENT field a key the ledger keeps is: its RECORDNO, or the DOCID a create answered with."""
+    return "RECORDNO" if key.isdigit() else "DOCID"
+
+
 class EquipmentTransactions:
     name = "equipment"
     what = "equipment"
@@ -33,21 +51,18 @@ class EquipmentTransactions:
         self._catalog = catalog
 
     def find(self, timesheet_id: int) -> Found | None:
-        for obj, text_field in EQUIPMENT_MARK_FIELDS:
-            if self._catalog.holds(obj, text_field):
-                spec, key_field = self._search(obj, text_field, timesheet_id)
-                result = self._intacct.query(spec.object_name, spec.select, filter=spec.filter, docparid=spec.docparid)
-                return only_found(timesheet_id, result.records, key_field, text_field, self.label)
-        fields = ", ".join(f"{obj}.{name}" for obj, name in EQUIPMENT_MARK_FIELDS)
-        raise CannotLook(
-            f"none of the fields a purchasing transaction could carry its marker in ({fields}) has been seen to "
-            "hold it in this company (each is checked after a transaction is created)"
-        )
+        proven = marker_field(self._catalog)
+        if proven is None:
+            raise CannotLook(NO_MARKER_FIELD)
+        obj, text_field = proven
+        spec, key_field = self._search(obj, text_field, timesheet_id)
+        result = self._intacct.query(spec.object_name, spec.select, filter=spec.filter, docparid=spec.docparid)
+        return only_found(timesheet_id, result.records, key_field, text_field, self.label)
 
     def recheck(self, timesheet_id: int, known: Found) -> Found | None:
         # By its key, never its texts (an accountant may edit a message or a memo), and in any transaction
         # definition: the tenant may have changed `equipment_transaction` since (a DOCID names its own).
-        key_field = "RECORDNO" if known.key.isdigit() else "DOCID"
+        key_field = key_field_of(known.key)
         result = self._intacct.query("PODOCUMENT", (key_field,), filter=eq(key_field, known.key))
         return known if result.records else None
 

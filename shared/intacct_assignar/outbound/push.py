@@ -48,7 +48,7 @@ from ..intacct import (
     IntacctTransientError,
 )
 from ..state import StateStore
-from .claim import Claim, Pending, adopt, describe_keys, forget, public_keys
+from .claim import REOPENED, Claim, Pending, adopt, describe_keys, forget, public_keys
 from .document_kinds import CannotLook, DocumentKind, Found, Refused
 from .documents import Document, TimesheetPosting, UnpostableError, labelled
 from .equipment import EquipmentTransactions
@@ -162,9 +162,15 @@ class PushService:
             entry = self.state.get_ledger(timesheet_id)
             if entry is not None and entry.state == "posted":
                 return PushResult(timesheet_id, "already_posted", intacct_keys=public_keys(entry.intacct_keys))
-            return PushResult(
-                timesheet_id, "skipped", reason="already marked processed in Assignar, not by this integration"
-            )
+            # Processed by this integration, whose document a person then deleted in Intacct (reconcile saw it
+            # gone and reopened the ledger entry): posted again only when someone asks, as for any parked one.
+            if entry is None or entry.state != "parked" or REOPENED not in entry.intacct_keys:
+                return PushResult(
+                    timesheet_id, "skipped", reason="already marked processed in Assignar, not by this integration"
+                )
+            if not retry_parked:
+                keys = public_keys(entry.intacct_keys)
+                return PushResult(timesheet_id, "parked", reason=entry.reason, intacct_keys=keys, earlier=True)
         content_hash = ledger_hash(timesheet, posting, unpostable)
         entry = self.state.claim_timesheet(
             timesheet_id,
@@ -187,6 +193,7 @@ class PushService:
             self._write(claim, posting, recovering=entry.attempts > 1, confirmed_absent=confirmed_absent)
         except Refused as refused:
             return self._park(claim, content_hash, refused.reason)
+        claim.keys.pop(REOPENED, None)  # in Intacct again
         self.state.record_posted(timesheet_id, content_hash, claim.keys, self._clock(), attempt=claim.attempt)
         logger.info(
             "timesheet posted to Intacct", extra={"timesheet_id": timesheet_id, "intacct": public_keys(claim.keys)}

@@ -257,6 +257,42 @@ class IntacctStore:
             self._put(spec.name, current["RECORDNO"], None)
             self._audit(spec, current, "D", user_id, source)
 
+    def change_line(
+        self, obj: str, recordno: int, line_recordno: int, values: Mapping[str, Any], *, user_id: str = UI_USER
+    ) -> Record:
+        """Change one line of a document in place (a TIMESHEET entry's QTY, a purchasing line's QUANTITY), as an
+        accountant editing it in the UI would; returns the document with its lines.
+
+        A test helper: the XML API changes lines only by replacing them all with the document (`update`). The
+        document's own rules apply (an approved timesheet is locked); its WHENMODIFIED moves and an 'M' audit row
+        is written for it, as for an update.
+        """
+        spec = self._object(obj)
+        if spec.lines is None:
+            raise ValueError(f"{spec.name} has no lines")
+        line_spec = self.objects[spec.lines.line_object]
+        with self._lock:
+            current = self._tables[spec.name].get(int(recordno))
+            line = self._tables[line_spec.name].get(int(line_recordno))
+            if current is None or line is None or line.get(spec.lines.parent_key) != current["RECORDNO"]:
+                raise IntacctError(business(f"Cannot find line {line_recordno} of {spec.label.lower()} {recordno}."))
+            self._refuse_if_locked(spec, current)
+            typed: Record = {}
+            for name, raw in values.items():
+                typed.update(_typed_fields(line_spec, name, raw, creating=False))
+            now = self.now()
+            changed = {**line, **typed, "WHENMODIFIED": now}
+            if spec.name == "PODOCUMENT" and "TOTAL" in line_spec.fields:
+                changed["TOTAL"] = changed["QUANTITY"] * (changed.get("PRICE") or Decimal(0))
+            self._put(line_spec.name, changed["RECORDNO"], changed)
+            header = {**current, "WHENMODIFIED": now}
+            if spec.name == "PODOCUMENT" and "TOTAL" in spec.fields:
+                lines = self.lines(spec.name, current["RECORDNO"])
+                header["TOTAL"] = sum((each.get("TOTAL") or Decimal(0) for each in lines), Decimal(0))
+            self._put(spec.name, header["RECORDNO"], header)
+            self._audit(spec, header, "M", user_id, "ui")
+            return self._with_lines(spec, header)
+
     def set_timesheet_state(self, recordno: int, state: str, *, user_id: str = UI_USER) -> Record:
         """Put a timesheet and all its entries in `state` as an approver in the UI would; returns it stored.
 

@@ -8,7 +8,7 @@ and helpers exist). Exit status: 0 everything matched; 1 something is missing, e
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -23,12 +23,12 @@ from .cli import (
     StateOption,
     _NoQueue,
     _settings,
-    _store,
     _tenant,
     apply_debug,
     console,
     errors,
 )
+from .cli_stack import StackOption, open_target
 from .intacct import IntacctClient
 from .outbound.claim import describe_keys
 from .outbound.push import PushService
@@ -36,13 +36,16 @@ from .outbound.reconcile import (
     CannotReconcileError,
     IntacctPostedTime,
     PostNow,
+    QueueForPush,
     RangeError,
     ReconcileReport,
     TimeReconciler,
     check_range,
 )
 from .outbound.reconcile.model import Status, TimesheetCheck, WorkerWeek, hours_text
+from .outbound.reconcile.ports import Requeue
 from .outbound.sweep import SweepService
+from .state import StateRunLog
 
 reconcile = typer.Typer(
     name="reconcile",
@@ -80,12 +83,16 @@ def time_command(
     ] = False,
     config: ConfigOption = None,
     state: StateOption = None,
+    stack: StackOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Per worker and week, the hours Assignar approved (labor and equipment) against the hours Intacct holds from
     this integration: matched, missing in Intacct, in Intacct but not approved, different hours.
 
     Exit status 1 when anything is missing, extra or different (after --repair: when anything still is).
+    With --stack NAME (a deployed tenant) the ledger is the stack's table and --repair puts the missing on the
+    stack's push queue, where its push function posts them; Intacct and Assignar are read with the settings
+    here either way.
     """
     apply_debug(ctx, debug)
     start, end = _day("--from", first), _day("--to", last)
@@ -96,7 +103,9 @@ def time_command(
         raise typer.Exit(2) from None
     tenant = _tenant(ctx, config)
     intacct_settings, assignar_settings = _settings()
-    with _store(ctx, state, False) as store:
+    started = datetime.now(UTC)
+    with open_target(ctx, state, stack) as target:
+        store = target.store
         intacct = IntacctClient(intacct_settings, timezone=tenant.zone)
         # Refused credentials stop the command here, before anything is read.
         intacct.connect()
@@ -114,8 +123,22 @@ def time_command(
             errors.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         if repair:
-            push = PushService(assignar, intacct, store, tenant, catalog=catalog)
-            reconciler.repair(report, PostNow(push, SweepService(assignar, store, _NoQueue())))
+            requeue: Requeue
+            if target.stack is not None:
+                requeue = QueueForPush(target.stack.push_queue())
+            else:
+                push = PushService(assignar, intacct, store, tenant, catalog=catalog)
+                requeue = PostNow(push, SweepService(assignar, store, _NoQueue()))
+            reconciler.repair(report, requeue)
+        # In the run history, so `status` shows when time was last reconciled and how it ended.
+        StateRunLog(store).record(
+            report.run_entry(
+                started,
+                datetime.now(UTC),
+                intacct_transactions=intacct.counters.api_transactions,
+                assignar_calls=assignar.calls.total,
+            )
+        )
     if as_json:
         document: dict[str, Any] = report.as_dict()
         document["api_calls"] = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.cli import app
 from intacct_assignar.runtime import Runtime
+from intacct_assignar.state import DynamoStateStore
 from intacct_assignar_dev.emulators.assignar import AssignarEmulator, LaborEntry
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar_dev.local_aws import LocalStack
@@ -39,6 +40,8 @@ class Tenant:
     stack: LocalStack
     intacct: IntacctStore
     assignar: AssignarEmulator
+    # Both emulators' connection settings, for the commands that read Intacct and Assignar (reconcile).
+    settings: dict[str, str] = field(default_factory=dict)
 
     def cli(self, *args: str) -> tuple[int, str]:
         # No Intacct or Assignar settings here: against a stack, the admin's machine needs only AWS credentials.
@@ -87,7 +90,7 @@ def tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tenant]:
                 ),
             },
         )
-        yield Tenant(stack, store, assignar)
+        yield Tenant(stack, store, assignar, intacct.settings_env() | assignar.settings_env())
     parameters.clear_caches()
     Runtime.reset()
 
@@ -235,3 +238,43 @@ def test_a_stack_that_is_not_there_or_lacks_an_output_is_one_sentence_and_exit_2
     result = runner.invoke(app, ["parked", "replay", "--all", "--stack", "intacct-assignar-old"], env=ENV)
     assert result.exit_code == 2
     assert "stack intacct-assignar-old" in result.output and "has no output UpsertQueueUrl" in result.output
+
+
+def test_reconcile_on_a_stack_finds_a_timesheet_deleted_in_intacct_and_repairs_it_through_the_push_queue(
+    tenant: Tenant,
+) -> None:
+    # Given a timesheet posted by the stack's push function, then deleted by hand in Intacct
+    sync_through_the_stack(tenant)
+    worker = next(w for w in tenant.assignar.records("users") if w.get("employee_id"))
+    order = next(o for o in tenant.assignar.records("orders") if o.get("active"))
+    timesheet_id = tenant.assignar.create_timesheet(
+        worker_id=worker["id"],
+        project_id=order["project_id"],
+        work_order_id=order["id"],
+        work_date=date(2026, 11, 18),
+        labor=[LaborEntry(tenant.assignar.records("activities")[0]["id"], 480)],
+    )
+    tenant.assignar.approve_timesheet(timesheet_id, notify=False)
+    sweep_and_push(tenant)
+    [posted] = tenant.intacct.records("TIMESHEET")
+    tenant.intacct.delete("TIMESHEET", posted["RECORDNO"])
+    reconcile = ["reconcile", "time", "--from", "2026-11-15", "--to", "2026-11-21", "--stack", STACK, "--json"]
+
+    # When the admin reconciles the week against the stack's ledger, and repairs
+    found = runner.invoke(app, reconcile, env=ENV | tenant.settings)
+    repaired = runner.invoke(app, [*reconcile, "--repair"], env=ENV | tenant.settings)
+
+    # Then the timesheet is reported missing, and the repair queued it for the stack's push function (not posted
+    # from this machine), which posts it once
+    assert found.exit_code == 1, found.output
+    assert [i["timesheet_id"] for i in json.loads(found.stdout)["missing_in_intacct"]] == [timesheet_id]
+    assert [r["outcome"] for r in json.loads(repaired.stdout)["repaired"]] == ["queued"], repaired.output
+    assert tenant.intacct.records("TIMESHEET") == [] and tenant.waiting("PushQueue") == 1
+    assert tenant.pump("PushQueue") == 1
+    assert len(tenant.intacct.records("TIMESHEET")) == 1
+    again = runner.invoke(app, reconcile, env=ENV | tenant.settings)
+    assert again.exit_code == 0, again.output
+    # And the three reconciles are in the stack's run history, which status reads: two found it off, the last clean
+    history = DynamoStateStore(tenant.stack.tables["StateTable"]).recent_runs("time")
+    reconciles = [entry.outcome for entry in history if entry.kind == "reconcile"]
+    assert reconciles == ["ok", "parked", "parked"]

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from intacct_assignar.observability import logger
+from intacct_assignar.observability import logger, metrics
 from intacct_assignar.runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -28,11 +28,13 @@ def record_handler(record: SQSRecord) -> dict[str, Any] | None:
     )
     if result is None:
         return None
+    runtime.metrics_log.timesheet_posted(result)
     logger.info("timesheet handled", extra=result.as_dict())
     return result.as_dict()
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     Runtime.current().push_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

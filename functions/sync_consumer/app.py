@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.upsert import UpsertResult
-from intacct_assignar.observability import logger
+from intacct_assignar.observability import logger, metrics
 from intacct_assignar.runtime import FunctionSettings, Runtime
 
 # A batch that fails whole still answers with its failures (not an error), so Lambda retries each alone.
@@ -53,6 +53,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     Runtime.current().sync_consumer.prefetch(record.get("body", "") for record in event.get("Records", []))

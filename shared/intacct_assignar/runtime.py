@@ -8,6 +8,7 @@ five minutes) and never placed in environment variables.
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property, partial
 from typing import Any
 
@@ -24,13 +25,17 @@ from .inbound.consume import SyncConsumer
 from .inbound.pull import PullService
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
+from .metrics import MetricsRunLog
 from .outbound.consume import PushConsumer
 from .outbound.plan import content_hash
 from .outbound.push import PushService
 from .outbound.receiver import WebhookReceiver
 from .outbound.sweep import SweepService
+from .runs import RunEntry, RunLogs
 from .settings import AssignarSettings, IntacctSettings
 from .state import StateStore, open_state
+
+logger = logging.getLogger(__name__)
 
 SECRET_MAX_AGE_S = 300
 
@@ -168,8 +173,37 @@ class Runtime:
         return PushConsumer(self.push_service, self.parking)
 
     @cached_property
+    def metrics_log(self) -> MetricsRunLog:
+        """Run entries and posted timesheets as the function's metrics (published by `@metrics.log_metrics`)."""
+        return MetricsRunLog(observability.metrics)
+
+    @cached_property
     def sweep_service(self) -> SweepService:
         # The sweep hashes timesheets as the push does (with the entity's location), and never calls Intacct.
         settings = IntacctSettings.model_validate(_secret(self.settings.intacct_secret_arn, "Intacct"))
         fingerprint = partial(content_hash, settings=self.config.timesheets, entity_id=settings.entity_id)
-        return SweepService(self.assignar, self.state, self.push_queue, fingerprint=fingerprint)
+        timesheets = self.config.timesheets
+        return SweepService(
+            self.assignar,
+            self.state,
+            self.push_queue,
+            fingerprint=fingerprint,
+            overlap=timesheets.sweep_overlap,
+            full_pass_every=timesheets.full_sweep_every,
+            # The run history and the metrics; becomes the shared `run_log` when the functions' run history lands.
+            run_log=RunLogs(_SweepRunHistory(self.state), self.metrics_log),
+        )
+
+
+class _SweepRunHistory:
+    """The watcher's runs into the state store's history, for `status` (a stand-in for the shared run-history
+    log, which replaces it); like every `RunLog`, a failure to record is logged, never raised."""
+
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+
+    def record(self, entry: RunEntry) -> None:
+        try:
+            self.state.record_run(entry)
+        except Exception:
+            logger.warning("run not recorded", extra={"workflow": entry.workflow, "kind": entry.kind}, exc_info=True)

@@ -187,7 +187,8 @@ class PushService:
             self._write(claim, posting, recovering=entry.attempts > 1, confirmed_absent=confirmed_absent)
         except Refused as refused:
             return self._park(claim, content_hash, refused.reason)
-        self.state.record_posted(timesheet_id, content_hash, claim.keys, self._clock(), attempt=claim.attempt)
+        posted_at = self._clock()
+        self.state.record_posted(timesheet_id, content_hash, claim.keys, posted_at, attempt=claim.attempt)
         logger.info(
             "timesheet posted to Intacct", extra={"timesheet_id": timesheet_id, "intacct": public_keys(claim.keys)}
         )
@@ -195,7 +196,13 @@ class PushService:
         if "equipment" in claim.keys:
             posted = Found(claim.keys["equipment"], claim.keys.get("equipment_rev", ""))
             self._equipment.prove_if_due(timesheet_id, posted)
-        return PushResult(timesheet_id, "posted", intacct_keys=public_keys(claim.keys))
+        return PushResult(
+            timesheet_id,
+            "posted",
+            intacct_keys=public_keys(claim.keys),
+            approved_at=timesheet.approved_at,
+            posted_at=posted_at,
+        )
 
     # --- steps ------------------------------------------------------------------------------------------
 

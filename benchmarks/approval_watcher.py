@@ -15,8 +15,8 @@ runs, real time for the work (each run and each drain moves the clock on by what
     Prints p50/p95/max of `PushResult.approval_to_intacct_s`, the figure the push consumer publishes as
     ApprovalToIntacctSeconds: from the approval (the timesheet's modified_time) to the ledger recording it posted.
 
-    PYTHONPATH=shared:. .venv/bin/python benchmarks/approval_watcher.py
-    PYTHONPATH=shared:. .venv/bin/python benchmarks/approval_watcher.py --approvals 100 --seed 2
+    .venv/bin/python benchmarks/approval_watcher.py
+    .venv/bin/python benchmarks/approval_watcher.py --approvals 100 --seed 2
 """
 
 from __future__ import annotations

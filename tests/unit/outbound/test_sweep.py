@@ -217,8 +217,15 @@ def test_the_oldest_unposted_approval_leaves_out_parked_and_posted_ones(world: W
     world.minutes_pass(10)
     waiting = world.approved()
     world.minutes_pass(5)
-    fingerprint = {parked: "h-parked", posted: "h-posted", in_progress: "h-busy", waiting: "h-waiting"}
-    world.watcher._fingerprint = lambda timesheet: fingerprint[timesheet.id]
+    hashes = {parked: "h-parked", posted: "h-posted", in_progress: "h-busy", waiting: "h-waiting"}
+    watcher = SweepService(
+        world.assignar,
+        world.state,
+        world.queue,
+        fingerprint=lambda timesheet: hashes[timesheet.id],
+        clock=world.ours,
+        run_log=world.history,
+    )
     world.state.claim_timesheet(parked, "h-parked", 300, world.ours.at)
     world.state.record_parked(parked, "h-parked", "unknown employee", world.ours.at)
     world.state.claim_timesheet(posted, "h-posted", 300, world.ours.at)
@@ -226,7 +233,7 @@ def test_the_oldest_unposted_approval_leaves_out_parked_and_posted_ones(world: W
     world.state.claim_timesheet(in_progress, "h-busy", 300, world.ours.at)
 
     # When the full pass runs
-    report = world.watcher.run()
+    report = watcher.run()
 
     # Then the oldest is the one being posted (approved 25 minutes ago); the parked one is left to a person
     assert report.look == "full"

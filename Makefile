@@ -65,6 +65,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/assignar_index.py
 	$(BIN)/python benchmarks/inbound_sync.py
 	$(BIN)/python benchmarks/outbound_push.py
+	$(BIN)/python benchmarks/approval_watcher.py
 
 # What deploys: `sam build` (no Docker; the layers are built by layers/dependencies/Makefile and shared/Makefile),
 # then the size of each layer. tests/integration/test_built_layers.py checks the same build. The dependencies

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from intacct_assignar.observability import logger
+from intacct_assignar.observability import logger, metrics
 from intacct_assignar.run_entries import PushBatch, RunMeter
 from intacct_assignar.runtime import Runtime
 
@@ -36,11 +36,13 @@ def record_handler(record: SQSRecord, batch: PushBatch) -> dict[str, Any] | None
     batch.handled(result)
     if result is None:
         return None
+    runtime.metrics_log.timesheet_posted(result)
     logger.info("timesheet handled", extra=result.as_dict())
     return result.as_dict()
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     runtime = Runtime.current()
     batch = PushBatch(RunMeter(intacct=runtime.intacct.counters, assignar=runtime.assignar.calls))

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.upsert import UpsertResult
-from intacct_assignar.observability import logger
+from intacct_assignar.observability import logger, metrics
 from intacct_assignar.run_entries import RunMeter, UpsertBatch
 from intacct_assignar.runtime import FunctionSettings, Runtime
 
@@ -61,6 +61,7 @@ def record_handler(record: SQSRecord, batch: UpsertBatch) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     runtime = Runtime.current()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from intacct_assignar.observability import logger
+from intacct_assignar.observability import logger, metrics
 from intacct_assignar.problems import explain
 from intacct_assignar.run_entries import RunMeter, entries_from_failed_pull, entries_from_pull
 from intacct_assignar.runtime import Runtime
@@ -29,6 +29,7 @@ class PullRequest(BaseModel):
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = PullRequest.model_validate(event)
     runtime: Runtime | None = None

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from intacct_assignar.observability import logger
+from intacct_assignar.observability import logger, metrics
 from intacct_assignar.outbound.receiver import WebhookReceiver
 from intacct_assignar.runtime import Runtime
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ def receiver() -> WebhookReceiver:
 
 
 @logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # log_event stays off: the event carries the signature header, which must not reach the logs.
     request = APIGatewayProxyEventV2(event)

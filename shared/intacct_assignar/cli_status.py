@@ -110,7 +110,7 @@ def _row(workflow: WorkflowStatus, now: datetime) -> list[str]:
     outcome = f"[{_STANDING_STYLE[standing]}]{standing.replace('_', ' ')}[/]"
     if workflow.deciding is not None and workflow.deciding is not run and not workflow.ok:
         outcome += f" [dim]({workflow.deciding.kind})[/dim]"
-    watermark = "" if workflow.workflow == "time" else _ago(workflow.watermark, now)
+    watermark = _ago(workflow.watermark, now)
     if run is None:
         return [workflow.workflow, "never", outcome, "", "", "", "", watermark]
     counts = (run.read, run.written, run.unchanged, run.parked)

@@ -161,6 +161,21 @@ class Timesheets(_Section):
     # timesheets wait this long. At least a minute, so a worker is rarely overtaken mid-write (one overtaken
     # is fenced off before its next write, and its write in flight is waited for as a lost answer).
     lease_seconds: int = Field(default=300, ge=60, le=3600, strict=True)
+    # The approval watcher (the scheduled sweep) reads only the approved timesheets Assignar changed since its last
+    # run began, less this overlap: room for a difference between Assignar's clock and ours, and for a change
+    # Assignar stamps before it becomes visible to a list.
+    sweep_overlap_seconds: int = Field(default=120, ge=0, le=3600, strict=True)
+    # At least this often it reads every approved, unprocessed timesheet instead (a full pass), catching whatever
+    # an incremental look missed and measuring the oldest approval not yet in Intacct.
+    full_sweep_minutes: int = Field(default=15, ge=1, le=24 * 60, strict=True)
+
+    @property
+    def sweep_overlap(self) -> timedelta:
+        return timedelta(seconds=self.sweep_overlap_seconds)
+
+    @property
+    def full_sweep_every(self) -> timedelta:
+        return timedelta(minutes=self.full_sweep_minutes)
 
 
 class Webhook(_Section):

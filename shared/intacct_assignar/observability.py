@@ -1,5 +1,6 @@
-"""The one logger the functions share (Powertools: structured JSON, Lambda context, correlation ids), and the floor
-under every library's logging: whatever level the application runs at, no library logs below WARNING.
+"""The one logger and the one metrics publisher the functions share (Powertools: structured JSON logs with the
+Lambda context; CloudWatch embedded-metric-format lines), and the floor under every library's logging: whatever
+level the application runs at, no library logs below WARNING.
 
 Why the floor: at DEBUG botocore writes each response body, and a Secrets Manager GetSecretValue body is every
 Intacct and Assignar credential; urllib3, httpx and the rest log URLs and headers. Only our own loggers
@@ -9,13 +10,16 @@ Intacct and Assignar credential; urllib3, httpx and the rest log URLs and header
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from typing import TYPE_CHECKING
+import warnings
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "intacct-assignar"
+METRICS_NAMESPACE_VARIABLE = "POWERTOOLS_METRICS_NAMESPACE"
 # Our package's module loggers, and the Powertools service logger the handlers log through (and its children).
 OWN_LOGGERS = ("intacct_assignar", SERVICE)
 LIBRARY_FLOOR = logging.WARNING
@@ -40,23 +44,40 @@ LIBRARIES = (
 )
 
 logger: Logger  # made on first use, see `__getattr__`
+metrics: Metrics  # likewise
 _creating = threading.Lock()
 
 
-def __getattr__(name: str) -> Logger:
-    # The service logger is made when a handler module first imports it, not when this module is imported: it
-    # reads its level (POWERTOOLS_LOG_LEVEL, LOG_LEVEL) then, from the function's own environment, and the CLI,
-    # which only wants the floor, sets up no Lambda logger.
-    if name != "logger":
+def __getattr__(name: str) -> Any:
+    # The service logger and the metrics publisher are made when a handler module first imports them, not when this
+    # module is imported: they read their settings (POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_NAMESPACE) then, from
+    # the function's own environment, and the CLI, which only wants the floor, sets up neither. The CLI publishes
+    # no metrics: EMF lines are for Lambda's log stream, and would be noise on a terminal or in its JSON output.
+    if name not in ("logger", "metrics"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     with _creating:
-        if "logger" not in globals():
-            from aws_lambda_powertools import Logger
+        if name not in globals():
+            globals()[name] = _make_logger() if name == "logger" else _make_metrics()
+    return globals()[name]
 
-            globals()["logger"] = Logger(service=SERVICE)
-            pin_library_loggers()  # its new handler gets the filter too
-    made: Logger = globals()["logger"]
+
+def _make_logger() -> Logger:
+    from aws_lambda_powertools import Logger
+
+    made = Logger(service=SERVICE)
+    pin_library_loggers()  # its new handler gets the filter too
     return made
+
+
+def _make_metrics() -> Metrics:
+    from aws_lambda_powertools import Metrics
+
+    # An invocation with nothing to count (a webhook receiver, a run that found nothing) is normal, not worth the
+    # warning Powertools prints then (its documentation's own filter).
+    warnings.filterwarnings("ignore", "No application metrics to publish*")
+    # The template sets the namespace for every function; without it (a function wired by hand, a test) the
+    # metrics still go under the service's name rather than failing the invocation when they are flushed.
+    return Metrics(namespace=os.environ.get(METRICS_NAMESPACE_VARIABLE) or SERVICE)
 
 
 def is_own(name: str) -> bool:

@@ -8,6 +8,7 @@ five minutes) and never placed in environment variables.
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property, partial
 from typing import Any
 
@@ -24,6 +25,7 @@ from .inbound.consume import SyncConsumer
 from .inbound.pull import PullService
 from .inbound.upsert import UpsertService
 from .intacct import IntacctClient
+from .metrics import MetricsRunLog
 from .outbound.consume import PushConsumer
 from .outbound.plan import content_hash
 from .outbound.push import PushService
@@ -32,6 +34,8 @@ from .outbound.sweep import SweepService
 from .runs import RunLog, RunLogs
 from .settings import AssignarSettings, IntacctSettings
 from .state import StateRunLog, StateStore, open_state
+
+logger = logging.getLogger(__name__)
 
 SECRET_MAX_AGE_S = 300
 
@@ -104,8 +108,8 @@ class Runtime:
 
     @cached_property
     def run_log(self) -> RunLog:
-        # Where each finished run goes: the history `status` reads (and the functions' metrics, joined here).
-        return RunLogs(StateRunLog(self.state))
+        # Where each finished run goes: the history `status` reads, and the function's metrics.
+        return RunLogs(StateRunLog(self.state), self.metrics_log)
 
     @cached_property
     def intacct(self) -> IntacctClient:
@@ -174,8 +178,22 @@ class Runtime:
         return PushConsumer(self.push_service, self.parking)
 
     @cached_property
+    def metrics_log(self) -> MetricsRunLog:
+        """Run entries and posted timesheets as the function's metrics (published by `@metrics.log_metrics`)."""
+        return MetricsRunLog(observability.metrics)
+
+    @cached_property
     def sweep_service(self) -> SweepService:
         # The sweep hashes timesheets as the push does (with the entity's location), and never calls Intacct.
         settings = IntacctSettings.model_validate(_secret(self.settings.intacct_secret_arn, "Intacct"))
         fingerprint = partial(content_hash, settings=self.config.timesheets, entity_id=settings.entity_id)
-        return SweepService(self.assignar, self.state, self.push_queue, fingerprint=fingerprint)
+        timesheets = self.config.timesheets
+        return SweepService(
+            self.assignar,
+            self.state,
+            self.push_queue,
+            fingerprint=fingerprint,
+            overlap=timesheets.sweep_overlap,
+            full_pass_every=timesheets.full_sweep_every,
+            run_log=self.run_log,
+        )

@@ -12,6 +12,7 @@ from typing import Any, Final, Literal, Protocol
 
 from .config import WORKFLOWS, TenantConfig, workflow_name
 from .inbound.pull import DELETIONS, progress_key
+from .outbound.sweep import LAST_LOOK as WATCHER_LAST_LOOK
 from .run_entries import DELETIONS_WORKFLOW
 from .runs import TIME_WORKFLOW, RunEntry, RunKind, RunOutcome
 from .sources import source_for
@@ -212,7 +213,9 @@ def build_status(
 def _workflow(store: StateStore, config: TenantConfig, workflow: str, entries: Sequence[RunEntry]) -> WorkflowStatus:
     """`entries`: the workflow's newest runs, newest first."""
     if workflow == TIME_WORKFLOW:
-        enabled, watermark = True, None
+        # The approval watcher's: up to when it has looked for approvals (a minute in which it found nothing is
+        # not kept as a run, so this is how status knows it is still looking).
+        enabled, watermark = True, store.get_watermark(WATCHER_LAST_LOOK)
     elif workflow == DELETIONS_WORKFLOW:
         enabled, watermark = any(config.enabled(name) for name in WORKFLOWS), store.get_watermark(DELETIONS)
     else:
@@ -265,9 +268,10 @@ def _time(store: StateStore, now: datetime, parked: Sequence[LedgerEntry], runs:
 
 
 def _oldest_pending_approval(runs: Sequence[RunEntry]) -> tuple[datetime | None, datetime | None]:
-    """(the oldest approval not yet in Intacct, when that was measured) from the newest "time" "sweep" entry: the
-    approval watcher's. Its `extra` without the figure (or with null) means none was pending then."""
-    sweep = next((e for e in runs if e.kind == "sweep"), None)
+    """(the oldest approval not yet in Intacct, when that was measured) from the approval watcher's newest full pass
+    (only a full pass sees every approved timesheet). Its `extra` without the figure (or with null) means none was
+    pending then."""
+    sweep = next((e for e in runs if e.kind == "sweep" and e.extra.get("pass", "full") == "full"), None)
     if sweep is None:
         return None, None
     value = sweep.extra.get(OLDEST_PENDING_APPROVAL)

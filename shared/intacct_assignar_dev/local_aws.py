@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 import threading
 import uuid
@@ -296,7 +297,17 @@ class LocalStack:
             if target in self.queues and attribute == "QueueName":
                 return f"{self.name}-{target}"
             raise KeyError(f"no local value for GetAtt {target}.{attribute}")
+        if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+            # e.g. the metrics namespace, "intacct-assignar/${AWS::StackName}"
+            return re.sub(r"\$\{([^}!]+)\}", lambda match: str(self._substitute(match.group(1))), value["Fn::Sub"])
         return value
+
+    def _substitute(self, name: str) -> Any:
+        pseudo = {"AWS::StackName": self.name, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        if name in pseudo:
+            return pseudo[name]
+        target, _, attribute = name.partition(".")
+        return self._value({"Fn::GetAtt": [target, attribute]} if attribute else {"Ref": target})
 
     # --- running ------------------------------------------------------------------------------------------
 

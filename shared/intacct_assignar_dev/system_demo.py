@@ -98,7 +98,8 @@ class SystemDemoReport:
 
 @contextmanager
 def _local_aws_environment() -> Iterator[None]:
-    """Fake AWS credentials for moto, and quiet function logs (the demo prints its own progress)."""
+    """Fake AWS credentials for moto, quiet function logs (the demo prints its own progress), and no metrics: the
+    functions run in the CLI's process, where EMF lines would land in the demo's own output."""
     saved = dict(os.environ)
     os.environ.update(
         {
@@ -107,6 +108,7 @@ def _local_aws_environment() -> Iterator[None]:
             "AWS_SECRET_ACCESS_KEY": "demo",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
     try:

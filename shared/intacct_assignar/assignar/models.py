@@ -5,7 +5,7 @@ Read models follow the published response schemas; write payloads are TypedDicts
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -233,6 +233,43 @@ class Timesheet(AssignarRecord):
     @property
     def is_processed(self) -> bool:
         return self.processed_at is not None
+
+    @property
+    def approved_at(self) -> datetime | None:
+        """When this timesheet was approved, as near as the API tells; None unless it is approved and unprocessed.
+
+        [guess] Assignar publishes no approval timestamp (reference assignar.md §2.8), so this is `modified_time`
+        while the timesheet is approved and not yet processed: an approved timesheet cannot be edited in Assignar's
+        UI (same section), so its last change is its approval; marking it processed changes it again. A field
+        Assignar may fill at approval, `completed_at`, is not documented as such. Approval-to-Intacct seconds and
+        the oldest unposted approval are measured from this, and only from this.
+        """
+        if not self.is_approved or self.is_processed:
+            return None
+        return parse_assignar_time(self.modified_time)
+
+
+def parse_assignar_time(text: str | None) -> datetime | None:
+    """An Assignar timestamp ('2026-08-25T02:14:07.000Z') as an aware datetime; None when absent or unreadable.
+
+    Assignar writes its times in UTC with a Z (every date-time example in the published spec); one without a
+    zone is read as UTC too.
+    """
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def assignar_time(moment: datetime) -> str:
+    """An aware datetime written as Assignar writes its own times (UTC, milliseconds, Z), for filters on them."""
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        raise ValueError(f"an Assignar time filter needs a timezone-aware datetime, got {moment.isoformat()}")
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 # Assignar shows these statuses in its dashboard; the API spells them in capitals with underscores

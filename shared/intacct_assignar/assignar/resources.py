@@ -10,6 +10,7 @@ import builtins
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 from intacct_assignar.assignar.envelope import Envelope
@@ -27,6 +28,7 @@ from intacct_assignar.assignar.models import (
     UserType,
     Worker,
     WorkOrder,
+    assignar_time,
 )
 from intacct_assignar.assignar.requestor import FILTER_OPERATORS, FilterValue, LandedLookup, Requestor, query_value
 
@@ -241,12 +243,25 @@ class Timesheets:
     def list(self, filters: Mapping[str, FilterValue] | None = None, *, sort: str = "id") -> builtins.list[Timesheet]:
         return self._expanded.list(filters, sort=sort)
 
-    def approved_unprocessed(self, *, modified_since: str | None = None) -> builtins.list[Timesheet]:
-        """Approved timesheets not yet marked processed, optionally only those modified since an ISO time."""
+    def approved_unprocessed(self, *, modified_since: datetime | str | None = None) -> builtins.list[Timesheet]:
+        """Approved timesheets not yet marked processed, optionally only those modified since a time."""
+        return [
+            timesheet for page in self.approved_unprocessed_pages(modified_since=modified_since) for timesheet in page
+        ]
+
+    def approved_unprocessed_pages(
+        self, *, modified_since: datetime | str | None = None
+    ) -> Iterator[builtins.list[Timesheet]]:
+        """Approved timesheets not yet marked processed, page by page in id order; with `modified_since`, only those
+        Assignar changed at or after it (`modified_time__gte`, the documented `gte` operator on a top-level field).
+
+        A datetime is sent as Assignar writes its own times (UTC, milliseconds, Z); a string as given.
+        """
         filters: dict[str, FilterValue] = {"status__in": list(APPROVED_STATUSES), "processed_at__is": None}
         if modified_since:
-            filters["modified_time__gte"] = modified_since
-        return self.list(filters)
+            since = modified_since if isinstance(modified_since, str) else assignar_time(modified_since)
+            filters["modified_time__gte"] = since
+        return self.pages(filters)
 
     def get(self, timesheet_id: int) -> Timesheet:
         return self._expanded.get(timesheet_id)

@@ -194,7 +194,8 @@ class PushService:
         except Refused as refused:
             return self._park(claim, content_hash, refused.reason)
         claim.keys.pop(REOPENED, None)  # in Intacct again
-        self.state.record_posted(timesheet_id, content_hash, claim.keys, self._clock(), attempt=claim.attempt)
+        posted_at = self._clock()
+        self.state.record_posted(timesheet_id, content_hash, claim.keys, posted_at, attempt=claim.attempt)
         logger.info(
             "timesheet posted to Intacct", extra={"timesheet_id": timesheet_id, "intacct": public_keys(claim.keys)}
         )
@@ -202,7 +203,13 @@ class PushService:
         if "equipment" in claim.keys:
             posted = Found(claim.keys["equipment"], claim.keys.get("equipment_rev", ""))
             self._equipment.prove_if_due(timesheet_id, posted)
-        return PushResult(timesheet_id, "posted", intacct_keys=public_keys(claim.keys))
+        return PushResult(
+            timesheet_id,
+            "posted",
+            intacct_keys=public_keys(claim.keys),
+            approved_at=timesheet.approved_at,
+            posted_at=posted_at,
+        )
 
     # --- steps ------------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from ..outcomes import RetryLater
@@ -29,6 +30,17 @@ class PushResult:
     problems: list[str] = field(default_factory=list)
     # Parked by an earlier delivery (a duplicate webhook, the sweep): already reported, not to report again.
     earlier: bool = False
+    # Posted by this call: when Assignar's timesheet was approved (`Timesheet.approved_at`, as the push read it)
+    # and when the ledger recorded it posted. The functions' approval-to-Intacct metric is their difference.
+    approved_at: datetime | None = None
+    posted_at: datetime | None = None
+
+    @property
+    def approval_to_intacct_s(self) -> float | None:
+        if self.outcome != "posted" or self.approved_at is None or self.posted_at is None:
+            return None
+        # Assignar's clock and ours may differ by a little: a posting never precedes its approval.
+        return max(0.0, (self.posted_at - self.approved_at).total_seconds())
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"timesheet_id": self.timesheet_id, "outcome": self.outcome}

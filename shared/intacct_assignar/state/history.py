@@ -24,6 +24,8 @@ class StateRunLog:
         self.store = store
 
     def record(self, entry: RunEntry) -> None:
+        if not worth_keeping(entry):
+            return
         try:
             self.store.record_run(entry)
         except Exception as exc:  # whatever the store raises: throttling, a missing grant, a full disk
@@ -36,3 +38,11 @@ class StateRunLog:
                 exc,
                 extra={"workflow": entry.workflow, "kind": entry.kind, "outcome": entry.outcome},
             )
+
+
+def worth_keeping(entry: RunEntry) -> bool:
+    """Whether a run belongs in the history. The approval watcher looks every minute; a look that found nothing
+    is not kept (1,440 a day would bury every other run of "time"): its watermark says when it last looked, and
+    its metrics still count it. Full passes, looks that found something and failed looks are kept."""
+    idle = entry.kind == "sweep" and entry.extra.get("pass") == "incremental" and entry.read == 0
+    return not (idle and entry.outcome == "ok")

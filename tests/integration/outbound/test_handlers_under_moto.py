@@ -455,15 +455,26 @@ def test_deliveries_that_are_not_authentic_or_not_readable_are_refused_and_queue
     assert not stack.processed(timesheet_id)
 
 
-def test_the_sweep_queues_a_timesheet_whose_webhook_never_came(stack: Stack) -> None:
-    # Given a timesheet approved without a webhook (a lost delivery)
+def test_the_sweep_queues_a_timesheet_whose_webhook_never_came(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a timesheet approved without a webhook (a lost delivery, or a tenant with no webhook sender)
     timesheet_id = stack.timesheet()
     assert stack.assignar.approve_timesheet(timesheet_id, notify=False) is None
+    approved_at = stack.assignar_client.timesheets.get(timesheet_id).approved_at
     assert stack.queued() == 0
 
-    # When the scheduled sweep runs, and the consumer drains what it queued
+    # When the scheduled watcher runs (its first run: a full pass), and the consumer drains what it queued
     report = stack.sweep()
-    assert report == {"found": 1, "queued": 1, "left_parked": [], "in_progress": []}
+    assert approved_at is not None
+    assert report == {
+        "pass": "full",
+        "found": 1,
+        "queued": 1,
+        "left_parked": [],
+        "in_progress": [],
+        "oldest_pending_approval": approved_at.isoformat(),
+    }
     assert stack.queued() == 1
     assert stack.pump() == 1
 
@@ -473,11 +484,37 @@ def test_the_sweep_queues_a_timesheet_whose_webhook_never_came(stack: Stack) -> 
     assert stack.entry(timesheet_id).state == "posted"
     assert stack.processed(timesheet_id)
 
-    # When the sweep runs again, it finds nothing left to do
-    assert stack.sweep() == {"found": 0, "queued": 0, "left_parked": [], "in_progress": []}
+    # When the watcher runs again, it looks only at what changed since, and finds nothing left to do
+    again = {"pass": "incremental", "found": 0, "queued": 0, "left_parked": [], "in_progress": []}
+    assert stack.sweep() == again
     assert stack.queued() == 0
     assert len(stack.intacct_timesheets()) == 1
     assert stack.assignar.webhook_deliveries == []
+
+    # And each run is in the state store's history, and each function published its metrics as it ended
+    [second, first] = stack.ledger.recent_runs("time")
+    assert (first.kind, first.read, first.written, first.extra["pass"]) == ("sweep", 1, 1, "full")
+    assert (second.read, second.written, second.extra["pass"]) == (0, 0, "incremental")
+    assert first.assignar_calls >= 1 and second.assignar_calls == 1
+    published = emf_values(capsys.readouterr().out)
+    assert published["TimesheetsQueued"] == [1.0]
+    assert len(published["OldestUnpostedApprovalSeconds"]) == 1
+    assert len(published["ApprovalToIntacctSeconds"]) == 1
+    assert published["AssignarCalls"] == [float(first.assignar_calls), 1.0]
+
+
+def emf_values(output: str) -> dict[str, list[float]]:
+    """The metrics the handlers printed as EMF lines (workflow "time"), by name, in order."""
+    values: dict[str, list[float]] = {}
+    for line in output.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        document = json.loads(line)
+        assert document["workflow"] == "time" and document["service"] == "intacct-assignar"
+        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = document[metric["Name"]]
+            values.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
+    return values
 
 
 def test_one_inactive_employee_of_ten_is_parked_and_the_other_nine_post(stack: Stack) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,6 +19,7 @@ from intacct_assignar.assignar import (
     UniqueConstraintError,
     ValidationError,
 )
+from intacct_assignar.assignar.models import Timesheet
 from intacct_assignar.assignar.requestor import query_value
 
 from tests.unit.assignar.fakes import FakeAssignar, FakeClock, Sleeps, envelope, make_client, message, serve_list
@@ -540,6 +544,42 @@ def test_approved_unprocessed_timesheets_are_one_filtered_list() -> None:
     assert params["status__in"].split(",")[0] == "APPROVED"
     assert params["processed_at__is"] == "null"
     assert params["modified_time__gte"] == "2026-11-01T00:00:00Z"
+
+
+def test_a_time_filter_is_sent_as_assignar_writes_its_own_times() -> None:
+    # Given the watcher's watermark, an aware time in another zone with microseconds
+    since = datetime(2026, 11, 20, 9, 0, 5, 123456, tzinfo=ZoneInfo("America/Denver"))
+    fake = FakeAssignar()
+    with make_client(fake) as client:
+        list(client.timesheets.approved_unprocessed_pages(modified_since=since))
+    # Then it goes in UTC, to the millisecond (rounded down, so nothing at that moment is left out), with a Z
+    assert fake.api_requests()[0].url.params["modified_time__gte"] == "2026-11-20T16:00:05.123Z"
+
+
+@pytest.mark.parametrize(
+    ("fields", "approved_at"),
+    [
+        (
+            {"status": "APPROVED", "modified_time": "2026-11-20T16:00:05.123Z"},
+            datetime(2026, 11, 20, 16, 0, 5, 123000, tzinfo=UTC),
+        ),
+        (
+            {"status": "APPROVED_WITH_PAY_RATES", "modified_time": "2026-11-20T16:00:05"},
+            datetime(2026, 11, 20, 16, 0, 5, tzinfo=UTC),
+        ),
+        ({"status": "SUBMITTED", "modified_time": "2026-11-20T16:00:05.123Z"}, None),
+        (
+            {"status": "APPROVED", "modified_time": "2026-11-20T16:00:05.123Z", "processed_at": "2026-11-20T16:01:00Z"},
+            None,
+        ),
+        ({"status": "APPROVED", "modified_time": None}, None),
+        ({"status": "APPROVED", "modified_time": "not a time"}, None),
+    ],
+)
+def test_a_timesheet_s_approval_time_is_its_last_change_while_approved_and_unprocessed(
+    fields: dict[str, Any], approved_at: datetime | None
+) -> None:
+    assert Timesheet.model_validate({"id": 1, **fields}).approved_at == approved_at
 
 
 def test_calls_are_counted_by_method_and_resource_including_retries() -> None:

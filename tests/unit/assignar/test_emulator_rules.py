@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -180,6 +180,28 @@ def test_unprocessed_approved_timesheets_are_found_by_filter(tenant: TenantState
     tenant.process_timesheet(approved)
     rows, _ = tenant.query_timesheets({"processed_at__is": "null"}, max_page_size=100)
     assert rows == []
+
+
+def test_a_time_filter_compares_points_in_time_whatever_the_text_looks_like() -> None:
+    # Given a timesheet approved at 16:00:05.250 UTC, as Assignar writes it ("2026-11-20T16:00:05.250Z")
+    now = datetime(2026, 11, 20, 16, 0, 5, 250000, tzinfo=UTC)
+    tenant = TenantState(clock=lambda: now)
+    approved = seeded_timesheet(tenant, status="APPROVED")
+    assert tenant.get_timesheet(approved)["modified_time"] == "2026-11-20T16:00:05.250Z"
+
+    def found(**params: str) -> list[int]:
+        rows, _ = tenant.query_timesheets(params, max_page_size=100)
+        return [row["id"] for row in rows]
+
+    # Then the same moment written with an offset, or in another zone, compares as that moment, not as text
+    assert found(modified_time__gte="2026-11-20T16:00:05.250+00:00") == [approved]
+    assert found(modified_time__gte="2026-11-20T09:00:05-07:00") == [approved]
+    assert found(modified_time__gt="2026-11-20T09:00:05.251-07:00") == []
+    assert found(modified_time__lt="2026-11-20T16:00:06Z") == [approved]
+    assert found(modified_time__between="2026-11-20,2026-11-21") == [approved]
+    # ... and a value that is no time at all is refused, not compared as text
+    with pytest.raises(QueryError, match="Invalid date"):
+        found(modified_time__gte="yesterday")
 
 
 def test_a_reopened_timesheet_shows_its_new_entries_and_can_be_processed_again(tenant: TenantState) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -366,10 +366,12 @@ class InMemoryTimesheets(InMemoryResource[Timesheet]):
     `modified_time`, which the ledger orders reads by.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__("timesheets", Timesheet, [], itertools.count(1))
         self.marked: list[int] = []
         self._changes = itertools.count(1)
+        # Given a clock, changes are stamped with its time (the watcher's tests compare the two clocks).
+        self._clock = clock
 
     def add(self, **fields: object) -> Timesheet:
         """A timesheet as Assignar holds it (approve it with `status="APPROVED"`)."""
@@ -392,6 +394,24 @@ class InMemoryTimesheets(InMemoryResource[Timesheet]):
         self.reads += 1
         return {timesheet_id: self._record(timesheet_id) for timesheet_id in timesheet_ids if timesheet_id in self.rows}
 
+    def approved_unprocessed_pages(
+        self, *, modified_since: datetime | None = None, page_size: int = 2
+    ) -> Iterator[list[Timesheet]]:
+        """As `/timesheets-expanded?status__in=...&processed_at__is=null&modified_time__gte=...` pages them (a
+        page of two, so every caller meets more than one), one read per page and one for the empty last page."""
+        found = [
+            timesheet
+            for timesheet in self._all()
+            if timesheet.is_approved
+            and not timesheet.is_processed
+            and (modified_since is None or _changed_at(timesheet) >= modified_since)
+        ]
+        for start in range(0, len(found) + 1, page_size):
+            self.reads += 1
+            page = found[start : start + page_size]
+            if page:
+                yield page
+
     def mark_processed(self, timesheet_id: int) -> bool:
         timesheet = self._existing(timesheet_id)
         if timesheet.is_processed:
@@ -411,11 +431,30 @@ class InMemoryTimesheets(InMemoryResource[Timesheet]):
         return True
 
     def _stamp(self) -> str:
-        return (_EPOCH + timedelta(seconds=next(self._changes))).isoformat(timespec="milliseconds")
+        moment = self._clock() if self._clock else _EPOCH + timedelta(seconds=next(self._changes))
+        return moment.isoformat(timespec="milliseconds")
+
+
+def _changed_at(timesheet: Timesheet) -> datetime:
+    assert timesheet.modified_time is not None
+    return datetime.fromisoformat(timesheet.modified_time)
 
 
 class InMemoryAssignarForPush:
-    """An Assignar account as the push sees it: its timesheets."""
+    """An Assignar account as the push (and the approval watcher) sees it: its timesheets, and the calls made."""
 
-    def __init__(self) -> None:
-        self.timesheets = InMemoryTimesheets()
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.timesheets = InMemoryTimesheets(clock)
+
+    @property
+    def calls(self) -> InMemoryCalls:
+        return InMemoryCalls(self.timesheets)
+
+
+@dataclass(frozen=True)
+class InMemoryCalls:
+    timesheets: InMemoryTimesheets
+
+    @property
+    def total(self) -> int:
+        return self.timesheets.reads + len(self.timesheets.marked)

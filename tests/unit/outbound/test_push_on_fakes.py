@@ -171,6 +171,22 @@ def test_an_approved_timesheet_becomes_one_intacct_timesheet_and_is_marked_proce
     assert world.assignar.timesheets.marked == [timesheet_id]
 
 
+def test_a_posted_result_carries_when_it_was_approved_and_when_the_ledger_recorded_it(world: World) -> None:
+    # Given a timesheet approved at 08:00:01 by Assignar's clock (its modified_time while approved)
+    timesheet_id = world.timesheet()
+    approved = world.assignar.timesheets.rows[timesheet_id]["modified_time"]
+
+    # When it is posted at 16:00 by ours, and a repeat delivery comes after
+    result = world.push.post(timesheet_id)
+    repeat = world.push.post(timesheet_id)
+
+    # Then the posting carries both moments, the wait between them, and the repeat carries none
+    assert result.approved_at == datetime.fromisoformat(str(approved))
+    assert result.posted_at == NOW == world.ledger(timesheet_id).updated_at
+    assert result.approval_to_intacct_s == (NOW - datetime.fromisoformat(str(approved))).total_seconds()
+    assert repeat.outcome == "already_posted" and repeat.approval_to_intacct_s is None
+
+
 def test_the_same_timesheet_delivered_twice_is_written_once(world: World) -> None:
     # Given a timesheet posted
     timesheet_id = world.timesheet()

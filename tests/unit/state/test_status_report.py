@@ -11,9 +11,10 @@ from typing import Any
 from intacct_assignar.cli_status import age_text, status_table
 from intacct_assignar.config import TenantConfig, parse_config
 from intacct_assignar.inbound.pull import progress_key
+from intacct_assignar.outbound.sweep import LAST_LOOK
 from intacct_assignar.runs import RunEntry, RunKind, RunOutcome
 from intacct_assignar.sources import ITEMS, source_for
-from intacct_assignar.state import StateStore
+from intacct_assignar.state import StateRunLog, StateStore
 from intacct_assignar.status import STATUS_WORKFLOWS, StatusReport, build_status
 from rich.console import Console
 
@@ -228,6 +229,36 @@ def test_the_oldest_pending_approval_is_the_newest_sweeps_measure(store: StateSt
     store.record_run(run("time", "sweep", 0.5))
     time = report(store).time
     assert time.oldest_pending_approval is None and time.measured_at == NOW - timedelta(seconds=30)
+
+
+def test_only_a_full_pass_measures_the_oldest_approval_and_the_watchers_last_look_is_its_watermark(
+    store: StateStore,
+) -> None:
+    # Given a full pass that measured an approval, then an incremental look (which sees only what changed)
+    approved = NOW - timedelta(minutes=42)
+    full = {"pass": "full", "oldest_pending_approval": approved.isoformat()}
+    store.record_run(run("time", "sweep", 5, extra=full))
+    store.record_run(run("time", "sweep", 1, read=2, extra={"pass": "incremental"}))
+    store.set_watermark(LAST_LOOK, NOW - timedelta(seconds=20))
+
+    status = report(store)
+
+    # Then the incremental look does not read as "nothing pending": the full pass's measure stands
+    assert status.time.oldest_pending_approval == approved
+    assert status.time.measured_at == NOW - timedelta(minutes=5)
+    # And the time row's watermark is when the watcher last looked
+    [time_row] = [w for w in status.workflows if w.workflow == "time"]
+    assert time_row.watermark == NOW - timedelta(seconds=20)
+
+
+def test_an_idle_look_of_the_watcher_is_not_kept_in_the_history_but_every_other_run_is(store: StateStore) -> None:
+    log = StateRunLog(store)
+    log.record(run("time", "sweep", 3, extra={"pass": "incremental"}))  # found nothing: not kept
+    log.record(run("time", "sweep", 2, read=1, written=1, extra={"pass": "incremental"}))
+    log.record(run("time", "sweep", 1, extra={"pass": "full"}))
+    log.record(run("time", "sweep", 0.5, outcome="failed", extra={"pass": "incremental"}))
+    kept = [(e.extra["pass"], e.read, e.outcome) for e in store.recent_runs("time")]
+    assert kept == [("incremental", 0, "failed"), ("full", 0, "ok"), ("incremental", 1, "ok")]
 
 
 @dataclass(frozen=True)

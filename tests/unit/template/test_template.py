@@ -4,8 +4,9 @@ Every event source mapping reports batch item failures and caps its concurrency;
 dead-letter queue, and the consumers park on their last delivery exactly when SQS would move the message;
 visibility timeouts follow AWS's six-times rule; schedules have no fixed names; no IAM statement grants a
 wildcard action, or "*" where a resource can be named; no secret reaches an environment variable; each
-function's role names only its own queues, tables and secrets. cfn-lint (a version that still checks SAM) and
-`sam validate` must be clean too.
+function's role names only its own queues, tables and secrets. The functions' metrics reach the alarms and the
+dashboard under the names, namespace and dimensions the code publishes. cfn-lint (a version that still checks SAM)
+and `sam validate` must be clean too.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from typing import Any
 import pytest
 from intacct_assignar.config import (
     STACK_PARAMETER_MAX_LENGTH,
+    WORKFLOWS,
     Timesheets,
     parse_config,
     parse_config_json,
     stack_parameter,
 )
+from intacct_assignar.metrics import METRIC_NAMES, WORKFLOW_DIMENSION
+from intacct_assignar.runs import TIME_WORKFLOW
 from intacct_assignar.state import TABLE_DEFINITION
 from intacct_assignar.state.dynamodb import TTL_ATTRIBUTE
 from samcli.cli.types import CfnParameterOverridesType
@@ -44,8 +48,7 @@ PARAMETERS = {
     "AssignarSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/assignar-AbCdEf",
 }
 ENTITIES = {"clients", "projects", "work_orders", "activities", "roles", "workers"}
-# Actions that have no resource to name (AWS: X-Ray trace writes are granted on "*" only).
-UNSCOPABLE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+LAYER_REQUIREMENTS = ROOT / "layers" / "dependencies" / "requirements.txt"
 
 Resources = dict[str, dict[str, Any]]
 
@@ -200,12 +203,23 @@ def test_the_puller_runs_one_at_a_time_and_may_start_its_own_continuation(cfn: R
 # --- IAM --------------------------------------------------------------------------------------------------
 
 
-def test_no_statement_grants_a_wildcard_action_or_star_where_a_resource_can_be_named(cfn: Resources) -> None:
+def test_no_statement_grants_a_wildcard_action_or_a_star_resource(cfn: Resources) -> None:
     for role, statement in statements(cfn):
         actions = as_list(statement["Action"])
         assert not any("*" in action for action in actions), (role, actions)
-        if "*" in as_list(statement.get("Resource")):
-            assert set(actions) <= UNSCOPABLE_ACTIONS, (role, actions)
+        assert "*" not in as_list(statement.get("Resource")), (role, actions)
+
+
+def test_a_function_traces_only_with_the_sdk_in_its_layer_and_the_grants_to_send_traces(cfn: Resources) -> None:
+    # Tracing: Active without Powertools' Tracer (which needs aws-xray-sdk) records only Lambda's own segments; with
+    # it, the role must be allowed to send them. Either all three are there, or none is.
+    sdk = re.search(r"^aws-xray-sdk==", LAYER_REQUIREMENTS.read_text(), re.MULTILINE) is not None
+    for name, function in of_type(cfn, "AWS::Lambda::Function").items():
+        properties = function["Properties"]
+        traced = properties.get("TracingConfig", {}).get("Mode") == "Active"
+        role = ref_name(properties["Role"])
+        sends = any(a.startswith("xray:") for r, s in statements(cfn) if r == role for a in as_list(s["Action"]))
+        assert traced == sends == sdk, (name, traced, sends, sdk)
 
 
 def test_functions_carry_no_managed_policies_that_reach_beyond_them(cfn: Resources) -> None:
@@ -232,13 +246,13 @@ CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibili
 
 
 def grants(cfn: Resources, role: str) -> dict[str, set[str]]:
-    """Action -> logical ids (or parameter names) of what the role may do it on; X-Ray and logs aside."""
+    """Action -> logical ids (or parameter names) of what the role may do it on; logs aside."""
     found: dict[str, set[str]] = {}
     for name, statement in statements(cfn):
         if name != role:
             continue
         for action in as_list(statement["Action"]):
-            if action.startswith(("xray:", "logs:")):
+            if action.startswith("logs:"):
                 continue
             for resource in as_list(statement["Resource"]):
                 if isinstance(resource, dict) and "Fn::Sub" in resource:
@@ -290,7 +304,9 @@ def grants(cfn: Resources, role: str) -> dict[str, set[str]]:
             "TimesheetSweepRole",
             {
                 "secretsmanager:GetSecretValue": {"IntacctSecretArn", "AssignarSecretArn"},
+                # The ledger; the watcher's two watermarks and its run history.
                 "dynamodb:GetItem": {"StateTable"},
+                "dynamodb:PutItem": {"StateTable"},
                 "sqs:SendMessage": {"PushQueue", "FailedInvocationQueue"},
             },
         ),
@@ -418,7 +434,8 @@ def test_tables_are_on_demand_with_point_in_time_recovery_and_idempotency_record
 
 def test_alarms_watch_every_dead_letter_queue_both_queues_ages_and_every_function(cfn: Resources) -> None:
     alarms = of_type(cfn, "AWS::CloudWatch::Alarm").values()
-    watched = {(a["Properties"]["MetricName"], ref_name(a["Properties"]["Dimensions"][0]["Value"])) for a in alarms}
+    on_aws = [a for a in alarms if str(a["Properties"].get("Namespace", "")).startswith("AWS/")]
+    watched = {(a["Properties"]["MetricName"], ref_name(a["Properties"]["Dimensions"][0]["Value"])) for a in on_aws}
     queues = of_type(cfn, "AWS::SQS::Queue")
     for name, queue in queues.items():
         if "RedrivePolicy" in queue["Properties"]:
@@ -433,7 +450,11 @@ def test_alarms_watch_every_dead_letter_queue_both_queues_ages_and_every_functio
 
 def test_the_webhook_api_answers_are_alarmed_since_the_receiver_turns_failures_into_answers(cfn: Resources) -> None:
     alarms = of_type(cfn, "AWS::CloudWatch::Alarm").values()
-    api = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
+    api = {
+        (a["Properties"]["Namespace"], a["Properties"]["MetricName"])
+        for a in alarms
+        if "Namespace" in a["Properties"] and isinstance(a["Properties"]["Namespace"], str)
+    }
     assert {("AWS/ApiGateway", "5xx"), ("AWS/ApiGateway", "4xx")} <= api
 
 
@@ -455,6 +476,10 @@ def test_names_that_must_be_unique_in_the_account_carry_the_stack_name(cfn: Reso
     named = [
         cfn["Dashboard"]["Properties"]["DashboardName"],
         *(
+            f["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+            for f in of_type(cfn, "AWS::Lambda::Function").values()
+        ),
+        *(
             f["Properties"]["FunctionName"]
             for f in of_type(cfn, "AWS::Lambda::Function").values()
             if "FunctionName" in f["Properties"]
@@ -475,6 +500,113 @@ def test_the_webhook_api_is_throttled_and_its_url_is_an_output(sam: dict[str, An
 
 def test_an_alarm_email_is_subscribed_only_when_given(sam: dict[str, Any]) -> None:
     assert sam["Resources"]["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+# --- metrics: where the functions publish, where the alarms and the dashboard look ---------------------------
+
+
+def function_variable(sam: dict[str, Any], name: str) -> Any:
+    return sam["Globals"]["Function"]["Environment"]["Variables"][name]
+
+
+def metric_alarms(cfn: Resources) -> dict[str, list[dict[str, Any]]]:
+    """The alarms on the functions' own metrics, each with the metrics it reads (one, or several summed)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, alarm in of_type(cfn, "AWS::CloudWatch::Alarm").items():
+        properties = alarm["Properties"]
+        if "Metrics" in properties:
+            found[name] = [m["MetricStat"]["Metric"] for m in properties["Metrics"] if "MetricStat" in m]
+        elif not str(properties["Namespace"]).startswith("AWS/"):
+            found[name] = [{key: properties[key] for key in ("Namespace", "MetricName", "Dimensions")}]
+    return found
+
+
+def dimensions(metric: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+
+
+def test_alarms_on_the_functions_metrics_read_what_the_functions_publish(sam: dict[str, Any], cfn: Resources) -> None:
+    namespace = function_variable(sam, "POWERTOOLS_METRICS_NAMESPACE")
+    service = function_variable(sam, "POWERTOOLS_SERVICE_NAME")
+    alarms = metric_alarms(cfn)
+    assert alarms
+    for name, metrics in alarms.items():
+        for metric in metrics:
+            # CloudWatch matches a metric by namespace, name and the exact set of dimensions: Powertools adds
+            # `service`, metrics.py the workflow, and nothing else.
+            assert metric["Namespace"] == namespace, name
+            assert metric["MetricName"] in METRIC_NAMES, name
+            assert dimensions(metric) == {
+                "service": service,
+                WORKFLOW_DIMENSION: dimensions(metric)[WORKFLOW_DIMENSION],
+            }
+        assert cfn[name]["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_parked_work_of_every_workflow_and_the_oldest_unposted_approval_are_alarmed(
+    sam: dict[str, Any], cfn: Resources
+) -> None:
+    alarms = metric_alarms(cfn)
+    watched = {(m["MetricName"], dimensions(m)[WORKFLOW_DIMENSION]) for metrics in alarms.values() for m in metrics}
+    assert {("RecordsParked", workflow) for workflow in (*WORKFLOWS, "deletions")} <= watched
+    assert {("TimesheetsParked", TIME_WORKFLOW), ("OldestUnpostedApprovalSeconds", TIME_WORKFLOW)} <= watched
+    [oldest] = [
+        cfn[n]["Properties"] for n, ms in alarms.items() if ms[0]["MetricName"] == "OldestUnpostedApprovalSeconds"
+    ]
+    assert oldest["Threshold"] == {"Ref": "OldestApprovalAlarmSeconds"}
+    assert sam["Parameters"]["OldestApprovalAlarmSeconds"]["Default"] == 1800
+    # Measured only by full passes: between them the alarm keeps its state instead of clearing for lack of data.
+    assert oldest["TreatMissingData"] == "ignore"
+    assert oldest["Period"] >= Timesheets().full_sweep_minutes * 60
+
+
+def dashboard_metrics(sam: dict[str, Any]) -> list[tuple[str, dict[str, Any], list[Any]]]:
+    """(widget title, widget properties, metric) for every metric or expression the dashboard graphs."""
+    body = sam["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = re.sub(r"\$\{[^}]+\}", lambda m: "STACK" if m.group(0) == "${AWS::StackName}" else "0", body)
+    widgets = json.loads(text)["widgets"]
+    return [
+        (w["properties"]["title"], w["properties"], metric) for w in widgets for metric in w["properties"]["metrics"]
+    ]
+
+
+def test_the_dashboard_shows_every_metric_the_functions_publish_where_they_publish_it(sam: dict[str, Any]) -> None:
+    namespace = function_variable(sam, "POWERTOOLS_METRICS_NAMESPACE")["Fn::Sub"].replace("${AWS::StackName}", "STACK")
+    service = function_variable(sam, "POWERTOOLS_SERVICE_NAME")
+    shown: set[str] = set()
+    for title, _, metric in dashboard_metrics(sam):
+        if isinstance(metric[0], dict):
+            expression = metric[0]["expression"]
+            for searched_namespace, name in re.findall(
+                r'SEARCH\(\'\{"([^"]+)",service,workflow\} MetricName="(\w+)"', expression
+            ):
+                assert searched_namespace == namespace, title
+                shown.add(name)
+        elif metric[0] == namespace:
+            assert metric[2:6] == ["service", service, WORKFLOW_DIMENSION, TIME_WORKFLOW], title
+            shown.add(metric[1])
+    assert shown == METRIC_NAMES
+
+
+def test_the_dashboard_sums_intacct_api_transactions_per_day(sam: dict[str, Any]) -> None:
+    [(_, properties, _)] = [
+        (t, p, m)
+        for t, p, m in dashboard_metrics(sam)
+        if isinstance(m[0], dict) and "IntacctTransactions" in m[0]["expression"]
+    ]
+    assert properties["period"] == 86400 and properties["stat"] == "Sum"
+
+
+def test_the_approval_watcher_runs_every_minute_and_one_at_a_time(sam: dict[str, Any], cfn: Resources) -> None:
+    assert sam["Parameters"]["SweepSchedule"]["Default"] == "rate(1 minute)"
+    [watcher] = [
+        s
+        for s in of_type(cfn, "AWS::Scheduler::Schedule").values()
+        if json.loads(s["Properties"]["Target"]["Input"]) == {}
+    ]
+    assert watcher["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}
+    # Its two watermarks have one writer: a run overlapping another could move one back.
+    assert cfn["TimesheetSweepFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
 
 
 # --- the tools a cloud engineer runs -----------------------------------------------------------------------

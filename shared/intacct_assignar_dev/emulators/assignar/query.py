@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 RESERVED = frozenset({"page", "page_size", "sort", "fields"})
@@ -105,6 +107,14 @@ def _coerce(raw: str, like: Any) -> Any:
 def _compare(value: Any, raw: str, test: Callable[[Any, Any], bool]) -> bool:
     if value is None:
         return False
+    moment = _moment(value)
+    if moment is not None:
+        # [inf] A date-time field is compared as a point in time, as a database column of timestamps would be, not
+        # as text: `modified_time__gte=2026-11-25T22:42:43+00:00` matches "2026-11-25T22:42:43.000Z".
+        wanted_moment = _moment(raw) or _date_moment(raw)
+        if wanted_moment is None:
+            raise QueryError(f"[400] Invalid date: {raw}")
+        return test(moment, wanted_moment)
     wanted = _coerce(raw, value)
     if wanted is None:
         return False
@@ -112,6 +122,28 @@ def _compare(value: Any, raw: str, test: Callable[[Any, Any], bool]) -> bool:
         return test(value, wanted)
     except TypeError:
         return False
+
+
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _moment(value: Any) -> datetime | None:
+    """A date-time text (Assignar writes them in UTC with a Z) as an aware datetime; None for anything else."""
+    if not isinstance(value, str) or not _DATE_TIME.match(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _date_moment(raw: str) -> datetime | None:
+    """A bare date compared with a date-time: its midnight, UTC."""
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC) if len(raw) == 10 else None
+    except ValueError:
+        return None
 
 
 def _filter(field: str, operator: str, raw: str) -> Callable[[Mapping[str, Any]], bool]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from intacct_assignar.cli import DebugOption, apply_debug, console, errors, workflow_table
+from intacct_assignar.cli_status import status_table
 from intacct_assignar.problems import SETTINGS
 from rich.markup import escape
 
@@ -85,6 +86,27 @@ def _print_system_report(report: SystemDemoReport) -> None:
         f"parked ({time_report.intacct_transactions} Intacct API transactions, {time_report.assignar_calls} "
         f"Assignar calls, {time_report.seconds:.1f} s)"
     )
+    if report.status is not None:
+        # What `intacct-assignar status --stack NAME` shows of the demo's stack.
+        console.print()
+        console.print(status_table(report.status))
+        time = report.status.time
+        parked = ", ".join(f"{item.kind} {item.id}" for item in report.status.parked) or "nothing"
+        console.print(
+            f"Time: {time.posted_last_24h} posted in the last 24 h; {time.parked} parked; {time.in_doubt} in doubt. "
+            f"Parked: {parked}.",
+            highlight=False,
+        )
+    if report.reconcile is not None:
+        # What `intacct-assignar reconcile time --from ... --to ... --stack NAME` finds for the work week.
+        check = report.reconcile
+        approved = sum(1 for each in check.checks if each.approved is not None)
+        console.print(
+            f"[bold]reconcile time {check.first.isoformat()}..{check.last.isoformat()}:[/bold] {approved} approved "
+            f"timesheets; {len(check.of('matched'))} matched, {len(check.of('missing_in_intacct'))} missing in "
+            f"Intacct, {len(check.of('extra_in_intacct'))} extra in Intacct, {len(check.of('differs'))} differ",
+            highlight=False,
+        )
     console.print(f"Wall time: {report.wall_time_s:.1f} s")
     if report.ok:
         console.print("[green]Every workflow and both time flows ended where they should.[/green]")

@@ -5,6 +5,8 @@ Lambda handlers, no credentials.
 2. Timesheets are approved in Assignar; each signed webhook reaches the receiver over HTTP, and the push queue
    drains into Intacct: timesheets and equipment usage, exactly once, each marked processed in Assignar.
 3. A few records change in Intacct; the incremental pulls run again, and only those changes travel.
+4. The admin's view: `status` of the stack (every workflow's last run, nothing parked) and `reconcile time` of the
+   work week (Intacct holds exactly the hours Assignar approved), read as the commands read them.
 
 Each step is checked; the report says per workflow what was fetched, created, updated, left unchanged,
 deactivated and failed, the time posted, the API calls per system and the wall time, and lists any problem.
@@ -19,12 +21,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from intacct_assignar.config import WORKFLOWS
+from intacct_assignar.assignar import AssignarClient
+from intacct_assignar.aws.stack import find_stack
+from intacct_assignar.catalog import FieldCatalog, definition_scope
+from intacct_assignar.config import WORKFLOWS, TenantConfig, parse_config_json
 from intacct_assignar.inbound.sync import WorkflowSummary
+from intacct_assignar.intacct import IntacctClient
+from intacct_assignar.outbound.reconcile import IntacctPostedTime, ReconcileReport, TimeReconciler
+from intacct_assignar.parked import ParkedWork
+from intacct_assignar.settings import IntacctSettings
+from intacct_assignar.state import DynamoStateStore
+from intacct_assignar.status import StatusReport, build_status
 from pydantic import SecretStr
 
 from .emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
@@ -34,6 +45,13 @@ from .emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from .local_aws import LocalStack, Schedule
 
 Progress = Callable[[str], None]
+
+
+def work_day() -> date:
+    """The day the demo's timesheets are worked: yesterday."""
+    return date.today() - timedelta(days=1)
+
+
 ZONE = "America/Denver"
 WEBHOOK_PATH = "/webhooks/assignar"
 # Assignar's name for each workflow's records.
@@ -69,6 +87,8 @@ class Phase:
 @dataclass
 class TimeReport:
     approved: int = 0
+    # Approved with no webhook: the approval watcher found it on its next look.
+    by_watcher: int = 0
     timesheets_posted: int = 0
     equipment_transactions: int = 0
     processed_in_assignar: int = 0
@@ -85,14 +105,19 @@ class SystemDemoReport:
     time: TimeReport
     wall_time_s: float
     problems: list[str] = field(default_factory=list)
+    # What `intacct-assignar status --stack` and `reconcile time --stack` would show at the end.
+    status: StatusReport | None = None
+    reconcile: ReconcileReport | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, status=None, reconcile=None))
         data["ok"] = self.ok
+        data["status"] = self.status.as_dict() if self.status else None
+        data["reconcile"] = self.reconcile.as_dict() if self.reconcile else None
         return data
 
 
@@ -146,6 +171,7 @@ def run_system_demo(
         doing("Standing up the stack of template.yaml on moto")
         owner = assignar.seed("users", {"user_type_id": 2, "first_name": "Olive", "last_name": "Owner"})
         tenant = {"timezone": ZONE, "workflows": {"work_orders": {"owner_user_id": owner["id"]}}}
+        tenant_config = parse_config_json(json.dumps(tenant), "the demo's tenant")
         stack = LocalStack.create(
             {
                 "IntacctSecretArn": intacct.settings_env(),
@@ -166,6 +192,11 @@ def run_system_demo(
             report.time = demo.approvals(max(5, employees // 20))
         changed = demo.change_intacct()
         report.phases.append(demo.pull_phase("after changes in Intacct"))
+        doing("The admin's view: status of the stack")
+        report.status = demo.status(tenant_config)
+        doing("The admin's view: reconciling the work week's time")
+        report.reconcile = demo.reconcile(tenant_config)
+        say("Read the stack's status and reconciled the work week's time")
         report.problems = demo.problems + _check(report, changed)
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
     Runtime.reset()
@@ -263,7 +294,11 @@ class _Demo:
         roles = [r["id"] for r in self.assignar.records("tasks") if r.get("active")]
         activities = [a["id"] for a in self.assignar.records("activities") if a.get("active")]
         assets = [a["id"] for a in self.assignar.records("assets") if a.get("active")]
-        day = date.today() - timedelta(days=1)
+        day = work_day()
+        # The watcher's first look is a full pass (nothing approved yet); the one after the approvals looks only at
+        # what changed since, as it does every minute once deployed.
+        [watcher] = [s for s in self.stack.schedules if s.function == "TimesheetSweepFunction"]
+        self.stack.invoke_schedule(watcher)
         self.doing(f"Entering and approving {count} timesheets in Assignar (each approval sends a webhook)")
         ids: list[int] = []
         for number in range(count):
@@ -283,18 +318,28 @@ class _Demo:
                 )
             )
         refused = 0
-        for timesheet_id in ids:
+        # The last one is approved with no webhook, as for a tenant without a sender: the watcher must find it.
+        *by_webhook, quiet = ids
+        for timesheet_id in by_webhook:
             delivery = self.assignar.approve_timesheet(timesheet_id)
             if delivery is None or delivery.status_code != 202:
                 refused += 1
         if refused:
             self.problems.append(f"{refused} approval webhooks were not accepted")
-        self.say(f"Approved {count} timesheets in Assignar; their webhooks were accepted")
+        self.say(f"Approved {len(by_webhook)} timesheets in Assignar; their webhooks were accepted")
         [pushes] = [e for e in self.stack.event_sources if e.queue == "PushQueue"]
         self.doing("The push consumer is posting the approved timesheets to Intacct")
         self.stack.pump(pushes)
+        self.assignar.approve_timesheet(quiet, notify=False)
+        self.doing("The approval watcher looks for approvals no webhook announced")
+        looked = self.stack.invoke_schedule(watcher)
+        self.stack.pump(pushes)
+        self.say(
+            f"Approved 1 more with no webhook: the approval watcher's {looked['pass']} look queued {looked['queued']}"
+        )
         report = TimeReport(
             approved=count,
+            by_watcher=looked["queued"],
             timesheets_posted=len(self.store.records("TIMESHEET")) - sheets_before,
             equipment_transactions=len(self.store.records("PODOCUMENT")) - pos_before,
             processed_in_assignar=sum(1 for i in ids if self.assignar.state.get_timesheet(i).get("processed_at")),
@@ -308,6 +353,22 @@ class _Demo:
             "equipment transactions to Intacct"
         )
         return report
+
+    def status(self, tenant: TenantConfig) -> StatusReport:
+        """What `intacct-assignar status --stack NAME` reads: the stack's table and its two dead-letter queues."""
+        stack = find_stack(self.stack.name)
+        store = DynamoStateStore(self.stack.tables["StateTable"])
+        return build_status(store, tenant, parked=ParkedWork(store, stack.dead_letter_queues()).list())
+
+    def reconcile(self, tenant: TenantConfig) -> ReconcileReport:
+        """What `intacct-assignar reconcile time --from ... --to ... --stack NAME` finds for the work week."""
+        intacct = IntacctClient(IntacctSettings.model_validate(self.intacct.settings_env()), timezone=tenant.zone)
+        store = DynamoStateStore(self.stack.tables["StateTable"])
+        with AssignarClient(self.assignar.settings(), requests_per_second=None) as assignar:
+            catalog = FieldCatalog(intacct, store, scope=definition_scope(intacct.settings))
+            posted = IntacctPostedTime(intacct, catalog, tenant.timesheets)
+            day = work_day()
+            return TimeReconciler(assignar, posted, store, tenant.timesheets).reconcile(day - timedelta(days=6), day)
 
     def change_intacct(self) -> dict[str, int]:
         """A few edits as the accountants make them: what the next pulls must carry, per workflow."""
@@ -337,6 +398,15 @@ def _check(report: SystemDemoReport, changed: dict[str, int]) -> list[str]:
         problems.append(f"{time_report.processed_in_assignar} of {time_report.approved} timesheets marked processed")
     if time_report.parked:
         problems.append(f"{time_report.parked} timesheets were parked")
+    if time_report.by_watcher != 1:  # only the one approved without a webhook: the others were posted already
+        problems.append(f"the approval watcher queued {time_report.by_watcher} timesheets approved without a webhook")
+    if report.status is not None and not report.status.ok:
+        problems.extend(f"status: {problem}" for problem in report.status.problems)
+    if report.reconcile is not None and not report.reconcile.clean:
+        off = {
+            status: len(report.reconcile.of(status)) for status in ("missing_in_intacct", "extra_in_intacct", "differs")
+        }
+        problems.append(f"reconcile time found Intacct off: {off}")
     for workflow, row in later.workflows.items():
         expected = changed.get(workflow, 0)
         written = row.created + row.updated + row.deactivated

@@ -66,6 +66,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/inbound_sync.py
 	$(BIN)/python benchmarks/outbound_push.py
 	$(BIN)/python benchmarks/approval_watcher.py
+	$(BIN)/python benchmarks/reconcile_week.py
 
 # What deploys: `sam build` (no Docker; the layers are built by layers/dependencies/Makefile and shared/Makefile),
 # then the size of each layer. tests/integration/test_built_layers.py checks the same build. The dependencies

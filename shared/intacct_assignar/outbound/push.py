@@ -163,12 +163,15 @@ class PushService:
             if entry is not None and entry.state == "posted":
                 return PushResult(timesheet_id, "already_posted", intacct_keys=public_keys(entry.intacct_keys))
             # Processed by this integration, whose document a person then deleted in Intacct (reconcile saw it
-            # gone and reopened the ledger entry): posted again only when someone asks, as for any parked one.
-            if entry is None or entry.state != "parked" or REOPENED not in entry.intacct_keys:
+            # gone and reopened the ledger entry): posted again only when someone asks, as for any parked one;
+            # and a re-post of it that stopped part way (claimed, its lease running out) is finished like any
+            # other, the claim rule deciding when.
+            reopened = entry is not None and REOPENED in entry.intacct_keys and entry.state in ("parked", "claimed")
+            if entry is None or not reopened:
                 return PushResult(
                     timesheet_id, "skipped", reason="already marked processed in Assignar, not by this integration"
                 )
-            if not retry_parked:
+            if entry.state == "parked" and not retry_parked:
                 keys = public_keys(entry.intacct_keys)
                 return PushResult(timesheet_id, "parked", reason=entry.reason, intacct_keys=keys, earlier=True)
         content_hash = ledger_hash(timesheet, posting, unpostable)

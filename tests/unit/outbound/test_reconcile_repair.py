@@ -357,3 +357,66 @@ def test_negative_control_a_parked_timesheet_processed_elsewhere_is_still_never_
     assert (
         result.outcome == "skipped" and result.reason == "already marked processed in Assignar, not by this integration"
     )
+
+
+def test_a_re_post_that_stops_part_way_is_finished_by_the_next_delivery_not_skipped(world: World) -> None:
+    # Given: posted, deleted by hand, reopened by a repair whose re-post Intacct turned away (429)
+    timesheet_id = world.posted()
+    world.delete_timesheet(timesheet_id)
+    report = world.reconciler().reconcile(FIRST, LAST)
+    world.intacct.fail_next("rate_limited", function="create")
+    [result] = world.reconciler().repair(report, world.post_now())
+    assert result.outcome == "failed" and world.ledger(timesheet_id).state == "claimed"
+
+    # When the push queue brings it back once the lease is over (a delivery, not a person's retry)
+    world.clock.at += timedelta(seconds=CONFIG.timesheets.lease_seconds + 1)
+    result = world.push.post(timesheet_id)
+
+    # Then it is posted, once: not skipped as "processed in Assignar, not by this integration"
+    assert result.outcome == "posted", result.reason
+    assert [w.answer for w in world.intacct.sent("create")] == ["ok", "rate_limited", "ok"]
+    assert len(world.intacct.rows("TIMESHEET")) == 1
+    assert world.ledger(timesheet_id).state == "posted"
+    assert world.reconciler().reconcile(FIRST, LAST).clean
+
+
+def test_a_repair_from_a_report_read_before_the_push_posted_the_timesheet_posts_nothing_twice(world: World) -> None:
+    # Given: approved, not yet posted when reconcile read it (missing, no key in the ledger) ...
+    timesheet_id = world.assignar.timesheets.add(**shift()).id
+    report = world.reconciler().reconcile(FIRST, LAST)
+    assert [check.timesheet_id for check in report.of("missing_in_intacct")] == [timesheet_id]
+    # ... then posted by the push (the watcher found it) before the admin's repair ran
+    assert world.push.post(timesheet_id).outcome == "posted"
+    posted = world.ledger(timesheet_id)
+    asked = len(world.intacct.queries)
+
+    # When the repair acts on the report it read earlier
+    world.reconciler().repair(report, world.post_now())
+
+    # Then the ledger is left as the push left it (not reopened: Intacct is not even searched again), and Intacct
+    # holds one timesheet, written once
+    assert len(world.intacct.queries) == asked
+    assert world.ledger(timesheet_id).intacct_keys == posted.intacct_keys
+    assert world.ledger(timesheet_id).state == "posted"
+    assert len(world.creates()) == 1 and len(world.intacct.rows("TIMESHEET")) == 1
+
+
+def test_a_repair_from_a_report_whose_key_was_replaced_since_forgets_nothing(world: World) -> None:
+    # Given: posted and deleted; reconcile proves the ledger's key gone ...
+    timesheet_id = world.posted()
+    world.delete_timesheet(timesheet_id)
+    report = world.reconciler().reconcile(FIRST, LAST)
+    [check] = report.of("missing_in_intacct")
+    assert dict(check.gone_keys) == {"timesheet": world.ledger(timesheet_id).intacct_keys["timesheet"]}
+    # ... and before the repair runs, the timesheet is in Intacct again under a new key (another admin's repair)
+    world.reconciler().repair(world.reconciler().reconcile(FIRST, LAST), world.post_now())
+    again = world.ledger(timesheet_id)
+    creates, asked = len(world.creates()), len(world.intacct.queries)
+
+    # When the first admin's repair runs on the older report
+    world.reconciler().repair(report, world.post_now())
+
+    # Then the new key is not forgotten (nor looked for again) and nothing is written again
+    assert len(world.intacct.queries) == asked
+    assert world.ledger(timesheet_id).intacct_keys == again.intacct_keys
+    assert len(world.creates()) == creates and len(world.intacct.rows("TIMESHEET")) == 1

@@ -158,6 +158,9 @@ class TimesheetCheck:
     missing: tuple[str, ...] = ()  # documents it should have that Intacct does not hold
     differences: tuple[HoursDifference, ...] = ()
     reason: str = ""
+    # The Intacct keys the ledger held for the missing documents, looked up by key and not found: a repair forgets
+    # exactly these, so a document posted since this report (a new key) is never taken for the one gone.
+    gone_keys: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -14,7 +14,7 @@ tenant's push queue (`QueueForPush`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from ...state import StateStore
@@ -60,8 +60,10 @@ def reopen(state: StateStore, check: TimesheetCheck, *, lease_s: float, now: dat
     """Make a timesheet the ledger shows in Intacct, but reconcile found gone, postable again; None when done (or
     nothing to do: never posted, it is posted like any approved one), else why not (another run holds it)."""
     entry = state.get_ledger(check.timesheet_id)
-    gone = [document for document in check.missing if entry is not None and document in entry.intacct_keys]
+    gone = _proven_gone(check, entry.intacct_keys if entry is not None else {})
     if entry is None or not gone:
+        # Never posted (the push posts it like any approved one), or the ledger holds other keys than those the
+        # report proved gone: posted again since the report was read, so forgetting them could post it twice.
         return None
     if any(f"{document}_pending" in entry.intacct_keys for document in gone):
         # A write whose answer was lost is waiting on a person (its parked reason says what to look for).
@@ -69,6 +71,17 @@ def reopen(state: StateStore, check: TimesheetCheck, *, lease_s: float, now: dat
     claimed = state.claim_timesheet(check.timesheet_id, REOPENING, lease_s, now)
     if claimed is None:
         return f"being posted elsewhere (another run holds timesheet {check.timesheet_id}); reconcile again later"
+    if _proven_gone(check, claimed.intacct_keys) != gone:
+        # Changed between the read and the claim (a re-approval posted meanwhile): hand it to a person rather than
+        # guess, keeping every key it holds; `parked list` shows it and a new reconcile says what is missing now.
+        state.record_parked(
+            check.timesheet_id,
+            entry.content_hash,
+            f"changed while reconcile reopened it ({now.date().isoformat()}): run reconcile time again",
+            now,
+            attempt=claimed.attempts,
+        )
+        return f"timesheet {check.timesheet_id} changed while it was reopened; run reconcile time again"
     keys = dict(claimed.intacct_keys)
     for document in gone:
         # The `_gen` counter stays: the re-post is a new write, so it needs a new function control ID.
@@ -82,6 +95,13 @@ def reopen(state: StateStore, check: TimesheetCheck, *, lease_s: float, now: dat
     )
     logger.info("timesheet reopened: missing in Intacct", extra={"timesheet_id": check.timesheet_id, "gone": gone})
     return None
+
+
+def _proven_gone(check: TimesheetCheck, held: Mapping[str, str]) -> list[str]:
+    """The missing documents whose key the ledger holds is the very key reconcile looked up and did not find."""
+    return [
+        document for document in check.missing if document in held and check.gone_keys.get(document) == held[document]
+    ]
 
 
 class PostNow:

@@ -8,13 +8,14 @@ that trusted the marker alone would post that time twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from ...config import Timesheets
 from ...state import LedgerEntry, StateStore
 from ..claim import REOPENED, describe_keys
 from .approved import approved_between, why_not_approved
-from .model import ApprovedTime, PostedRead, ReconcileReport, RepairResult, compare
+from .model import ApprovedTime, PostedRead, ReconcileReport, RepairResult, TimesheetCheck, compare
 from .ports import AssignarForReconcile, PostedTimeReader, Requeue
 from .repair import repair
 
@@ -96,6 +97,7 @@ class TimeReconciler:
             why_extra=says.why,
             workers={**says.workers, **names},
         )
+        checks = [_with_gone_keys(check, known.get(check.timesheet_id, {})) for check in checks]
         notes = list(found.notes)
         if self.settings.equipment_mode == "off":
             notes.append("equipment hours not compared: the tenant posts none (timesheets.equipment_mode is off)")
@@ -104,6 +106,12 @@ class TimeReconciler:
     def repair(self, report: ReconcileReport, requeue: Requeue) -> list[RepairResult]:
         """Send the missing ones back through the push (see `repair.py`); the differing ones are a person's."""
         return repair(report, self.state, requeue, lease_s=self.settings.lease_seconds, clock=self._clock)
+
+
+def _with_gone_keys(check: TimesheetCheck, looked_up: dict[str, str]) -> TimesheetCheck:
+    """The check, carrying the ledger keys of its missing documents that the lookup by key did not find."""
+    gone = {document: key for document, key in looked_up.items() if document in check.missing}
+    return replace(check, gone_keys=gone) if gone else check
 
 
 def _absent(time: ApprovedTime, found: PostedRead) -> set[str]:

@@ -318,13 +318,24 @@ def test_each_function_may_do_exactly_what_it_does_on_its_own_resources(
     assert grants(cfn, role) == expected
 
 
-def test_the_push_consumer_may_put_only_run_history_items_in_the_state_table(cfn: Resources) -> None:
-    # Given the push consumer's grants to put whole items
-    puts = [s for r, s in statements(cfn) if r == "PushConsumerRole" and "dynamodb:PutItem" in as_list(s["Action"])]
+@pytest.mark.parametrize(
+    ("role", "prefixes"),
+    [
+        # run entries, and the Intacct definitions and field proofs the push keeps a day
+        ("PushConsumerRole", ["RUN#*", "DEFINITION#*"]),
+        # the watcher's two watermarks and its run entries
+        ("TimesheetSweepRole", ["WATERMARK#assignar:timesheets*", "RUN#*"]),
+    ],
+)
+def test_the_time_functions_may_put_whole_items_only_under_their_own_keys(
+    cfn: Resources, role: str, prefixes: list[str]
+) -> None:
+    # Given the role's grants to put whole items
+    puts = [s for r, s in statements(cfn) if r == role and "dynamodb:PutItem" in as_list(s["Action"])]
 
-    # Then there is one, held to partition keys under RUN#: the ledger changes only by conditional updates
+    # Then there is one, held to those partition keys: a ledger entry changes only by conditional updates
     assert len(puts) == 1
-    assert puts[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RUN#*"]}}
+    assert puts[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": prefixes}}
 
 
 def test_each_function_writes_logs_only_to_its_own_log_group(cfn: Resources) -> None:

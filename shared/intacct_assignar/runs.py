@@ -8,11 +8,14 @@ taken from); `RunKind` and `RunOutcome` name what happened in the admin's words.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, Protocol
+
+logger = logging.getLogger(__name__)
 
 RunKind = Literal["pull", "upsert", "sync", "push", "sweep", "reconcile"]
 RUN_KINDS: Final[tuple[RunKind, ...]] = ("pull", "upsert", "sync", "push", "sweep", "reconcile")
@@ -147,3 +150,14 @@ class RunLogs:
     def record(self, entry: RunEntry) -> None:
         for log in self.logs:
             log.record(entry)
+
+
+def readable_entries(texts: Iterable[str]) -> Iterator[RunEntry]:
+    """The entries in `texts` (as the stores keep them), leaving out any this version cannot read (a kind or an
+    outcome a newer version wrote during an upgrade, a damaged item) with one WARNING each: one entry must not
+    keep `status` from showing all the others."""
+    for text in texts:
+        try:
+            yield RunEntry.from_json(text)
+        except (ValueError, KeyError, TypeError) as error:
+            logger.warning("a run-history entry was left out: this version cannot read it (%s)", error)

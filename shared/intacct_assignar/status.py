@@ -216,6 +216,11 @@ def _workflow(store: StateStore, config: TenantConfig, workflow: str, entries: S
         # The approval watcher's: up to when it has looked for approvals (a minute in which it found nothing is
         # not kept as a run, so this is how status knows it is still looking).
         enabled, watermark = True, store.get_watermark(WATCHER_LAST_LOOK)
+        if watermark is not None:
+            # A failed look is over once a later look went through, kept in the history or not.
+            entries = [
+                e for e in entries if not (e.kind == "sweep" and e.outcome == "failed" and e.ended_at < watermark)
+            ]
     elif workflow == DELETIONS_WORKFLOW:
         enabled, watermark = any(config.enabled(name) for name in WORKFLOWS), store.get_watermark(DELETIONS)
     else:
@@ -223,6 +228,10 @@ def _workflow(store: StateStore, config: TenantConfig, workflow: str, entries: S
     return WorkflowStatus(
         workflow, enabled, last_run=entries[0] if entries else None, deciding=_deciding(entries), watermark=watermark
     )
+
+
+def _failed_look_since_recovered(entry: RunEntry, last_look: datetime) -> bool:
+    return entry.kind == "sweep" and entry.outcome == "failed" and entry.ended_at < last_look
 
 
 def _deciding(entries: Sequence[RunEntry]) -> RunEntry | None:
@@ -271,7 +280,7 @@ def _oldest_pending_approval(runs: Sequence[RunEntry]) -> tuple[datetime | None,
     """(the oldest approval not yet in Intacct, when that was measured) from the approval watcher's newest full pass
     (only a full pass sees every approved timesheet). Its `extra` without the figure (or with null) means none was
     pending then."""
-    sweep = next((e for e in runs if e.kind == "sweep" and e.extra.get("pass", "full") == "full"), None)
+    sweep = next((e for e in runs if e.kind == "sweep" and e.outcome == "ok" and e.extra.get("pass") == "full"), None)
     if sweep is None:
         return None, None
     value = sweep.extra.get(OLDEST_PENDING_APPROVAL)

@@ -29,7 +29,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ..retry import RetryPolicy
-from ..runs import RunEntry
+from ..runs import RunEntry, readable_entries
 from .base import (
     LEDGER_STATES,
     CachedDefinition,
@@ -495,13 +495,14 @@ class DynamoStateStore(StateStore):
         found: list[RunEntry] = []
         # TTL deletes within a day or two of expiry, not at once: an entry past it may still be read, and is kept
         # out here by `since` when the caller gives one; status only reads the newest few anyway.
-        for item in self._query(
+        items = self._query(
             KeyConditionExpression=condition,
             ExpressionAttributeValues=values,
             ScanIndexForward=False,
             Limit=min(limit, 100),
-        ):
-            found.append(RunEntry.from_json(_text(item, "entry")))
+        )
+        for entry in readable_entries(_text(item, "entry") for item in items):
+            found.append(entry)
             if len(found) >= limit:
                 break
         return found

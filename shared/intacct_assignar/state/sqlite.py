@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from ..runs import RUN_RETENTION, RunEntry
+from ..runs import RUN_RETENTION, RunEntry, readable_entries
 from .base import (
     CachedDefinition,
     LeaseLostError,
@@ -490,7 +490,7 @@ class SqliteStateStore(StateStore):
             "SELECT entry FROM run WHERE workflow = ? AND ended_at >= ? ORDER BY ended_at DESC, run_id LIMIT ?",
             (workflow, floor, max(limit, 0)),
         )
-        return [RunEntry.from_json(row[0]) for row in rows]
+        return list(readable_entries(row[0] for row in rows))
 
     # Parked records
 

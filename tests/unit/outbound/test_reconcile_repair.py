@@ -365,8 +365,8 @@ def test_a_re_post_that_stops_part_way_is_finished_by_the_next_delivery_not_skip
     world.delete_timesheet(timesheet_id)
     report = world.reconciler().reconcile(FIRST, LAST)
     world.intacct.fail_next("rate_limited", function="create")
-    [result] = world.reconciler().repair(report, world.post_now())
-    assert result.outcome == "failed" and world.ledger(timesheet_id).state == "claimed"
+    [repaired] = world.reconciler().repair(report, world.post_now())
+    assert repaired.outcome == "failed" and world.ledger(timesheet_id).state == "claimed"
 
     # When the push queue brings it back once the lease is over (a delivery, not a person's retry)
     world.clock.at += timedelta(seconds=CONFIG.timesheets.lease_seconds + 1)

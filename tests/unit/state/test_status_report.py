@@ -14,7 +14,7 @@ from intacct_assignar.inbound.pull import progress_key
 from intacct_assignar.outbound.sweep import LAST_LOOK
 from intacct_assignar.runs import RunEntry, RunKind, RunOutcome
 from intacct_assignar.sources import ITEMS, source_for
-from intacct_assignar.state import StateRunLog, StateStore
+from intacct_assignar.state import DynamoStateStore, SqliteStateStore, StateRunLog, StateStore
 from intacct_assignar.status import STATUS_WORKFLOWS, StatusReport, build_status
 from rich.console import Console
 
@@ -217,8 +217,9 @@ def test_the_oldest_pending_approval_is_the_newest_sweeps_measure(store: StateSt
 
     # When the watcher measured an approval 40 minutes old, two minutes ago, and a push ran since
     approved = NOW - timedelta(minutes=42)
-    store.record_run(run("time", "sweep", 10, extra={"oldest_pending_approval": "2026-11-25T20:00:00+00:00"}))
-    store.record_run(run("time", "sweep", 2, extra={"oldest_pending_approval": approved.isoformat()}))
+    full = {"pass": "full"}
+    store.record_run(run("time", "sweep", 10, extra={**full, "oldest_pending_approval": "2026-11-25T20:00:00+00:00"}))
+    store.record_run(run("time", "sweep", 2, extra={**full, "oldest_pending_approval": approved.isoformat()}))
     store.record_run(run("time", "push", 1))
     time = report(store).time
 
@@ -226,7 +227,7 @@ def test_the_oldest_pending_approval_is_the_newest_sweeps_measure(store: StateSt
     assert time.oldest_pending_approval == approved and time.measured_at == NOW - timedelta(minutes=2)
 
     # And a newer measure without the figure means nothing was pending then
-    store.record_run(run("time", "sweep", 0.5))
+    store.record_run(run("time", "sweep", 0.5, extra=full))
     time = report(store).time
     assert time.oldest_pending_approval is None and time.measured_at == NOW - timedelta(seconds=30)
 
@@ -323,3 +324,50 @@ def test_ages_read_as_a_person_says_them() -> None:
         "47 h ago",
         "3 days ago",
     ]
+
+
+def test_a_failed_look_of_the_watcher_measures_nothing_and_is_over_once_a_later_look_went_through(
+    store: StateStore,
+) -> None:
+    # Given a full pass that saw an approval waiting for three hours, then a look that failed
+    waiting = NOW - timedelta(hours=3)
+    store.record_run(run("time", "sweep", 5, extra={"pass": "full", "oldest_pending_approval": waiting.isoformat()}))
+    store.record_run(run("time", "sweep", 2, "failed", detail="Assignar did not answer"))
+    store.set_watermark(LAST_LOOK, NOW - timedelta(minutes=6))
+
+    status = report(store)
+
+    # Then the failed look does not read as "nothing pending", and the watcher stands failed ...
+    assert status.time.oldest_pending_approval == waiting
+    assert standing(status)["time"] == "failed"
+
+    # ... until a later look goes through (idle, so only its watermark says so)
+    store.set_watermark(LAST_LOOK, NOW - timedelta(minutes=1))
+    assert standing(report(store))["time"] == "ok"
+
+
+def test_an_entry_this_version_cannot_read_is_left_out_and_the_others_are_shown(store: StateStore) -> None:
+    store.record_run(run("workers", "pull", 5))
+    newer = run("workers", "pull", 1)
+    # as a newer version might write it: a kind this one does not know
+    text = newer.to_json().replace('"kind": "pull"', '"kind": "stream"')
+    assert '"stream"' in text
+    if isinstance(store, SqliteStateStore):
+        store._execute(
+            "INSERT INTO run (run_id, workflow, ended_at, entry) VALUES (?, ?, ?, ?)",
+            ("newer", "workers", newer.ended_at.isoformat(timespec="microseconds"), text),
+        )
+    else:
+        assert isinstance(store, DynamoStateStore)
+        store._put(
+            {
+                "pk": {"S": "RUN#workers"},
+                "sk": {"S": f"{newer.ended_at.isoformat(timespec='microseconds')}#newer"},
+                "entry": {"S": text},
+            }
+        )
+
+    entries = store.recent_runs("workers")
+
+    assert [entry.kind for entry in entries] == ["pull"]
+    assert standing(report(store))["workers"] == "ok"

@@ -6,8 +6,9 @@ its SQS event source (batch size), its schedules (their input) and its HTTP rout
 hand-written list of resources, so the demo and the tests exercise the wiring that deploys.
 
 Used by `intacct-assignar demo` and the end-to-end tests; needs the `demo` extra (moto, aws-sam-translator), which
-`make demo` installs. Functions run one at a time, each with its own environment and its own warm `Runtime`,
-as separate Lambda containers would.
+`make demo` installs. Functions run one at a time, each with its own environment (its name in
+AWS_LAMBDA_FUNCTION_NAME too), its own warm `Runtime` and its own cache of secrets, as separate Lambda containers
+would.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from intacct_assignar.runtime import Runtime
 
 from .emulators.http_api import LocalContext
@@ -92,11 +94,15 @@ class LocalFunction:
     """One function of the stack: its handler module, environment and warm runtime (one "container")."""
 
     logical_id: str
+    # As deployed: the template's FunctionName, or the stack's name and the logical id as CloudFormation makes one.
+    name: str
     code: Path
     environment: dict[str, str]
     timeout_s: float
     module: ModuleType | None = None
     runtime: Runtime | None = None
+    # Powertools' parameter providers with the secrets they cache: a container's own, as its warm runtime is.
+    providers: dict[str, Any] = field(default_factory=dict)
     invocations: int = 0
 
     def invoke(self, event: dict[str, Any]) -> Any:
@@ -107,8 +113,8 @@ class LocalFunction:
                 self.module = _load_handler(self.logical_id, self.code / "app.py")
             self.invocations += 1
             context = LocalContext(
-                self.logical_id,
-                invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.logical_id}",
+                self.name,
+                invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.name}",
                 aws_request_id=uuid.uuid4().hex,
                 timeout_s=self.timeout_s,
             )
@@ -116,14 +122,24 @@ class LocalFunction:
 
     @contextmanager
     def _container(self) -> Iterator[None]:
-        saved = dict(os.environ)
+        saved, outside = dict(os.environ), dict(DEFAULT_PROVIDERS)
         os.environ.update(self.environment)
+        # Lambda sets it in every container; Powertools reads it (idempotency keys), and the IAM test tells by it
+        # which function made an AWS call.
+        os.environ["AWS_LAMBDA_FUNCTION_NAME"] = self.name
         Runtime._current = self.runtime
+        # Powertools keeps them in one dict for the process; a secret another function read must not be served
+        # from its cache, or this function's own read (and its role's grant to make it) would never happen.
+        DEFAULT_PROVIDERS.clear()
+        DEFAULT_PROVIDERS.update(self.providers)
         try:
             yield
         finally:
             self.runtime = Runtime._current
             Runtime._current = None
+            self.providers = dict(DEFAULT_PROVIDERS)
+            DEFAULT_PROVIDERS.clear()
+            DEFAULT_PROVIDERS.update(outside)
             os.environ.clear()
             os.environ.update(saved)
 
@@ -198,13 +214,13 @@ class LocalStack:
             attributes: dict[str, str] = {}
             for key in ("VisibilityTimeout", "MessageRetentionPeriod"):
                 if key in properties:
-                    attributes[key] = str(self._value(properties[key]))
+                    attributes[key] = str(self.resolve(properties[key]))
             if "RedrivePolicy" in properties:
                 policy = properties["RedrivePolicy"]
                 attributes["RedrivePolicy"] = json.dumps(
                     {
-                        "deadLetterTargetArn": self._value(policy["deadLetterTargetArn"]),
-                        "maxReceiveCount": str(self._value(policy["maxReceiveCount"])),
+                        "deadLetterTargetArn": self.resolve(policy["deadLetterTargetArn"]),
+                        "maxReceiveCount": str(self.resolve(policy["maxReceiveCount"])),
                     }
                 )
             url = sqs.create_queue(QueueName=f"{self.name}-{logical_id}", Attributes=attributes)["QueueUrl"]
@@ -236,9 +252,12 @@ class LocalStack:
             properties = resource["Properties"]
             code = ROOT / str(sam["Resources"][logical_id]["Properties"]["CodeUri"])
             environment = {
-                key: str(self._value(value)) for key, value in properties["Environment"]["Variables"].items()
+                key: str(self.resolve(value)) for key, value in properties["Environment"]["Variables"].items()
             }
-            self.functions[logical_id] = LocalFunction(logical_id, code, environment, float(properties["Timeout"]))
+            deployed = str(self.resolve(properties["FunctionName"])) if "FunctionName" in properties else None
+            self.functions[logical_id] = LocalFunction(
+                logical_id, deployed or f"{self.name}-{logical_id}", code, environment, float(properties["Timeout"])
+            )
             for name, event in sam["Resources"][logical_id]["Properties"].get("Events", {}).items():
                 event_properties = event.get("Properties", {})
                 if event["Type"] == "ScheduleV2":
@@ -250,8 +269,8 @@ class LocalStack:
                 properties = resource["Properties"]
                 self.event_sources.append(
                     EventSource(
-                        function=_logical(properties["FunctionName"]),
-                        queue=_logical(properties["EventSourceArn"]),
+                        function=referenced_id(properties["FunctionName"]),
+                        queue=referenced_id(properties["EventSourceArn"]),
                         batch_size=int(properties.get("BatchSize", 10)),
                     )
                 )
@@ -263,7 +282,7 @@ class LocalStack:
         outputs: dict[str, dict[str, str]] = {}
         for name, output in sam.get("Outputs", {}).items():
             try:
-                value = self._value(output["Value"])
+                value = self.resolve(output["Value"])
             except KeyError:
                 continue
             if isinstance(value, str):
@@ -279,8 +298,8 @@ class LocalStack:
                 StackName=self.name, TemplateBody=json.dumps(template)
             )
 
-    def _value(self, value: Any) -> Any:
-        """A template value with Ref/GetAtt resolved to what this local stack created."""
+    def resolve(self, value: Any) -> Any:
+        """A template value with Ref/GetAtt/Sub resolved to what this local stack created."""
         if isinstance(value, dict) and "Ref" in value:
             target = value["Ref"]
             if target in self.queues:
@@ -296,6 +315,8 @@ class LocalStack:
                 return self.queues[target].arn
             if target in self.queues and attribute == "QueueName":
                 return f"{self.name}-{target}"
+            if target in self.tables and attribute == "Arn":
+                return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.tables[target]}"
             raise KeyError(f"no local value for GetAtt {target}.{attribute}")
         if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
             # e.g. the metrics namespace, "intacct-assignar/${AWS::StackName}"
@@ -303,11 +324,16 @@ class LocalStack:
         return value
 
     def _substitute(self, name: str) -> Any:
-        pseudo = {"AWS::StackName": self.name, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        pseudo = {
+            "AWS::StackName": self.name,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+        }
         if name in pseudo:
             return pseudo[name]
         target, _, attribute = name.partition(".")
-        return self._value({"Fn::GetAtt": [target, attribute]} if attribute else {"Ref": target})
+        return self.resolve({"Fn::GetAtt": [target, attribute]} if attribute else {"Ref": target})
 
     # --- running ------------------------------------------------------------------------------------------
 
@@ -377,7 +403,8 @@ def _with_defaults(sam: dict[str, Any], values: Mapping[str, str]) -> dict[str, 
     return {**parameters, **values}
 
 
-def _logical(value: Any) -> str:
+def referenced_id(value: Any) -> str:
+    """The logical id a translated template's {"Ref": X} or {"Fn::GetAtt": [X, attribute]} names."""
     if isinstance(value, dict) and "Ref" in value:
         return str(value["Ref"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:

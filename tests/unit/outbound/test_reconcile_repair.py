@@ -370,10 +370,10 @@ def test_a_re_post_that_stops_part_way_is_finished_by_the_next_delivery_not_skip
 
     # When the push queue brings it back once the lease is over (a delivery, not a person's retry)
     world.clock.at += timedelta(seconds=CONFIG.timesheets.lease_seconds + 1)
-    result = world.push.post(timesheet_id)
+    pushed = world.push.post(timesheet_id)
 
     # Then it is posted, once: not skipped as "processed in Assignar, not by this integration"
-    assert result.outcome == "posted", result.reason
+    assert pushed.outcome == "posted", pushed.reason
     assert [w.answer for w in world.intacct.sent("create")] == ["ok", "rate_limited", "ok"]
     assert len(world.intacct.rows("TIMESHEET")) == 1
     assert world.ledger(timesheet_id).state == "posted"

@@ -19,9 +19,11 @@ from intacct_assignar.runtime import Runtime
 from intacct_assignar.state import DynamoStateStore
 from intacct_assignar_dev.emulators.assignar import AssignarEmulator, LaborEntry
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
-from intacct_assignar_dev.local_aws import LocalStack
+from intacct_assignar_dev.local_aws import LocalStack, translate
 from moto import mock_aws
 from typer.testing import CliRunner
+
+from .iam import CallRecorder, Roles
 
 STACK = "intacct-assignar-acme"
 ENV = {
@@ -278,3 +280,41 @@ def test_reconcile_on_a_stack_finds_a_timesheet_deleted_in_intacct_and_repairs_i
     history = DynamoStateStore(tenant.stack.tables["StateTable"]).recent_runs("time")
     reconciles = [entry.outcome for entry in history if entry.kind == "reconcile"]
     assert reconciles == ["ok", "parked", "parked"]
+
+
+def test_parking_and_replaying_on_the_stack_asks_only_what_each_functions_role_allows(tenant: Tenant) -> None:
+    # The demo parks nothing, so its IAM check (test_iam_covers_every_call.py) never sees a function send to a
+    # dead-letter queue: here a record and a timesheet are parked, and replayed, under the same recorder.
+    with CallRecorder().installed() as recorder:
+        employee = next(
+            e for e in tenant.intacct.records("EMPLOYEE") if e["STATUS"] == "active" and e["CONTACT.EMAIL1"]
+        )
+        tenant.assignar.seed(
+            "users", {"user_type_id": 2, "first_name": "Hand", "last_name": "Made", "email": employee["CONTACT.EMAIL1"]}
+        )
+        sync_through_the_stack(tenant)
+        worker = next(w for w in tenant.assignar.records("users") if w.get("employee_id"))
+        order = next(o for o in tenant.assignar.records("orders") if o.get("active"))
+        timesheet_id = tenant.assignar.create_timesheet(
+            worker_id=worker["id"],
+            project_id=order["project_id"],
+            work_order_id=order["id"],
+            work_date=date(2026, 11, 18),
+            labor=[LaborEntry(tenant.assignar.records("activities")[0]["id"], 480)],
+        )
+        tenant.assignar.approve_timesheet(timesheet_id, notify=False)
+        tenant.assignar.state.update("users", worker["id"], {"employee_id": "E-GONE"})
+        sweep_and_push(tenant)
+        assert tenant.waiting("UpsertDeadLetterQueue") == 1 and tenant.waiting("PushDeadLetterQueue") == 1
+        assert tenant.cli("parked", "replay", "--all")[0] == 0  # both queued again ...
+        tenant.pump("UpsertQueue")
+        tenant.pump("PushQueue")
+        # ... and, nothing being fixed, parked again by the functions
+        assert tenant.waiting("UpsertDeadLetterQueue") == 1 and tenant.waiting("PushDeadLetterQueue") == 1
+
+    _, resources = translate(parameters=tenant.stack.parameters)
+    roles = Roles.of(tenant.stack, resources)
+    parking = {r.action for call in recorder.calls for r in roles.requests(call) if r.action == "sqs:SendMessage"}
+    assert parking, "no function sent anything: the recorder heard nothing"
+    refused = roles.refused(recorder.calls)
+    assert not refused, "calls the functions' roles in template.yaml do not allow:\n" + "\n".join(refused)

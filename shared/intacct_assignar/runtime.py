@@ -71,8 +71,8 @@ def aws_session() -> Session:
     """boto3's default session, the one `boto3.client(...)` uses, for what would otherwise make a session of its own.
 
     Clients on one session share what botocore loads for the first (endpoints, partitions, retry rules); a client on
-    a new session loads it all again, about 0.1 s of a cold start on this machine (BENCHMARKS.md). Powertools'
-    Secrets Manager provider and idempotency store make their own unless handed this one.
+    a new session loads it all again: 0.05 s of a cold start for each on this machine, against 0.006 s on the shared
+    one (BENCHMARKS.md). Powertools' Secrets Manager provider and idempotency store make their own unless handed it.
     """
     import boto3
 

@@ -67,10 +67,11 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/outbound_push.py
 	$(BIN)/python benchmarks/approval_watcher.py
 	$(BIN)/python benchmarks/reconcile_week.py
+	$(BIN)/python benchmarks/cold_import.py
 
 # What deploys: `sam build` (no Docker; the layers are built by layers/dependencies/Makefile and shared/Makefile),
-# then the size of each layer. tests/integration/test_built_layers.py checks the same build. The dependencies
-# layer's pip runs on python3.12 where there is one, else python3 (`LAYER_PYTHON` names another).
+# then the size of each layer. tests/integration/test_built_layers.py checks the same build. Both layers carry bytecode
+# for the runtime, so the build needs a python3.12 (pyenv's, else one on PATH; `LAYER_PYTHON` names another).
 layers: $(DEV_STAMP)
 	SAM_CLI_TELEMETRY=0 $(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
 	du -sh --apparent-size .aws-sam/build/DependenciesLayer .aws-sam/build/SharedLayer

@@ -23,13 +23,14 @@ from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.upsert import UpsertResult
 from intacct_assignar.observability import logger, metrics
 from intacct_assignar.run_entries import RunMeter, UpsertBatch
-from intacct_assignar.runtime import FunctionSettings, Runtime
+from intacct_assignar.runtime import FunctionSettings, Runtime, aws_session
 
 # A batch that fails whole still answers with its failures (not an error), so Lambda retries each alone.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(event_key_jmespath="business_key", expires_after_seconds=3600)
-# Read at import, as Powertools' decorator needs its store: the table never changes for a container.
-persistence = DynamoDBPersistenceLayer(table_name=FunctionSettings().idempotency_table)
+# Read at import, as Powertools' decorator needs its store: the table never changes for a container. On the session
+# the function's other clients use, so botocore's data is loaded once (runtime.aws_session).
+persistence = DynamoDBPersistenceLayer(table_name=FunctionSettings().idempotency_table, boto3_session=aws_session())
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator is not typed

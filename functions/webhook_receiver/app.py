@@ -9,14 +9,17 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from intacct_assignar.observability import logger, metrics
-from intacct_assignar.outbound.receiver import WebhookReceiver
 from intacct_assignar.runtime import Runtime
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    # Built (and imported) with the runtime's receiver on the first delivery.
+    from intacct_assignar.outbound.receiver import WebhookReceiver
 
 UNAVAILABLE = "the receiver is not ready; please retry"
 

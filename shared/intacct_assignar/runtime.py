@@ -2,7 +2,7 @@
 each per warm container.
 
 Handlers use `Runtime.current()`, built on the first invocation and kept: sessions, tokens and caches then
-live as long as the container does. Secrets are read through Powertools' parameters (cached for
+live as long as the container does. Secrets are read through Powertools' Secrets Manager provider (cached for
 five minutes) and never placed in environment variables.
 """
 
@@ -10,30 +10,36 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities import parameters
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import observability
-from .assignar import AssignarClient
-from .aws.invoke import LambdaInvoker
-from .aws.sqs import SqsParking, SqsPublisher
-from .config import TenantConfig, parse_config_json
-from .inbound.consume import SyncConsumer
-from .inbound.pull import PullService
-from .inbound.upsert import UpsertService
-from .intacct import IntacctClient
-from .metrics import MetricsRunLog
-from .outbound.consume import PushConsumer
-from .outbound.plan import content_hash
-from .outbound.push import PushService
-from .outbound.receiver import WebhookReceiver
-from .outbound.sweep import SweepService
-from .runs import RunLog, RunLogs
-from .settings import AssignarSettings, IntacctSettings
-from .state import StateRunLog, StateStore, open_state
+
+# Each service's modules are imported where it is built, not here: every handler imports this module, and a cold
+# start pays for each import it makes. The webhook receiver then never loads the Intacct or the Assignar client or a
+# state store, the approval watcher never the Intacct client, and no function SQLite (tests/unit/test_cold_imports.py).
+# Imported above is only what every function uses.
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from boto3.session import Session
+
+    from .assignar import AssignarClient
+    from .aws.invoke import LambdaInvoker
+    from .aws.sqs import SqsParking, SqsPublisher
+    from .config import TenantConfig
+    from .inbound.consume import SyncConsumer
+    from .inbound.pull import PullService
+    from .intacct import IntacctClient
+    from .metrics import MetricsRunLog
+    from .outbound.consume import PushConsumer
+    from .outbound.push import PushService
+    from .outbound.receiver import WebhookReceiver
+    from .outbound.sweep import SweepService
+    from .runs import RunLog
+    from .settings import AssignarSettings
+    from .state import StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +67,19 @@ class FunctionSettings(BaseSettings):
     idempotency_table: str = Field(default="idempotency", alias="IDEMPOTENCY_TABLE", min_length=1)
 
 
-def _secret(arn: str | None, what: str) -> dict[str, Any]:
-    if not arn:
-        raise RuntimeError(f"{what} secret ARN is not set for this function")
-    value = parameters.get_secret(arn, transform="json", max_age=SECRET_MAX_AGE_S)
-    if not isinstance(value, dict):
-        raise RuntimeError(f"the {what} secret must be a JSON object of its settings")
-    return value
+def aws_session() -> Session:
+    """boto3's default session, the one `boto3.client(...)` uses, for what would otherwise make a session of its own.
+
+    Clients on one session share what botocore loads for the first (endpoints, partitions, retry rules); a client on
+    a new session loads it all again: 0.05 s of a cold start for each on this machine, against 0.006 s on the shared
+    one (BENCHMARKS.md). Powertools' Secrets Manager provider and idempotency store make their own unless handed it.
+    """
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None  # set just above
+    return boto3.DEFAULT_SESSION
 
 
 class Runtime:
@@ -98,35 +110,68 @@ class Runtime:
         cls._current = None
 
     @cached_property
+    def secrets(self) -> SecretsProvider:
+        # Powertools' parameters (boto3 and every provider) are imported with the first secret read.
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        return SecretsProvider(boto3_session=aws_session())
+
+    def secret(self, arn: str | None, what: str) -> dict[str, Any]:
+        """A secret's settings as JSON, kept `SECRET_MAX_AGE_S` by the provider."""
+        if not arn:
+            raise RuntimeError(f"{what} secret ARN is not set for this function")
+        value = self.secrets.get(arn, transform="json", max_age=SECRET_MAX_AGE_S)
+        if not isinstance(value, dict):
+            raise RuntimeError(f"the {what} secret must be a JSON object of its settings")
+        return value
+
+    @cached_property
     def config(self) -> TenantConfig:
+        from .config import parse_config_json
+
         # The same validation and words as the CLI's `--config tenant.json`, naming the parameter the admin edits.
         return parse_config_json(self.settings.tenant_config, "the stack's TenantConfig parameter (TENANT_CONFIG)")
 
     @cached_property
     def state(self) -> StateStore:
+        from .state import open_state
+
         return open_state(f"dynamodb://{self.settings.state_table}")
 
     @cached_property
     def run_log(self) -> RunLog:
+        from .runs import RunLogs
+        from .state import StateRunLog
+
         # Where each finished run goes: the history `status` reads, and the function's metrics.
         return RunLogs(StateRunLog(self.state), self.metrics_log)
 
     @cached_property
     def intacct(self) -> IntacctClient:
-        settings = IntacctSettings.model_validate(_secret(self.settings.intacct_secret_arn, "Intacct"))
+        from .intacct import IntacctClient
+        from .settings import IntacctSettings
+
+        settings = IntacctSettings.model_validate(self.secret(self.settings.intacct_secret_arn, "Intacct"))
         return IntacctClient(settings, timezone=self.config.zone)
 
     @cached_property
     def assignar_settings(self) -> AssignarSettings:
-        return AssignarSettings.model_validate(_secret(self.settings.assignar_secret_arn, "Assignar"))
+        from .settings import AssignarSettings
+
+        return AssignarSettings.model_validate(self.secret(self.settings.assignar_secret_arn, "Assignar"))
 
     @cached_property
     def assignar(self) -> AssignarClient:
+        from .assignar import AssignarClient
+
         settings = self.assignar_settings
         return AssignarClient(settings, requests_per_second=settings.requests_per_second or None)
 
     @cached_property
     def pull_service(self) -> PullService:
+        from .aws.sqs import SqsParking, SqsPublisher
+        from .inbound.pull import PullService
+
         if not self.settings.upsert_queue_url:
             raise RuntimeError("UPSERT_QUEUE_URL is not set for the puller")
         parked = self.settings.parked_queue_url
@@ -140,10 +185,16 @@ class Runtime:
 
     @cached_property
     def invoker(self) -> LambdaInvoker:
+        from .aws.invoke import LambdaInvoker
+
         return LambdaInvoker()
 
     @cached_property
     def sync_consumer(self) -> SyncConsumer:
+        from .aws.sqs import SqsParking
+        from .inbound.consume import SyncConsumer
+        from .inbound.upsert import UpsertService
+
         if not self.settings.parked_queue_url:
             raise RuntimeError("PARKED_QUEUE_URL is not set for the consumer")
         upsert = UpsertService(self.assignar, self.state, self.config)
@@ -151,12 +202,16 @@ class Runtime:
 
     @cached_property
     def push_queue(self) -> SqsPublisher:
+        from .aws.sqs import SqsPublisher
+
         if not self.settings.push_queue_url:
             raise RuntimeError("PUSH_QUEUE_URL is not set for this function")
         return SqsPublisher(self.settings.push_queue_url)
 
     @cached_property
     def webhook_receiver(self) -> WebhookReceiver:
+        from .outbound.receiver import WebhookReceiver
+
         # Only the webhook secret is used here: the receiver never calls Assignar.
         secret = self.assignar_settings.webhook_secret
         if secret is None or not secret.get_secret_value():
@@ -165,27 +220,39 @@ class Runtime:
 
     @cached_property
     def parking(self) -> SqsParking:
+        from .aws.sqs import SqsParking
+
         if not self.settings.parked_queue_url:
             raise RuntimeError("PARKED_QUEUE_URL is not set for this function")
         return SqsParking(self.settings.parked_queue_url)
 
     @cached_property
     def push_service(self) -> PushService:
+        from .outbound.push import PushService
+
         return PushService(self.assignar, self.intacct, self.state, self.config, parking=self.parking)
 
     @cached_property
     def push_consumer(self) -> PushConsumer:
+        from .outbound.consume import PushConsumer
+
         return PushConsumer(self.push_service, self.parking)
 
     @cached_property
     def metrics_log(self) -> MetricsRunLog:
         """Run entries and posted timesheets as the function's metrics (published by `@metrics.log_metrics`)."""
+        from .metrics import MetricsRunLog
+
         return MetricsRunLog(observability.metrics)
 
     @cached_property
     def sweep_service(self) -> SweepService:
+        from .outbound.plan import content_hash
+        from .outbound.sweep import SweepService
+        from .settings import IntacctSettings
+
         # The sweep hashes timesheets as the push does (with the entity's location), and never calls Intacct.
-        settings = IntacctSettings.model_validate(_secret(self.settings.intacct_secret_arn, "Intacct"))
+        settings = IntacctSettings.model_validate(self.secret(self.settings.intacct_secret_arn, "Intacct"))
         fingerprint = partial(content_hash, settings=self.config.timesheets, entity_id=settings.entity_id)
         timesheets = self.config.timesheets
         return SweepService(

@@ -1,5 +1,6 @@
-"""What `sam build` makes is what these tests check: the layers hold only what the functions run, they fit Lambda's
-unzipped size quota, and every handler imports from them on a clean python3.12.
+"""What `sam build` makes is what these tests check: the layers hold only what the functions run, with bytecode
+compiled for the runtime, they fit Lambda's unzipped size quota, and every handler imports from them on a clean
+python3.12.
 
 `sam build` runs here as a deploy runs it, without Docker (both layers are `BuildMethod: makefile`:
 layers/dependencies/Makefile and shared/Makefile), into a temporary folder. That arm64 build is what deploys. This
@@ -294,16 +295,80 @@ def test_the_shared_layer_is_the_product_package_alone(sam_build: SamBuild) -> N
     assert {path.relative_to(package) for path in package.rglob("*.py")} == expected
 
 
-def test_no_dev_module_or_bytecode_reaches_the_build(sam_build: SamBuild, x86_64_dependencies: Path) -> None:
+def test_no_dev_module_reaches_the_build(sam_build: SamBuild, x86_64_dependencies: Path) -> None:
     ours = [sam_build.shared, *(sam_build.function(folder) for folder in FUNCTIONS)]
     for root in ours:
         names = {path.name for path in root.rglob("*")}
         assert not names & DEV_MODULES, f"{root}: {names & DEV_MODULES}"
     for root in (sam_build.dependencies, x86_64_dependencies):
         assert not list(root.glob("intacct_assignar*")), f"{root} holds our own code"
-    for root in (sam_build.root, x86_64_dependencies):
-        assert not list(root.rglob("__pycache__")), f"{root} holds bytecode compiled on this machine"
-        assert not list(root.rglob("*.pyc")), f"{root} holds bytecode compiled on this machine"
+
+
+def _bytecode_problems(layer: Path, magic: bytes) -> list[str]:
+    """What the runtime could not use in a layer's bytecode: a module without any, bytecode where python3.12 does
+    not look, for another Python, or checked against its source (a timestamp, or a hash the runtime would verify)."""
+    problems = []
+    for source in layer.rglob("*.py"):
+        if not (source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc").is_file():
+            problems.append(f"{source.relative_to(layer)}: no cpython-312 bytecode")
+    for compiled in layer.rglob("*.pyc"):
+        header = compiled.read_bytes()[:8]
+        # PEP 552: the magic number, then the flags: 0b01 is hash-based and never checked against the source.
+        if compiled.parent.name != "__pycache__" or not compiled.name.endswith(".cpython-312.pyc"):
+            problems.append(f"{compiled.relative_to(layer)}: not where python3.12 looks")
+        elif header[:4] != magic or int.from_bytes(header[4:8], "little") != 0b01:
+            problems.append(f"{compiled.relative_to(layer)}: header {header.hex()}, not 3.12 unchecked-hash")
+    return problems
+
+
+def test_the_layers_carry_bytecode_for_the_runtime(
+    python312: str, sam_build: SamBuild, x86_64_dependencies: Path
+) -> None:
+    # Given the magic number of the runtime's Python (every 3.12 release has the same)
+    magic = subprocess.run(  # noqa: S603  # fixed argument list, no shell
+        [python312, "-c", "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    # Then every module of both layers has its bytecode, compiled by 3.12, not checked against its source (Lambda's
+    # /opt is read-only: bytecode missing or stale there is compiled again on every cold start and never kept)
+    for layer in (sam_build.shared, sam_build.dependencies, x86_64_dependencies):
+        assert list(layer.rglob("*.py")), f"{layer} holds no module"
+        assert _bytecode_problems(layer, bytes.fromhex(magic)) == [], layer
+    # And the functions' own folders none from this machine (sam copies them; they are read-only too, but each is
+    # one small module)
+    for folder in FUNCTIONS:
+        assert not list(sam_build.function(folder).rglob("*.pyc")), f"{folder} holds bytecode compiled on this machine"
+
+
+def test_negative_control_the_bytecode_check_sees_missing_foreign_and_checked_bytecode(
+    python312: str, tmp_path: Path
+) -> None:
+    # Given a layer of five modules: one compiled as the build does, one not at all, one with a timestamp check, one
+    # for another Python (a header with a different magic number) and one compiled only under another Python's name
+    layer = tmp_path / "python"
+    layer.mkdir()
+    for name in ("good", "missing", "timestamped", "foreign", "old"):
+        (layer / f"{name}.py").write_text("VALUE = 1\n")
+    for name, mode in (("good", "unchecked-hash"), ("timestamped", "timestamp"), ("foreign", "unchecked-hash")):
+        command = [python312, "-I", "-m", "compileall", "-q", "--invalidation-mode", mode, str(layer / f"{name}.py")]
+        _run(command, tmp_path, {"PATH": os.environ.get("PATH", "")}, 60)
+    foreign = layer / "__pycache__" / "foreign.cpython-312.pyc"
+    foreign.write_bytes(b"\x00\x00\r\n" + foreign.read_bytes()[4:])
+    good = layer / "__pycache__" / "good.cpython-312.pyc"
+    (layer / "__pycache__" / "old.cpython-311.pyc").write_bytes(good.read_bytes())
+    magic = good.read_bytes()[:4]
+    # Then each of the four is named, and the good one is not
+    problems = _bytecode_problems(layer, magic)
+    assert sorted(problem.split(":")[0] for problem in problems) == [
+        "__pycache__/foreign.cpython-312.pyc",
+        "__pycache__/old.cpython-311.pyc",
+        "__pycache__/timestamped.cpython-312.pyc",
+        "missing.py",
+        "old.py",
+    ]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -320,7 +385,8 @@ def test_the_handler_imports_from_the_built_layers_on_python312(
     result = subprocess.run(  # noqa: S603  # fixed argument list, no shell
         # -I: no user site-packages, no PYTHON* variables, no script folder or cwd on sys.path. -S: not even the
         # interpreter's own site-packages, so only the paths handed over (and the standard library) can be imported.
-        [python312, "-I", "-S", "-c", IMPORT_PROGRAM, *paths],
+        # -B: nothing written beside the modules, as on Lambda's read-only /opt and /var/task.
+        [python312, "-I", "-S", "-B", "-c", IMPORT_PROGRAM, *paths],
         # A fresh environment, as Lambda's: nothing of this process's (PYTHONPATH, AWS_*) leaks in. HOME points
         # at an empty folder so no ~/.aws configuration is read.
         env={**DEPLOYED_ENV, "HOME": str(tmp_path)},

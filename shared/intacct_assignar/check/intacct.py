@@ -15,11 +15,11 @@ from functools import partial
 
 from ..catalog import FieldCatalog, definition_scope
 from ..config import TenantConfig
-from ..intacct.client import IntacctClient, QuerySpec
+from ..intacct.client import IntacctClient
 from ..intacct.definitions import ObjectDefinition, parse_lookup
 from ..intacct.errors import IntacctError
 from ..intacct.filters import eq, in_
-from ..intacct.protocol import Result
+from ..intacct.protocol import QuerySpec, Result
 from ..problems import explain
 from ..sources import SOURCES, FieldsUnavailableError, IntacctSource, Selection, select
 from .model import CheckResult, failed, guarded, passed

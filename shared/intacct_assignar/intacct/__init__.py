@@ -1,16 +1,9 @@
 """Sage Intacct XML gateway: the client, its error taxonomy, value formats and change pulls."""
 
+from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_exports
 from ..retry import RetryPolicy
-from .client import (
-    IntacctClient,
-    IntacctCounters,
-    MemorySessionCache,
-    QuerySpec,
-    Session,
-    SessionCache,
-    WriteResult,
-)
-from .definitions import ObjectDefinition, Relationship
 from .errors import (
     IntacctAuthenticationError,
     IntacctBusinessError,
@@ -24,7 +17,38 @@ from .errors import (
     IntacctRateLimitError,
     IntacctTransientError,
 )
-from .pull import ChangePull, Cursor, Deletion, Page, Window, deletions
+
+if TYPE_CHECKING:
+    from .client import (
+        IntacctClient,
+        IntacctCounters,
+        MemorySessionCache,
+        Session,
+        SessionCache,
+        WriteResult,
+    )
+    from .definitions import ObjectDefinition, Relationship
+    from .protocol import QuerySpec
+    from .pull import ChangePull, Cursor, Deletion, Page, Window, deletions
+else:
+    # The client (httpx) and what parses its XML (xmltodict): imported when first asked for, so a function that only
+    # tells Intacct's errors apart does not load them (lazy_exports.py).
+    __getattr__ = lazy_exports(
+        globals(),
+        {
+            ".client": (
+                "IntacctClient",
+                "IntacctCounters",
+                "MemorySessionCache",
+                "Session",
+                "SessionCache",
+                "WriteResult",
+            ),
+            ".definitions": ("ObjectDefinition", "Relationship"),
+            ".protocol": ("QuerySpec",),
+            ".pull": ("ChangePull", "Cursor", "Deletion", "Page", "Window", "deletions"),
+        },
+    )
 
 __all__ = [
     "ChangePull",

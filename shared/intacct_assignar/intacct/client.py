@@ -36,7 +36,7 @@ from .errors import (
     IntacctTransientError,
 )
 from .filters import Filter
-from .protocol import Function, Login, Record, Result, SessionAuth
+from .protocol import Function, Login, QuerySpec, Record, Result, SessionAuth
 from .values import to_text
 
 logger = logging.getLogger(__name__)
@@ -121,17 +121,6 @@ def _company_lock(company_id: str) -> threading.Lock:
     # The standard level of service allows one API transaction job at a time per company (reference §6.1).
     with _COMPANY_LOCKS_GUARD:
         return _COMPANY_LOCKS.setdefault(company_id.lower(), threading.Lock())
-
-
-@dataclass(frozen=True)
-class QuerySpec:
-    """One `query` of a batch (see `IntacctClient.query_batch`)."""
-
-    object_name: str
-    select: Sequence[str]
-    filter: Filter | None = None
-    pagesize: int = protocol.MAX_QUERY_PAGESIZE
-    docparid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,19 @@ class Function:
         return {"@controlid": self.controlid, self.name: dict(self.body) if self.body is not None else None}
 
 
+@dataclass(frozen=True)
+class QuerySpec:
+    """One `query` of a batch (see `IntacctClient.query_batch`). Here rather than beside the client, so code that only
+    describes its queries (the push's reference checks, which the approval watcher's hashing imports) does not load
+    the client and its transport."""
+
+    object_name: str
+    select: Sequence[str]
+    filter: Filter | None = None
+    pagesize: int = MAX_QUERY_PAGESIZE
+    docparid: str | None = None
+
+
 def query(
     object_name: str,
     select: Sequence[str],

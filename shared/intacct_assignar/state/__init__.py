@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..lazy_exports import lazy_exports
 from .base import (
     LEDGER_STATES,
     CachedDefinition,
@@ -20,9 +22,21 @@ from .base import (
     StateUnavailableError,
     SyncedRecord,
 )
-from .dynamodb import TABLE_DEFINITION, DynamoStateStore, create_table
 from .history import StateRunLog
-from .sqlite import SqliteStateStore
+
+if TYPE_CHECKING:
+    from .dynamodb import TABLE_DEFINITION, DynamoStateStore, create_table
+    from .sqlite import SqliteStateStore
+else:
+    # The two stores' drivers (boto3, sqlite3): imported when first asked for, so a function that only names the
+    # state's types and errors does not load them, and none loads SQLite (lazy_exports.py).
+    __getattr__ = lazy_exports(
+        globals(),
+        {
+            ".dynamodb": ("TABLE_DEFINITION", "DynamoStateStore", "create_table"),
+            ".sqlite": ("SqliteStateStore",),
+        },
+    )
 
 __all__ = [
     "LEDGER_STATES",
@@ -59,7 +73,11 @@ def open_state(location: str) -> StateStore:
         table = location.removeprefix("dynamodb://").strip("/")
         if not table:
             raise StateLocationError(f"state location {location!r} names no table; write dynamodb://TABLE_NAME")
+        from .dynamodb import DynamoStateStore
+
         return DynamoStateStore(table)
+    from .sqlite import SqliteStateStore
+
     if location.startswith("sqlite://"):
         path = location.removeprefix("sqlite://")
         if path in {"", "/:memory:", ":memory:"}:

@@ -131,8 +131,8 @@ class _Reader:
         return status == "active"
 
     def address(self, prefix: str, *, country: bool = False) -> dict[str, str | None]:
-        """The mailing address, as its record validates it; the country only where Assignar has a place for it (a
-        project's full address)."""
+        """The mailing address, as the fields of the record's `Address` (validated with the record: cheaper than
+        building one first); the country only where Assignar has a place for it (a project's full address)."""
         line1, line2, city, state, postcode, country_field = _address_fields(prefix)
         return {
             "line1": self.text(line1),

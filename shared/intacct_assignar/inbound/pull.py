@@ -327,6 +327,7 @@ class PullService:
         return published
 
     def _send(self, messages: list[SyncMessage], report: PullReport) -> int:
+        """Publish the messages (an incremental pull's, less those already written as they are); how many."""
         if not report.full:
             messages = self._drop_unchanged(messages, report)
         if messages:

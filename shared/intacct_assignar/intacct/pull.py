@@ -100,7 +100,7 @@ class ChangePull:
         # The RECORDNOs handed out, to drop a record an edit moved forward within the window. Only incremental
         # pulls need it: a full pull pages by RECORDNO alone, and an edit does not change a RECORDNO, so a record
         # behind the cursor never comes round again. Kept for them, it would grow by a number per record of the
-        # company (3.5 MB at 50,000 employees).
+        # company (about 3 MB at 50,000 employees).
         self._seen: set[int] | None = None if self.full else set()
         self.duplicates_dropped = 0
 
@@ -148,9 +148,9 @@ class ChangePull:
         return fresh
 
     def pages(self, after: Cursor | None = None) -> Iterator[Page]:
-        """The pages from `after` on. This generator lets go of each page before reading the next; a caller that
-        wants the page gone by then too drops its own reference (`for page in ...` keeps it until the next one
-        arrives), as `records()` and `PullService` do."""
+        """The pages from `after` on. This generator lets go of each page before it reads the next, but a caller's
+        `for page in ...` holds the last one until the next arrives: to hold one page at a time, call `page()`
+        (as `PullService` does) or take `records()`."""
         cursor = after
         while True:
             page = self.page(cursor)

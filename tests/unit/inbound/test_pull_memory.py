@@ -1,10 +1,12 @@
 """Property: a pull holds one page in memory, however many pages the company has (issue 16).
 
 A company of generated employees is answered page by page through the real client, its answer reader and its
-parse (over an httpx mock transport: no sockets), and the pull runs under tracemalloc. The peak of a pull of many
-pages must stay within a small margin of the peak of a one-page pull, on the bare paging client and on the
-puller's path. The negative controls keep what a regression would keep (every page, the messages, a number per
-record) and the same measure sees each of them. Figures for real company sizes: benchmarks/puller_memory.py.
+parse (over an httpx mock transport: no sockets). Each pull runs under tracemalloc with the cycle collector off, so
+what it is done with must go by reference counting alone, as soon as it is done with. The peak of a ten-page pull
+must stay within a small margin of a one-page pull's, on the bare paging client and on the puller's path. The
+negative controls keep what a regression would keep (every record; each record in a reference cycle, as httpx's
+responses were; every message; a number per record) and the same measure sees each of them. Figures for real
+company sizes: benchmarks/puller_memory.py.
 """
 
 from __future__ import annotations

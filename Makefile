@@ -62,6 +62,7 @@ integration: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/intacct_pull.py
+	$(BIN)/python benchmarks/puller_memory.py
 	$(BIN)/python benchmarks/assignar_index.py
 	$(BIN)/python benchmarks/inbound_sync.py
 	$(BIN)/python benchmarks/outbound_push.py

@@ -19,6 +19,8 @@ _PIECE_BYTES = 64 * 1024
 # The encodings we ask for, and so the only ones we accept: each is decompressed here a piece at a time. httpx
 # would also offer br and zstd when their packages are installed, and decode them with no limit on the output.
 ACCEPTED_ENCODINGS = "gzip, deflate"
+# What a response's stream is once its answer was read (see `read_answer`).
+_READ = httpx.ByteStream(b"")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,10 @@ def read_answer(
     finally:
         # Unread, the connection is closed rather than reused: the rest of the body is never read.
         response.close()
+        # httpx binds each response and its stream to one another, a reference cycle that only the cycle collector
+        # frees, and that one seldom looks at objects which lived through a page's parse. Unbound, the response (with
+        # its request, and a body a transport read into it) goes as soon as its answer is read.
+        response.stream = _READ
 
 
 class _Reading:

@@ -65,6 +65,9 @@ class FunctionSettings(BaseSettings):
     max_receives: int = Field(default=5, alias="MAX_RECEIVES", ge=1)
     # The sync consumer's Powertools idempotency records.
     idempotency_table: str = Field(default="idempotency", alias="IDEMPOTENCY_TABLE", min_length=1)
+    # How many containers of this function may run at once (a consumer's MaximumConcurrency; 1 where the function
+    # reserves one execution): they share the tenant's Assignar pace (`Runtime.assignar_pace`).
+    max_concurrency: int = Field(default=1, alias="MAX_CONCURRENCY", ge=1)
 
 
 def aws_session() -> Session:
@@ -160,12 +163,20 @@ class Runtime:
 
         return AssignarSettings.model_validate(self.secret(self.settings.assignar_secret_arn, "Assignar"))
 
+    @property
+    def assignar_pace(self) -> float | None:
+        """Assignar requests a second for this container, None for no pacing.
+
+        ASSIGNAR_REQUESTS_PER_SECOND is the tenant's pace: the containers of a function that may run at once
+        divide it, so that together they keep to it (two upsert consumers at 4/s each, not two at 8/s).
+        """
+        return self.assignar_settings.requests_per_second / self.settings.max_concurrency or None
+
     @cached_property
     def assignar(self) -> AssignarClient:
         from .assignar import AssignarClient
 
-        settings = self.assignar_settings
-        return AssignarClient(settings, requests_per_second=settings.requests_per_second or None)
+        return AssignarClient(self.assignar_settings, requests_per_second=self.assignar_pace)
 
     @cached_property
     def pull_service(self) -> PullService:

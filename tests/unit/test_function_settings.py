@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 @pytest.fixture(autouse=True)
 def deployed(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MAX_RECEIVES", "IDEMPOTENCY_TABLE", "TENANT_CONFIG"):
+    for name in ("MAX_RECEIVES", "IDEMPOTENCY_TABLE", "TENANT_CONFIG", "MAX_CONCURRENCY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TENANT_ID", "acme")
     monkeypatch.setenv("STATE_TABLE", "acme-state")
@@ -72,3 +72,41 @@ def test_a_bad_tenant_document_in_the_stack_is_refused_in_the_clis_words_naming_
         _ = Runtime(FunctionSettings()).config
     assert caught.value.source == "the stack's TenantConfig parameter (TENANT_CONFIG)"
     assert caught.value.problems == [problem]
+
+
+def _with_assignar_pace(monkeypatch: pytest.MonkeyPatch, pace: str) -> None:
+    # The Assignar secret as Secrets Manager would hand it over, pace included.
+    secret = {"ASSIGNAR_CLIENT_ID": "client", "ASSIGNAR_CLIENT_SECRET": "secret", "ASSIGNAR_REQUESTS_PER_SECOND": pace}
+    monkeypatch.setenv("ASSIGNAR_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:assignar-AbCdEf")
+    monkeypatch.setattr("intacct_assignar.runtime._secret", lambda _arn, _what: secret)
+
+
+@pytest.mark.parametrize(("concurrency", "pace"), [(None, 8.0), ("1", 8.0), ("2", 4.0), ("5", 1.6)])
+def test_the_containers_that_may_run_at_once_share_the_tenants_assignar_pace(
+    monkeypatch: pytest.MonkeyPatch, concurrency: str | None, pace: float
+) -> None:
+    # Given the tenant's pace of 8 requests a second, and a function that may run in this many containers at once
+    _with_assignar_pace(monkeypatch, "8")
+    if concurrency is not None:
+        monkeypatch.setenv("MAX_CONCURRENCY", concurrency)
+
+    # When a container builds its Assignar client
+    runtime = Runtime(FunctionSettings())
+
+    # Then it keeps to its part of the pace, so that all of them together keep to the tenant's
+    assert runtime.assignar_pace == pytest.approx(pace)
+    assert runtime.assignar.requestor.requests_per_second == pytest.approx(pace)
+
+
+def test_a_tenant_without_a_pace_stays_unpaced_however_many_containers(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_assignar_pace(monkeypatch, "0")
+    monkeypatch.setenv("MAX_CONCURRENCY", "2")
+    runtime = Runtime(FunctionSettings())
+    assert runtime.assignar_pace is None and runtime.assignar.requestor.requests_per_second is None
+
+
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_a_concurrency_under_one_or_not_a_number_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("MAX_CONCURRENCY", value)
+    with pytest.raises(ValidationError, match="MAX_CONCURRENCY"):
+        FunctionSettings()

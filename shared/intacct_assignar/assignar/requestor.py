@@ -144,6 +144,7 @@ class Requestor:
         self._answer_limits = answer_limits
         self.api_url = str(settings.api_url).rstrip("/")
         self._retry = retry or RetryPolicy()
+        self.requests_per_second = requests_per_second or None  # the pace kept, None for none
         self._limiter = RateLimiter(requests_per_second, clock=clock, sleep=sleep)
         self._sleep = sleep
         self.page_size = page_size

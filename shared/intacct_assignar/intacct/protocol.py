@@ -281,6 +281,15 @@ def read_errors(errormessage: Any) -> list[IntacctErrorDetail]:
 def _record(raw: Any) -> Record:
     if not isinstance(raw, Mapping):
         return {}
+    if type(raw) is dict:
+        for key, value in raw.items():
+            # Upper case ASCII already, not an attribute, plain text or empty: nothing to change.
+            if not (key.isupper() and key.isascii() and key[0] != "@" and (value is None or type(value) is str)):
+                break
+        else:
+            # A query's records nearly always are so: taken as they are, a page is held once in memory rather
+            # than twice (xmltodict's dicts and our copies), and no time is spent copying it.
+            return raw
     # Most fields are plain text: only nested parts (timesheet entries, addresses) need the recursive walk.
     return {
         key.upper(): value if value is None or isinstance(value, str) else _value(value)

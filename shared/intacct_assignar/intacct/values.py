@@ -23,12 +23,23 @@ class IntacctValueError(ValueError):
     """A value from Intacct is not in the format Intacct documents."""
 
 
+# Intacct writes dates and timestamps in full (`04/01/2012`, `09/16/2013 15:50:21`): those are read with a regular
+# expression, several times faster than strptime, which a pull would spend on two values a record. Any other shape
+# goes to strptime, so what is accepted stays exactly what strptime accepts; an impossible day fails both alike.
+_FULL_DATE = re.compile(r"(\d\d)/(\d\d)/(\d\d\d\d)", re.ASCII)
+_FULL_TIMESTAMP = re.compile(r"(\d\d)/(\d\d)/(\d\d\d\d) (\d\d):(\d\d):(\d\d)", re.ASCII)
+
+
 def parse_date(text: str | None) -> date | None:
     """`04/01/2012` -> date; empty -> None."""
     if text is None or not text.strip():
         return None
+    stripped = text.strip()
     try:
-        return datetime.strptime(text.strip(), DATE_FORMAT).date()
+        if (full := _FULL_DATE.fullmatch(stripped)) is not None:
+            month, day, year = map(int, full.groups())
+            return date(year, month, day)
+        return datetime.strptime(stripped, DATE_FORMAT).date()
     except ValueError as exc:
         raise IntacctValueError(f"expected an Intacct date MM/DD/YYYY, got {text!r}") from exc
 
@@ -37,8 +48,12 @@ def parse_timestamp(text: str | None, zone: ZoneInfo) -> datetime | None:
     """`09/16/2013 15:50:21` in the company's zone -> aware datetime; empty -> None."""
     if text is None or not text.strip():
         return None
+    stripped = text.strip()
     try:
-        naive = datetime.strptime(text.strip(), TIMESTAMP_FORMAT)
+        if (full := _FULL_TIMESTAMP.fullmatch(stripped)) is not None:
+            month, day, year, hour, minute, second = map(int, full.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+        naive = datetime.strptime(stripped, TIMESTAMP_FORMAT)
     except ValueError as exc:
         raise IntacctValueError(f"expected an Intacct timestamp MM/DD/YYYY HH:MM:SS, got {text!r}") from exc
     return naive.replace(tzinfo=zone)

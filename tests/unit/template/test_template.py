@@ -129,6 +129,22 @@ def test_every_consumed_queue_has_a_dead_letter_queue_and_parks_on_the_same_deli
         assert ref_name(env["PARKED_QUEUE_URL"]) == ref_name(redrive["deadLetterTargetArn"]), name
 
 
+def test_the_containers_calling_assignar_at_once_are_the_ones_that_share_its_pace(cfn: Resources) -> None:
+    # Each container paces itself at the tenant's pace divided by MAX_CONCURRENCY (runtime.Runtime.assignar_pace):
+    # that must be as many as may run at once, or together they would send Assignar more than the pace.
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    consumers = set()
+    for name, mapping in of_type(cfn, "AWS::Lambda::EventSourceMapping").items():
+        consumer = ref_name(mapping["Properties"]["FunctionName"])
+        env = functions[consumer]["Properties"]["Environment"]["Variables"]
+        assert env["MAX_CONCURRENCY"] == mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"], name
+        consumers.add(consumer)
+    assert consumers == {"SyncConsumerFunction", "PushConsumerFunction"}
+    # The approval watcher calls Assignar too: one execution at a time, the default of one container.
+    watcher = functions["TimesheetSweepFunction"]["Properties"]
+    assert watcher["ReservedConcurrentExecutions"] == 1 and "MAX_CONCURRENCY" not in watcher["Environment"]["Variables"]
+
+
 def test_visibility_timeouts_are_six_times_the_consumer_timeout_plus_its_batching_window(cfn: Resources) -> None:
     functions = of_type(cfn, "AWS::Lambda::Function")
     for mapping in of_type(cfn, "AWS::Lambda::EventSourceMapping").values():

@@ -78,7 +78,7 @@ def _with_assignar_pace(monkeypatch: pytest.MonkeyPatch, pace: str) -> None:
     # The Assignar secret as Secrets Manager would hand it over, pace included.
     secret = {"ASSIGNAR_CLIENT_ID": "client", "ASSIGNAR_CLIENT_SECRET": "secret", "ASSIGNAR_REQUESTS_PER_SECOND": pace}
     monkeypatch.setenv("ASSIGNAR_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:assignar-AbCdEf")
-    monkeypatch.setattr("intacct_assignar.runtime._secret", lambda _arn, _what: secret)
+    monkeypatch.setattr(Runtime, "secret", lambda _self, _arn, _what: secret)
 
 
 @pytest.mark.parametrize(("concurrency", "pace"), [(None, 8.0), ("1", 8.0), ("2", 4.0), ("5", 1.6)])

@@ -92,19 +92,21 @@ def main(config_path: str, index: int) -> None:
             ids = []
         todo = [i for i in ids if i not in done]
         rng.shuffle(todo)
-        for timesheet_id in todo:
-            if stop_file.exists():
-                break
-            try:
-                result = push.post(timesheet_id)
-            except Exception as error:  # the queue's contract: whatever is raised comes back later
-                name = type(error).__name__
-                (retried if name in RETRIED else unexpected)[name] += 1
-                if name not in RETRIED:
-                    print(f"worker {index}: timesheet {timesheet_id}: {name}: {error}", file=sys.stderr)
-                continue
-            if result.outcome in DONE:
-                done.add(timesheet_id)
+        while todo and not stop_file.exists():
+            # Batches as the push queue delivers them (one to six messages): their writes go in one Intacct
+            # request, so a kill or a lost answer strikes several timesheets' documents at once.
+            size = rng.randint(1, 6)
+            batch, todo = todo[:size], todo[size:]
+            outcomes = push.post_together(dict.fromkeys(batch, False))
+            for timesheet_id in batch:
+                outcome = outcomes[timesheet_id]
+                if isinstance(outcome, Exception):  # the queue's contract: whatever is raised comes back later
+                    name = type(outcome).__name__
+                    (retried if name in RETRIED else unexpected)[name] += 1
+                    if name not in RETRIED:
+                        print(f"worker {index}: timesheet {timesheet_id}: {name}: {outcome}", file=sys.stderr)
+                elif outcome.outcome in DONE:
+                    done.add(timesheet_id)
         errors_file.write_text(json.dumps({"unexpected": unexpected, "retried": retried}))
         time.sleep(0.05)
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .definitions import ObjectDefinition, Relationship
     from .protocol import QuerySpec
     from .pull import ChangePull, Cursor, Deletion, Page, Window, deletions
+    from .writes import Write
 else:
     # The client (httpx) and what parses its XML (xmltodict): imported when first asked for, so a function that only
     # tells Intacct's errors apart does not load them (lazy_exports.py).
@@ -47,6 +48,7 @@ else:
             ".definitions": ("ObjectDefinition", "Relationship"),
             ".protocol": ("QuerySpec",),
             ".pull": ("ChangePull", "Cursor", "Deletion", "Page", "Window", "deletions"),
+            ".writes": ("Write",),
         },
     )
 
@@ -76,6 +78,7 @@ __all__ = [
     "Session",
     "SessionCache",
     "Window",
+    "Write",
     "WriteResult",
     "deletions",
 ]

@@ -29,6 +29,7 @@ from . import protocol
 from .definitions import ObjectDefinition, parse_lookup
 from .errors import (
     IntacctAuthenticationError,
+    IntacctBusinessError,
     IntacctConfigurationError,
     IntacctError,
     IntacctOutcomeUnknownError,
@@ -38,6 +39,7 @@ from .errors import (
 from .filters import Filter
 from .protocol import Function, Login, QuerySpec, Record, Result, SessionAuth
 from .values import to_text
+from .writes import Write
 
 logger = logging.getLogger(__name__)
 
@@ -281,12 +283,10 @@ class IntacctClient:
 
     def create(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult:
         """Create one record; `controlid` must be deterministic for the business event (e.g. the timesheet)."""
-        function = protocol.create(object_name, [self._outgoing(record)], controlid=_checked(controlid))
-        return _write_result(self.execute([function], uniqueid=True)[0].raise_for_status())
+        return self._write_one(Write.create(object_name, record, controlid=controlid))
 
     def update(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult:
-        function = protocol.update(object_name, [self._outgoing(record)], controlid=_checked(controlid))
-        return _write_result(self.execute([function], uniqueid=True)[0].raise_for_status())
+        return self._write_one(Write.update(object_name, record, controlid=controlid))
 
     def delete(self, object_name: str, keys: Sequence[int | str], *, controlid: str) -> None:
         function = protocol.delete(object_name, keys, controlid=_checked(controlid))
@@ -294,8 +294,35 @@ class IntacctClient:
 
     def legacy_create(self, name: str, body: Mapping[str, Any], *, controlid: str) -> WriteResult:
         """A legacy `create_*` function (e.g. create_potransaction) answering with `<key>`."""
-        function = protocol.legacy(name, self._outgoing(body), controlid=_checked(controlid))
-        return _write_result(self.execute([function], uniqueid=True)[0].raise_for_status())
+        return self._write_one(Write.legacy(name, body, controlid=controlid))
+
+    def write_batch(self, writes: Sequence[Write]) -> list[WriteResult | IntacctBusinessError]:
+        """Several writes in one request: one HTTP round trip, one wait for the company's turn.
+
+        Each is its own function under its own control ID with `uniqueid=true`, and the operation is not a
+        transaction, so Intacct refusing one costs that one only (reference §5.3): its answer is its error, the
+        others' their results, in order. What concerns the whole request raises as for a single write: nothing
+        ran (rate limit, unreachable), or the answer was lost (`IntacctOutcomeUnknownError`: any may have run).
+        """
+        if not writes:
+            return []
+        results = self.execute([self._function(write) for write in writes], uniqueid=True)
+        return [_write_result(result) if result.ok else result.error() for result in results]
+
+    def _write_one(self, write: Write) -> WriteResult:
+        answer = self.write_batch([write])[0]
+        if isinstance(answer, IntacctBusinessError):
+            raise answer
+        return answer
+
+    def _function(self, write: Write) -> Function:
+        controlid = _checked(write.controlid)
+        if write.object_name is None:
+            return protocol.legacy(write.function, self._outgoing(write.body), controlid=controlid)
+        if write.function not in ("create", "update"):
+            raise ValueError(f"a generic write is a create or an update, not {write.function!r}")
+        build = protocol.create if write.function == "create" else protocol.update
+        return build(write.object_name, [self._outgoing(write.body)], controlid=controlid)
 
     # --- the request loop ----------------------------------------------------------------------------
 

@@ -28,8 +28,13 @@ class PushWork(QueueWork[PushMessage, PushResult]):
         return PushMessage.from_body(body)
 
     def prefetch(self, messages: Sequence[PushMessage]) -> None:
-        """Read a batch's timesheets and check their references together."""
-        self.push.prefetch([message.timesheet_id for message in messages])
+        """Post the batch together: its timesheets read in one Assignar call, their references checked in one
+        Intacct request and all their writes sent in one more (`PushService.post_together`). Each message then
+        takes its own timesheet's outcome in `apply`, so a failure still costs only its own message."""
+        requests: dict[int, bool] = {}
+        for message in messages:
+            requests.setdefault(message.timesheet_id, message.retry_parked)
+        self.push.post_together(requests)
 
     def apply(self, message: PushMessage, body: str) -> PushResult:
         # Everything `post` raises means "try again later" (its contract); what a person must look at comes back

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .documents import Document, revision_of
+
+if TYPE_CHECKING:
+    from ..intacct import Write, WriteResult
+
+Action = Literal["create", "update"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,23 @@ class DocumentKind(Protocol):
         """This timesheet's document, by its marker; raises `CannotLook` when no field can be searched for it."""
         ...
 
+    def can_find(self) -> bool:
+        """Whether `find` can search for this kind of document now (its answer may be lost and looked for)."""
+        ...
+
     def recheck(self, timesheet_id: int, known: Found) -> Found | None: ...
     def describe(self, document: Document) -> str: ...
-    def create(self, timesheet_id: int, document: Document, generation: int) -> Found: ...
-    def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found: ...
+    def write(self, timesheet_id: int, action: Action, document: Document, generation: int, key: str | None) -> Write:
+        """The function that creates the document, or updates the one Intacct holds under `key`, under a control
+        ID made of the timesheet, the document, its revision and `generation`."""
+        ...
+
+    def written(
+        self, timesheet_id: int, action: Action, document: Document, key: str | None, answer: WriteResult
+    ) -> Found:
+        """The document as Intacct holds it after the write's successful `answer`."""
+        ...
+
     def cannot_update(self, found: Found) -> str | None: ...
     def refused(self, action: str, key: str | None, details: str) -> str: ...
 

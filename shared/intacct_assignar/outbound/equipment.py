@@ -4,14 +4,19 @@ and found again only in a field a create read back was seen to fill with its mar
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ..catalog import FieldCatalog
 from ..intacct import IntacctError, QuerySpec
 from ..intacct.filters import eq, like
-from .document_kinds import CannotLook, Found, only_found, text_of
+from ..intacct.writes import Write
+from .document_kinds import Action, CannotLook, Found, only_found, text_of
 from .documents import Document, controlid, marker, revision_of
 from .ports import IntacctWrites
 from .results import PostingIncompleteError
+
+if TYPE_CHECKING:
+    from ..intacct import WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,9 @@ class EquipmentTransactions:
         result = self._intacct.query(spec.object_name, spec.select, filter=spec.filter, docparid=spec.docparid)
         return only_found(timesheet_id, result.records, key_field, text_field, self.label)
 
+    def can_find(self) -> bool:
+        return marker_field(self._catalog) is not None
+
     def recheck(self, timesheet_id: int, known: Found) -> Found | None:
         # By its key, never its texts (an accountant may edit a message or a memo), and in any transaction
         # definition: the tenant may have changed `equipment_transaction` since (a DOCID names its own).
@@ -66,16 +74,19 @@ class EquipmentTransactions:
         result = self._intacct.query("PODOCUMENT", (key_field,), filter=eq(key_field, known.key))
         return known if result.records else None
 
-    def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
-        written = self._intacct.legacy_create(
-            "create_potransaction",
-            document.fields,
-            controlid=controlid(timesheet_id, "equipment", document.revision, generation),
-        )
-        key = written.key or written.recordno
-        if key is None:
+    def write(self, timesheet_id: int, action: Action, document: Document, generation: int, key: str | None) -> Write:
+        if action != "create":
+            raise AssertionError("purchasing transactions are never updated (see cannot_update)")
+        tag = controlid(timesheet_id, "equipment", document.revision, generation)
+        return Write.legacy("create_potransaction", document.fields, controlid=tag)
+
+    def written(
+        self, timesheet_id: int, action: Action, document: Document, key: str | None, answer: WriteResult
+    ) -> Found:
+        created = answer.key or answer.recordno
+        if created is None:
             raise PostingIncompleteError(f"Intacct created timesheet {timesheet_id}'s equipment usage but sent no key")
-        return Found(key, document.revision)
+        return Found(created, document.revision)
 
     def describe(self, document: Document) -> str:
         """How a person finds the transaction in Intacct without its marker: definition, vendor, date, lines."""
@@ -144,9 +155,6 @@ class EquipmentTransactions:
                 for record in records
             )
             self._catalog.record_proof(obj, text_field, holds=holds)
-
-    def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
-        raise AssertionError("purchasing transactions are never updated (see cannot_update)")
 
     def cannot_update(self, found: Found) -> str | None:
         # Purchasing transactions move on (received, converted, invoiced) in the accountants' hands; rewriting

@@ -3,11 +3,17 @@ changed only while Intacct's state says it may be."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..intacct.filters import eq, like
-from .document_kinds import Found, only_found, text_of
+from ..intacct.writes import Write
+from .document_kinds import Action, Found, only_found, text_of
 from .documents import Document, controlid, marker, revision_of
 from .ports import IntacctWrites
 from .results import PostingIncompleteError
+
+if TYPE_CHECKING:
+    from ..intacct import WriteResult
 
 # The TIMESHEET states Intacct lets an update change (reference §5.1: created as Draft or Submitted; approval
 # needs Submitted entries); any other (Approved, Partially Approved, Declined…) belongs to the approvers.
@@ -32,6 +38,9 @@ class LaborTimesheets:
         )
         return only_found(timesheet_id, result.records, "RECORDNO", "DESCRIPTION", self.label, state_field="STATE")
 
+    def can_find(self) -> bool:
+        return True  # by the marker in DESCRIPTION, which Intacct's TIMESHEET reference lists
+
     def describe(self, document: Document) -> str:
         fields = document.fields
         return f"a timesheet of employee {fields.get('EMPLOYEEID')} for the week of {fields.get('BEGINDATE')}"
@@ -46,22 +55,22 @@ class LaborTimesheets:
             return Found(known.key, revision or known.revision, text_of(record.get("STATE")))
         return None
 
-    def create(self, timesheet_id: int, document: Document, generation: int) -> Found:
-        written = self._intacct.create(
-            "TIMESHEET", document.fields, controlid=controlid(timesheet_id, "labor", document.revision, generation)
-        )
-        if written.recordno is None:
-            raise PostingIncompleteError(f"Intacct created timesheet {timesheet_id}'s labor but sent no RECORDNO")
-        return Found(written.recordno, document.revision)
-
-    def update(self, timesheet_id: int, key: str, document: Document, generation: int) -> Found:
+    def write(self, timesheet_id: int, action: Action, document: Document, generation: int, key: str | None) -> Write:
+        if action == "create":
+            tag = controlid(timesheet_id, "labor", document.revision, generation)
+            return Write.create("TIMESHEET", document.fields, controlid=tag)
         # An update replaces the timesheet and all its entries (reference §5.1); sent only after `cannot_update`.
-        self._intacct.update(
-            "TIMESHEET",
-            {"RECORDNO": key, **document.fields},
-            controlid=controlid(timesheet_id, "labor-update", document.revision, generation),
-        )
-        return Found(key, document.revision)
+        tag = controlid(timesheet_id, "labor-update", document.revision, generation)
+        return Write.update("TIMESHEET", {"RECORDNO": key, **document.fields}, controlid=tag)
+
+    def written(
+        self, timesheet_id: int, action: Action, document: Document, key: str | None, answer: WriteResult
+    ) -> Found:
+        if action == "update" and key is not None:
+            return Found(key, document.revision)
+        if answer.recordno is None:
+            raise PostingIncompleteError(f"Intacct created timesheet {timesheet_id}'s labor but sent no RECORDNO")
+        return Found(answer.recordno, document.revision)
 
     def cannot_update(self, found: Found) -> str | None:
         if found.state in UPDATABLE_TIMESHEET_STATES:

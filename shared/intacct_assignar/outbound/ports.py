@@ -6,8 +6,8 @@ what it uses, so a test can hand it a fake of that much.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from ..assignar.models import Timesheet
 from ..catalog import Lookup
@@ -18,7 +18,7 @@ from ..settings import IntacctSettings
 if TYPE_CHECKING:
     # Only named in signatures: the approval watcher imports these ports (through the push's hashing) and never
     # loads the Intacct client.
-    from ..intacct import WriteResult
+    from ..intacct import IntacctBusinessError, Write, WriteResult
 
 
 class IntacctReads(Protocol):
@@ -38,11 +38,10 @@ class IntacctReads(Protocol):
 
 
 class IntacctWrites(IntacctReads, Protocol):
-    """Writing a document, each write under the caller's function control ID (sent with `uniqueid=true`)."""
+    """Writing documents, several in one request, each under the caller's function control ID (sent with
+    `uniqueid=true`): one answer per write, in order, a refusal as its error (`IntacctClient.write_batch`)."""
 
-    def create(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult: ...
-    def update(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult: ...
-    def legacy_create(self, name: str, body: Mapping[str, Any], *, controlid: str) -> WriteResult: ...
+    def write_batch(self, writes: Sequence[Write]) -> list[WriteResult | IntacctBusinessError]: ...
 
 
 class IntacctForPush(IntacctWrites, Lookup, Protocol):

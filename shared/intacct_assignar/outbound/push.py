@@ -30,10 +30,11 @@ claim's progress, `references.py` the check before any write, `plan.py` the docu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from functools import partial
+from typing import TYPE_CHECKING, Literal
 
 from ..assignar.errors import NotFoundError, TimesheetNotApprovedError
 from ..assignar.models import Timesheet
@@ -49,7 +50,7 @@ from ..intacct import (
 )
 from ..state import StateStore
 from .claim import REOPENED, Claim, Pending, adopt, describe_keys, forget, public_keys
-from .document_kinds import CannotLook, DocumentKind, Found, Refused
+from .document_kinds import Action, CannotLook, DocumentKind, Found, Refused
 from .documents import Document, TimesheetPosting, UnpostableError, labelled
 from .equipment import EquipmentTransactions
 from .labor import LaborTimesheets
@@ -58,6 +59,9 @@ from .plan import ledger_hash, plan, preview
 from .ports import AssignarForPush, IntacctForPush
 from .references import ReferenceChecker
 from .results import PostingIncompleteError, PushResult, TimesheetBusyError
+
+if TYPE_CHECKING:
+    from ..intacct import Write, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +79,39 @@ class _Step:
     action: Literal["none", "create", "update"]
     known: Found | None = None
     refusal: str | None = None
+
+
+@dataclass
+class _Send:
+    """One write a timesheet needs: a create, or an update of `known`, under generation `generation`."""
+
+    kind: DocumentKind
+    action: Action
+    document: Document
+    known: Found | None
+    generation: int = 0
+
+    @property
+    def key(self) -> str | None:
+        return self.known.key if self.known is not None else None
+
+    def write_for(self, timesheet_id: int) -> Write:
+        return self.kind.write(timesheet_id, self.action, self.document, self.generation, self.key)
+
+
+@dataclass
+class _Ready:
+    """A timesheet claimed and checked, with the writes it needs."""
+
+    claim: Claim
+    timesheet: Timesheet
+    content_hash: str
+    sends: list[_Send]
+
+
+# How many timesheets' writes share one Intacct request: the push queue's batch (ten) fits; a larger run is sent
+# in requests of this many, so that one lost answer leaves at most this many in doubt.
+WRITE_BATCH = 20
 
 
 # --- the service --------------------------------------------------------------------------------------
@@ -111,6 +148,8 @@ class PushService:
         # Where a parked timesheet is reported (the parked queue in AWS), before the ledger records it parked.
         self.parking = parking
         self._prefetched: dict[int, Timesheet] = {}
+        # What `post_together` settled, by timesheet: (retry_parked asked, its result or what it raised).
+        self._settled: dict[int, tuple[bool, PushResult | Exception]] = {}
         self._labor = LaborTimesheets(intacct)
         # Asked only when a purchasing transaction must be looked for (a lost answer, a re-approval).
         catalog = catalog or FieldCatalog(intacct, state, scope=definition_scope(intacct.settings), clock=clock)
@@ -131,6 +170,31 @@ class PushService:
         postings = [self._plan(t)[0] for t in self._prefetched.values() if t.is_approved and not t.is_processed]
         self.references.warm([posting.references for posting in postings if posting is not None])
 
+    def post_together(self, requests: Mapping[int, bool]) -> dict[int, PushResult | Exception]:
+        """Post a batch of timesheets (id: `retry_parked`), every write of theirs in one Intacct request.
+
+        Each timesheet is claimed, checked and its intent saved in the ledger before anything is sent, exactly as
+        it is alone; then the creates and updates of all of them go in one request, each function its own control
+        ID (`write_batch`), so Intacct refusing one parks that timesheet only, and an answer lost for the request
+        puts each document of it through the lookup a lost answer always gets. Each timesheet's result, or what
+        it raised (its "try again later"), is returned and kept for `post` to hand out once, as the queue
+        consumer asks for them one by one.
+        """
+        self._settled = {}
+        outcomes: dict[int, PushResult | Exception] = {}
+        ids = list(requests)
+        for start in range(0, len(ids), WRITE_BATCH):
+            chunk = {timesheet_id: requests[timesheet_id] for timesheet_id in ids[start : start + WRITE_BATCH]}
+            try:
+                self.prefetch(list(chunk))
+            except Exception:
+                # Only the reads' speed-up is lost: each timesheet is read on its own, the writes still go together.
+                self._prefetched = {}
+                logger.warning("reading a batch of timesheets together failed; reading them one by one", exc_info=True)
+            outcomes.update(self._post_all(chunk))
+        self._settled = {timesheet_id: (requests[timesheet_id], outcome) for timesheet_id, outcome in outcomes.items()}
+        return outcomes
+
     def post(
         self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False, confirmed_absent: bool = False
     ) -> PushResult:
@@ -142,8 +206,45 @@ class PushService:
 
         Raises `TimesheetBusyError`, `PostingIncompleteError` or `LeaseLostError` (and client errors for
         outages) when it must be tried again later; everything a person must look at comes back as a "parked"
-        result instead.
+        result instead. A timesheet `post_together` already posted (asked the same way) gets that outcome.
         """
+        settled = self._settled.pop(timesheet_id, None)
+        if settled is not None and settled[0] == retry_parked and not dry_run and not confirmed_absent:
+            outcome = settled[1]
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        if dry_run:
+            return self._preview(timesheet_id)
+        outcome = self._post_all({timesheet_id: retry_parked}, confirmed_absent=confirmed_absent)[timesheet_id]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    # --- the flow: each timesheet claimed and checked, then every write sent in one request ----------------
+
+    def _post_all(
+        self, requests: Mapping[int, bool], *, confirmed_absent: bool = False
+    ) -> dict[int, PushResult | Exception]:
+        outcomes: dict[int, PushResult | Exception] = {}
+        ready: list[_Ready] = []
+        for timesheet_id, retry_parked in requests.items():
+            try:
+                prepared = self._prepare(timesheet_id, retry_parked=retry_parked, confirmed_absent=confirmed_absent)
+            except Exception as error:  # this timesheet's trouble, never the batch's
+                outcomes[timesheet_id] = error
+                continue
+            if isinstance(prepared, PushResult):
+                outcomes[timesheet_id] = prepared
+            elif not prepared.sends:
+                outcomes[timesheet_id] = self._guarded(prepared, self._finish)
+            else:
+                ready.append(prepared)
+        outcomes.update(self._send_all(ready))
+        return outcomes
+
+    def _prepare(self, timesheet_id: int, *, retry_parked: bool, confirmed_absent: bool) -> PushResult | _Ready:
+        """Everything before the writes: read, plan, claim, settle lost answers, decide and check each write."""
         timesheet = self._prefetched.pop(timesheet_id, None)
         if timesheet is None:
             try:
@@ -153,11 +254,6 @@ class PushService:
         if not timesheet.is_approved:
             return PushResult(timesheet_id, "skipped", reason=f"not approved in Assignar (status {timesheet.status})")
         posting, unpostable = self._plan(timesheet)
-        if dry_run:
-            entry = self.state.get_ledger(timesheet.id)
-            return preview(
-                timesheet, posting, unpostable, entry=entry, settings=self.config.timesheets, references=self.references
-            )
         if timesheet.is_processed:
             entry = self.state.get_ledger(timesheet_id)
             if entry is not None and entry.state == "posted":
@@ -193,26 +289,57 @@ class PushService:
                 reason += f"; Intacct still holds its earlier hours ({describe_keys(claim.keys)})"
             return self._park(claim, content_hash, reason)
         try:
-            self._write(claim, posting, recovering=entry.attempts > 1, confirmed_absent=confirmed_absent)
+            sends = self._writes(claim, posting, recovering=entry.attempts > 1, confirmed_absent=confirmed_absent)
         except Refused as refused:
             return self._park(claim, content_hash, refused.reason)
+        return _Ready(claim, timesheet, content_hash, sends)
+
+    def _preview(self, timesheet_id: int) -> PushResult:
+        try:
+            timesheet = self.assignar.timesheets.get(timesheet_id)
+        except NotFoundError:
+            return PushResult(timesheet_id, "skipped", reason="Assignar has no such timesheet")
+        if not timesheet.is_approved:
+            return PushResult(timesheet_id, "skipped", reason=f"not approved in Assignar (status {timesheet.status})")
+        posting, unpostable = self._plan(timesheet)
+        entry = self.state.get_ledger(timesheet.id)
+        return preview(
+            timesheet, posting, unpostable, entry=entry, settings=self.config.timesheets, references=self.references
+        )
+
+    def _finish(self, ready: _Ready) -> PushResult:
+        """Every document in Intacct: the ledger says posted, then Assignar shows it processed."""
+        claim = ready.claim
         claim.keys.pop(REOPENED, None)  # in Intacct again
         posted_at = self._clock()
-        self.state.record_posted(timesheet_id, content_hash, claim.keys, posted_at, attempt=claim.attempt)
+        self.state.record_posted(claim.timesheet_id, ready.content_hash, claim.keys, posted_at, attempt=claim.attempt)
         logger.info(
-            "timesheet posted to Intacct", extra={"timesheet_id": timesheet_id, "intacct": public_keys(claim.keys)}
+            "timesheet posted to Intacct",
+            extra={"timesheet_id": claim.timesheet_id, "intacct": public_keys(claim.keys)},
         )
-        self._mark_processed(timesheet_id)
+        self._mark_processed(claim.timesheet_id)
         if "equipment" in claim.keys:
             posted = Found(claim.keys["equipment"], claim.keys.get("equipment_rev", ""))
-            self._equipment.prove_if_due(timesheet_id, posted)
+            self._equipment.prove_if_due(claim.timesheet_id, posted)
         return PushResult(
-            timesheet_id,
+            claim.timesheet_id,
             "posted",
             intacct_keys=public_keys(claim.keys),
-            approved_at=timesheet.approved_at,
+            approved_at=ready.timesheet.approved_at,
             posted_at=posted_at,
         )
+
+    def _guarded(self, ready: _Ready, step: Callable[[_Ready], PushResult]) -> PushResult | Exception:
+        """A step's result; a refusal parks the timesheet, anything else raised is its outcome (retried later)."""
+        try:
+            return step(ready)
+        except Refused as refused:
+            try:
+                return self._park(ready.claim, ready.content_hash, refused.reason)
+            except Exception as error:
+                return error
+        except Exception as error:
+            return error
 
     # --- steps ------------------------------------------------------------------------------------------
 
@@ -231,9 +358,10 @@ class PushService:
             timesheet_id, "parked", reason=entry.reason, intacct_keys=public_keys(entry.intacct_keys), earlier=True
         )
 
-    def _write(
+    def _writes(
         self, claim: Claim, posting: TimesheetPosting, *, recovering: bool, confirmed_absent: bool = False
-    ) -> None:
+    ) -> list[_Send]:
+        """The writes the timesheet needs, each checked; `Refused` when a person must act first."""
         mode = self.config.timesheets.equipment_mode
         kinds: list[tuple[DocumentKind, Document | None]] = [(self._labor, posting.labor)]
         if mode == "purchasing" or "equipment" in claim.keys or "equipment_pending" in claim.keys:
@@ -247,15 +375,16 @@ class PushService:
         refusals = [step.refusal for step in steps if step.refusal]
         if refusals:
             raise Refused("; ".join(refusals), claim.keys)
-        if all(step.action == "none" for step in steps):
-            return
-        problems = self.references.problems(posting.references)
-        if problems:
-            raise Refused("; ".join(problems), claim.keys)
-        for step in steps:
-            if step.action != "none":
-                assert step.document is not None
-                self._send(claim, step.kind, step.action, step.document, step.known)
+        sends = [
+            _Send(step.kind, step.action, step.document, step.known)
+            for step in steps
+            if step.action != "none" and step.document is not None
+        ]
+        if sends:
+            problems = self.references.problems(posting.references)
+            if problems:
+                raise Refused("; ".join(problems), claim.keys)
+        return sends
 
     def _settle_pending(
         self, claim: Claim, kind: DocumentKind, document: Document | None, *, confirmed_absent: bool
@@ -338,41 +467,116 @@ class PushService:
             return _Step(kind, document, "none", known, refusal=blocked)
         return _Step(kind, document, "update", known)
 
-    def _send(self, claim: Claim, kind: DocumentKind, action: str, document: Document, known: Found | None) -> None:
-        generation = int(claim.keys.get(f"{kind.name}_gen", "0")) + 1
-        claim.keys[f"{kind.name}_gen"] = str(generation)
-        claim.keys[f"{kind.name}_pending"] = Pending(document.revision, generation, action, self._clock()).encode()
-        # Saved before sending: a crash from here on leaves the intent where the next attempt looks. Also the
-        # fence: a holder whose lease was taken over stops here, before writing anything.
+    def _intend(self, claim: Claim, sends: Sequence[_Send]) -> None:
+        """Each write's intent, with a new generation (a new control ID), saved right before it is sent: a crash
+        from here on leaves it where the next attempt looks. Also the fence: a holder whose lease was taken over
+        stops here, before writing anything more."""
+        for send in sends:
+            send.generation = int(claim.keys.get(f"{send.kind.name}_gen", "0")) + 1
+            claim.keys[f"{send.kind.name}_gen"] = str(send.generation)
+            pending = Pending(send.document.revision, send.generation, send.action, self._clock())
+            claim.keys[f"{send.kind.name}_pending"] = pending.encode()
         self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
+
+    def _send_all(self, ready: Sequence[_Ready]) -> dict[int, PushResult | Exception]:
+        """Every write of the batch in one request, then each timesheet settled by its own answers.
+
+        A write that could not be looked for if its answer were lost (a purchasing transaction before any field
+        is proven to hold its marker) goes in a request of its own instead, as it went before writes were batched:
+        a lost answer for the batch must not hand a person a document that was never in doubt on its own."""
+        sends = [(prepared, send) for prepared in ready for send in prepared.sends]
+        together = [index for index, (_, send) in enumerate(sends) if send.kind.can_find()]
+        groups = [together] if together else []
+        groups += [[index] for index, (_, send) in enumerate(sends) if not send.kind.can_find()]
+        answers: dict[int, WriteResult | Exception] = {}
+        stopped: dict[int, Exception] = {}  # a timesheet whose intent could not be saved sends nothing more
+        for group in groups:
+            members: list[int] = []
+            for timesheet_id in dict.fromkeys(sends[index][0].claim.timesheet_id for index in group):
+                if timesheet_id in stopped:
+                    continue
+                mine = [index for index in group if sends[index][0].claim.timesheet_id == timesheet_id]
+                prepared = sends[mine[0]][0]
+                try:
+                    self._intend(prepared.claim, [sends[index][1] for index in mine])
+                except Exception as error:  # its lease taken over, or the ledger unreachable: it alone stops
+                    stopped[timesheet_id] = error
+                    continue
+                members += mine
+            if members:
+                writes = [sends[index][1].write_for(sends[index][0].claim.timesheet_id) for index in members]
+                answers.update(zip(members, self._write_batch(writes), strict=True))
+        outcomes: dict[int, PushResult | Exception] = {}
+        position = 0
+        for prepared in ready:
+            indexes = range(position, position + len(prepared.sends))
+            position += len(prepared.sends)
+            timesheet_id = prepared.claim.timesheet_id
+            if timesheet_id in stopped:
+                # What its earlier writes answered cannot be kept (another holder, or no ledger): their intents
+                # stand, for whoever holds it next to look for.
+                outcomes[timesheet_id] = stopped[timesheet_id]
+                continue
+            answered = [answers[index] for index in indexes]
+            outcomes[timesheet_id] = self._guarded(prepared, partial(self._settle_answers, answers=answered))
+        return outcomes
+
+    def _write_batch(self, writes: Sequence[Write]) -> list[WriteResult | Exception]:
+        """One request's answers, one per write: what concerns the whole request becomes each write's answer."""
         try:
-            if action == "create":
-                found = kind.create(claim.timesheet_id, document, generation)
-            else:
-                assert known is not None
-                found = kind.update(claim.timesheet_id, known.key, document, generation)
-        except (IntacctDuplicateControlIdError, IntacctOutcomeUnknownError):
+            answers: list[WriteResult | Exception] = [*self.intacct.write_batch(writes)]
+        except Exception as error:
+            # Lost (any may have run: each is looked for), nothing ran (each is sent again), or not known.
+            return [error] * len(writes)
+        if len(answers) != len(writes):
+            unanswered = IntacctOutcomeUnknownError(
+                f"Intacct answered {len(answers)} of {len(writes)} writes; the others may have been committed"
+            )
+            answers += [unanswered] * (len(writes) - len(answers))
+        return answers
+
+    def _settle_answers(self, ready: _Ready, *, answers: Sequence[WriteResult | Exception]) -> PushResult:
+        """What each of the timesheet's writes became. Every answer is read and what it taught is saved before
+        any trouble is raised: an equipment transaction created beside a refused labor timesheet is kept in the
+        ledger, never left to a lookup that may not be possible."""
+        claim = ready.claim
+        trouble: Exception | None = None
+        for send, answer in zip(ready.sends, answers, strict=True):
+            try:
+                self._settle_write(claim, send, answer)
+            except Exception as problem:
+                trouble = trouble or problem
+        # Saved at once: a crash from here on finds the documents in the ledger, with no lookup (none may be
+        # possible yet for a purchasing transaction, before its fields are proven).
+        self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
+        if isinstance(trouble, Refused):
+            raise Refused(trouble.reason, claim.keys)
+        if trouble is not None:
+            raise trouble
+        return self._finish(ready)
+
+    def _settle_write(self, claim: Claim, send: _Send, answer: WriteResult | Exception) -> None:
+        kind, document = send.kind, send.document
+        if isinstance(answer, (IntacctDuplicateControlIdError, IntacctOutcomeUnknownError)):
             # A repeat of this very write (it ran), or an answer lost (it may have run): look, never re-send now.
             found = self._look_after(claim, kind, document)
-        except IntacctBusinessError as refused:
+        elif isinstance(answer, IntacctBusinessError):
             # Look before calling it a refusal: a repeat refused in words we do not recognise ran all the same.
             try:
                 found = self._look_after(claim, kind, document)
             except PostingIncompleteError:
                 del claim.keys[f"{kind.name}_pending"]  # refused: nothing was written
-                raise Refused(
-                    kind.refused(action, known.key if known else None, _details(refused)), claim.keys
-                ) from refused
-        except (IntacctRateLimitError, IntacctTransientError):
+                raise Refused(kind.refused(send.action, send.key, _details(answer)), claim.keys) from answer
+        elif isinstance(answer, (IntacctRateLimitError, IntacctTransientError)):
             # Nothing reached Intacct (or it ran nothing): no doubt to wait out.
             del claim.keys[f"{kind.name}_pending"]
-            self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
-            raise
+            raise answer
+        elif isinstance(answer, Exception):
+            raise answer  # not known to have run or not: the intent stays, for the next attempt to settle
+        else:
+            found = kind.written(claim.timesheet_id, send.action, document, send.key, answer)
         del claim.keys[f"{kind.name}_pending"]
         adopt(claim, kind, found)
-        # Saved at once: a crash from here on finds the document in the ledger, with no lookup (none may be
-        # possible yet for a purchasing transaction, before its fields are proven).
-        self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
 
     def _find_if_possible(self, claim: Claim, kind: DocumentKind) -> Found | None:
         try:

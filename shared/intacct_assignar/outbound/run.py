@@ -11,7 +11,7 @@ from typing import Any
 
 from ..problems import explain
 from ..state import LeaseLostError
-from .push import PushService
+from .push import WRITE_BATCH, PushService
 from .results import PostingIncompleteError, PushResult, TimesheetBusyError
 from .sweep import SweepService
 
@@ -62,11 +62,20 @@ def push_timesheets(
     summary = PushSummary()
     if planned is not None:
         planned(len(ids))
-    for timesheet_id in ids:
-        result = _post(push, timesheet_id, retry_parked=named, dry_run=dry_run, confirmed_absent=confirmed_absent)
-        summary.results.append(result)
-        if progress is not None:
-            progress(result)
+    for start in range(0, len(ids), WRITE_BATCH):
+        chunk = ids[start : start + WRITE_BATCH]
+        if not dry_run and not confirmed_absent:
+            # Their writes in one Intacct request; `_post` then hands out each timesheet's outcome in turn.
+            try:
+                push.post_together(dict.fromkeys(chunk, named))
+            except Exception:
+                # Each timesheet's trouble is its own outcome; should the batch itself fail, each is posted alone.
+                logger.warning("posting a batch together failed; posting its timesheets one by one", exc_info=True)
+        for timesheet_id in chunk:
+            result = _post(push, timesheet_id, retry_parked=named, dry_run=dry_run, confirmed_absent=confirmed_absent)
+            summary.results.append(result)
+            if progress is not None:
+                progress(result)
     return summary
 
 

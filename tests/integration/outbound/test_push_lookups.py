@@ -235,16 +235,16 @@ def test_a_transaction_posted_under_an_earlier_transaction_definition_is_still_f
 def test_what_a_posting_proved_is_renewed_daily_and_not_trusted_after_a_month(world: TimeWorld) -> None:
     world.first_day()
     counters = world.intacct.counters
-    # The same day: nothing more to prove. Requests: the reference check and the two creates.
+    # The same day: nothing more to prove. Requests: the reference check and the two creates, together.
     before = counters.http_requests
     world.push.post(world.timesheet(worker=1))
-    assert counters.http_requests == before + 3
+    assert counters.http_requests == before + 2
     # A day later the next posting proves again: two definitions read again and one batched query.
     world.clock.at += timedelta(days=1, minutes=1)
     before, lookups, sessions = counters.http_requests, counters.by_function["lookup"], counters.sessions_opened
     world.push.post(world.timesheet(worker=2))
     renewed_session = counters.sessions_opened - sessions  # the day-old session timed out
-    assert counters.http_requests == before + renewed_session + 3 + 3
+    assert counters.http_requests == before + renewed_session + 2 + 3
     assert counters.by_function["lookup"] == lookups + 2
     # A month with no equipment posted: a lost answer is handed to a person, never re-sent.
     world.clock.at += timedelta(days=31)

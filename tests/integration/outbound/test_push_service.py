@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from intacct_assignar.outbound.results import PostingIncompleteError, TimesheetBusyError
@@ -107,29 +108,52 @@ def test_a_crash_between_the_intacct_write_and_the_ledger_is_recovered_by_lookup
     assert world.processed(timesheet_id)
 
 
-def test_a_crash_between_the_two_documents_writes_only_the_missing_one(
+def test_a_crash_before_the_writes_left_waits_out_the_doubt_then_writes_each_document_once(
     world: TimeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.first_day()
     timesheet_id = world.timesheet()
 
     def crash(*_args: object, **_kwargs: object) -> None:
-        raise SystemExit("died just before the equipment write left")
+        raise SystemExit("died just before the writes left")
 
     with monkeypatch.context() as patch:
-        patch.setattr(world.intacct, "legacy_create", crash)
+        patch.setattr(world.intacct, "write_batch", crash)
         with pytest.raises(SystemExit):
             world.push.post(timesheet_id)
-    # The intent was saved before sending, so the next holder cannot tell whether it left: it waits out
-    # Intacct's in-doubt window rather than risk a second transaction beside one still running.
+    # The intents were saved before sending, so the next holder cannot tell whether they left: it waits out
+    # Intacct's in-doubt window rather than risk a second document beside one still running.
     world.clock.at += world.push_lease()
     with pytest.raises(PostingIncompleteError):
         world.push.post(timesheet_id)
-    assert len(world.equipment_documents()) == 1  # the first day's only
+    assert len(world.intacct_timesheets()) == 1 and len(world.equipment_documents()) == 1  # the first day's
     world.clock.at += world.push.doubt_window
     assert world.push.post(timesheet_id).outcome == "posted"
     assert len(world.intacct_timesheets()) == 2
     assert len(world.equipment_documents()) == 2
+
+
+def test_a_crash_after_the_writes_committed_finds_both_documents_and_writes_nothing_more(
+    world: TimeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.first_day()
+    timesheet_id = world.timesheet()
+    real_write = world.intacct.write_batch
+
+    def crash(writes: Any) -> None:
+        real_write(writes)
+        raise SystemExit("died as the answer arrived")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.intacct, "write_batch", crash)
+        with pytest.raises(SystemExit):
+            world.push.post(timesheet_id)
+    sent = world.intacct.counters.by_function["create"] + world.intacct.counters.by_function["create_potransaction"]
+    world.clock.at += world.push_lease()
+    assert world.push.post(timesheet_id).outcome == "posted"
+    assert len(world.intacct_timesheets()) == 2 and len(world.equipment_documents()) == 2
+    after = world.intacct.counters.by_function["create"] + world.intacct.counters.by_function["create_potransaction"]
+    assert after == sent, "both documents were found by their markers, nothing re-sent"
 
 
 def test_an_unknown_employee_is_parked_with_a_reason_and_nothing_is_written(world: TimeWorld) -> None:
@@ -205,19 +229,31 @@ def test_a_dry_run_shows_the_documents_and_writes_nothing(world: TimeWorld) -> N
     assert not world.processed(timesheet_id)
 
 
-def test_a_prefetched_batch_reads_its_timesheets_in_one_call_and_checks_references_in_one_request(
+def test_a_batch_posted_together_reads_in_one_call_checks_in_one_request_and_writes_in_one_more(
     world: TimeWorld,
 ) -> None:
+    world.first_day()
     ids = [world.timesheet(worker=index) for index in range(5)]
     gets_before = world.assignar.calls("GET", "/v2/timesheets-expanded")
     requests_before = world.intacct.counters.http_requests
-    world.push.prefetch(ids)
-    assert world.assignar.calls("GET", "/v2/timesheets-expanded") == gets_before + 1
-    assert world.intacct.counters.http_requests == requests_before + 1
-    results = [world.push.post(timesheet_id) for timesheet_id in ids]
-    assert [r.outcome for r in results] == ["posted"] * 5
-    assert world.assignar.calls("GET", "/v2/timesheets-expanded") == gets_before + 1, "no timesheet read again"
-    # Per timesheet only its writes: one timesheet, one equipment transaction (no reference check). Once a day,
-    # the first equipment transaction also shows which purchasing fields hold its marker: the two objects'
-    # definitions and one batched query.
-    assert world.intacct.counters.http_requests == requests_before + 1 + 2 * 5 + 3
+    outcomes = world.push.post_together(dict.fromkeys(ids, False))
+    assert [getattr(outcomes[i], "outcome", outcomes[i]) for i in ids] == ["posted"] * 5
+    assert world.assignar.calls("GET", "/v2/timesheets-expanded") == gets_before + 1, "no timesheet read alone"
+    # The references of all five in one request, and their ten documents in one more.
+    assert world.intacct.counters.http_requests == requests_before + 2
+    assert len(world.intacct_timesheets()) == 6 and len(world.equipment_documents()) == 6
+    # Each message then takes its own timesheet's outcome, once: asked again, it is posted afresh (already posted).
+    assert [world.push.post(i).outcome for i in ids] == ["posted"] * 5
+    assert [world.push.post(i).outcome for i in ids] == ["already_posted"] * 5
+
+
+def test_before_any_purchasing_field_is_proven_each_equipment_transaction_goes_alone(world: TimeWorld) -> None:
+    # A purchasing transaction whose answer is lost cannot be looked for until a field is proven to hold its
+    # marker; in a request of its own, only its own lost answer can put it in doubt.
+    ids = [world.timesheet(worker=index) for index in range(3)]
+    requests_before = world.intacct.counters.http_requests
+    world.push.post_together(dict.fromkeys(ids, False))
+    # References 1, the labor timesheets together 1, each transaction alone 3, and the day's proof 3 (two
+    # definitions and one batched query).
+    assert world.intacct.counters.http_requests == requests_before + 1 + 1 + 3 + 3
+    assert world.intacct.counters.by_function["create_potransaction"] == 3

@@ -29,6 +29,7 @@ from intacct_assignar.intacct import (
     IntacctRateLimitError,
     ObjectDefinition,
     QuerySpec,
+    Write,
     WriteResult,
 )
 from intacct_assignar.intacct.filters import Filter, and_, eq
@@ -145,6 +146,7 @@ class InMemoryIntacctForPush(InMemoryIntacct):
         )
         self.offered = {name.upper(): frozenset(fields) for name, fields in (offered or PUSH_OBJECTS).items()}
         self.writes: list[SentWrite] = []
+        self.writes_per_request: list[int] = []
         self.completed: set[str] = set()
         self.lookups: list[str] = []
         self._faults: defaultdict[str, deque[_Scripted]] = defaultdict(deque)
@@ -201,16 +203,45 @@ class InMemoryIntacctForPush(InMemoryIntacct):
         # Unchecked, as the client answers a batch: one failing query must not hide the others' answers.
         return [self._query(spec) for spec in queries]
 
+    def write_batch(self, writes: Sequence[Write]) -> list[WriteResult | IntacctBusinessError]:
+        """One request of writes, as the gateway runs it: each function on its own (no transaction), a refusal
+        its own answer; a fault that loses the answer loses the whole request's (the others ran all the same),
+        and a rate limit runs none of them. `writes_per_request` records each request's size."""
+        scripted = [self._scripted(write.function) for write in writes]
+        if any(item is not None and item.fault == "rate_limited" for item in scripted):
+            for write, item in zip(writes, scripted, strict=True):
+                self.writes.append(SentWrite(write.function, self._object(write), write.controlid, "rate_limited"))
+                if item is not None and item.fault != "rate_limited":
+                    self._faults[write.function].appendleft(item)  # never reached Intacct: still to come
+            raise IntacctRateLimitError("Intacct is rate limiting this company (GW-0010)", http_status=429)
+        self.writes_per_request.append(len(writes))
+        answers: list[WriteResult | IntacctBusinessError] = []
+        lost: IntacctOutcomeUnknownError | None = None
+        for write, item in zip(writes, scripted, strict=True):
+            answer = self._write(write, item)
+            if isinstance(answer, IntacctOutcomeUnknownError):
+                lost = lost or answer
+                answers.append(refused(write.function, write.controlid, IntacctErrorDetail(BUSINESS, "lost")))
+            else:
+                answers.append(answer)
+        if lost is not None:
+            raise lost
+        return answers
+
     def create(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult:
-        return self._write("create", object_name, controlid, lambda: self._insert(object_name, record))
+        return self._one(Write.create(object_name, record, controlid=controlid))
 
     def update(self, object_name: str, record: Mapping[str, Any], *, controlid: str) -> WriteResult:
-        return self._write("update", object_name, controlid, lambda: self._replace(object_name, record))
+        return self._one(Write.update(object_name, record, controlid=controlid))
 
     def legacy_create(self, name: str, body: Mapping[str, Any], *, controlid: str) -> WriteResult:
-        if name != "create_potransaction":
-            raise AssertionError(f"the fake does not run {name}")
-        return self._write(name, "PODOCUMENT", controlid, lambda: self._purchasing(body))
+        return self._one(Write.legacy(name, body, controlid=controlid))
+
+    def _one(self, write: Write) -> WriteResult:
+        answer = self.write_batch([write])[0]
+        if isinstance(answer, IntacctBusinessError):
+            raise answer
+        return answer
 
     # --- how it answers ------------------------------------------------------------------------------
 
@@ -224,39 +255,56 @@ class InMemoryIntacctForPush(InMemoryIntacct):
         where = and_(spec.filter, eq("DOCPARID", spec.docparid)) if spec.docparid is not None else spec.filter
         return super().query(name, spec.select, filter=where, orderby=orderby, pagesize=spec.pagesize)
 
-    def _write(self, function: str, object_name: str, controlid: str, run: Callable[[], WriteResult]) -> WriteResult:
+    def _scripted(self, function: str) -> _Scripted | None:
         queued = self._faults[function]
-        scripted = queued.popleft() if queued else None
+        return queued.popleft() if queued else None
+
+    @staticmethod
+    def _object(write: Write) -> str:
+        return (write.object_name or "PODOCUMENT").upper()
+
+    def _run(self, write: Write) -> Callable[[], WriteResult]:
+        body = write.body
+        if write.function == "create":
+            return lambda: self._insert(self._object(write), body)
+        if write.function == "update":
+            return lambda: self._replace(self._object(write), body)
+        if write.function == "create_potransaction":
+            return lambda: self._purchasing(body)
+        raise AssertionError(f"the fake does not run {write.function}")
+
+    def _write(
+        self, write: Write, scripted: _Scripted | None
+    ) -> WriteResult | IntacctBusinessError | IntacctOutcomeUnknownError:
+        """One function's answer (a lost one as `IntacctOutcomeUnknownError`, which loses the request's)."""
+        function, controlid, run = write.function, write.controlid, self._run(write)
         fault = scripted.fault if scripted is not None else None
 
         def answered(answer: Answer) -> None:
-            self.writes.append(SentWrite(function, object_name.upper(), controlid, answer))
+            self.writes.append(SentWrite(function, self._object(write), controlid, answer))
 
-        if fault == "rate_limited":
-            answered("rate_limited")
-            raise IntacctRateLimitError("Intacct is rate limiting this company (GW-0010)", http_status=429)
         # uniqueid=true: only a control ID that ran to completion is refused; one refused or never run is not.
         if controlid in self.completed:
             answered("duplicate")
-            raise refused(function, controlid, duplicate_control_id(controlid))
+            return refused(function, controlid, duplicate_control_id(controlid))
         if scripted is not None and scripted.detail is not None:  # a scripted refusal
             answered("refused")
-            raise refused(function, controlid, scripted.detail)
+            return refused(function, controlid, scripted.detail)
         if fault == "lost_before_commit":
             answered("lost")
-            raise _lost(function, controlid, 502)
+            return _lost(function, controlid, 502)
         if fault == "lost_commits_later":
             self._late.append((controlid, run))
             answered("lost")
-            raise _lost(function, controlid, 524)
+            return _lost(function, controlid, 524)
         try:
             result = self._complete(controlid, run)
         except _Refusal as refusal:
             answered("refused")
-            raise refused(function, controlid, refusal.detail) from None
+            return refused(function, controlid, refusal.detail)
         answered("lost" if fault == "lost_after_commit" else "ok")
         if fault == "lost_after_commit":
-            raise _lost(function, controlid, 524)
+            return _lost(function, controlid, 524)
         return result
 
     def _complete(self, controlid: str, run: Callable[[], WriteResult]) -> WriteResult:

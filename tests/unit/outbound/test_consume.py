@@ -17,7 +17,7 @@ from intacct_assignar.outbound.results import PushResult, TimesheetBusyError
 class FakePush:
     answers: dict[int, PushResult | Exception] = field(default_factory=dict)
     calls: list[tuple[int, bool]] = field(default_factory=list)
-    prefetched: list[list[int]] = field(default_factory=list)
+    together: list[dict[int, bool]] = field(default_factory=list)
     state: Any = None  # the ledger, read on a last delivery
 
     def post(self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False) -> PushResult:
@@ -27,10 +27,10 @@ class FakePush:
             raise answer
         return answer
 
-    def prefetch(self, ids: list[int]) -> None:
-        if ids == [666]:
+    def post_together(self, requests: dict[int, bool]) -> None:
+        if list(requests) == [666]:
             raise RuntimeError("Assignar is down")
-        self.prefetched.append(ids)
+        self.together.append(requests)
 
 
 @dataclass
@@ -88,12 +88,14 @@ def test_work_that_must_wait_raises_until_its_last_delivery_then_is_parked_with_
     assert "after 3 deliveries" in reason and "another worker" in reason
 
 
-def test_prefetch_reads_the_batch_and_a_failure_only_costs_the_speed_up() -> None:
+def test_prefetch_posts_the_batch_together_and_a_failure_only_costs_the_speed_up() -> None:
     push = FakePush()
     handler, _ = consumer(push)
-    handler.prefetch([body(1), "junk", body(2)])
-    assert push.prefetched == [[1, 2]]
+    # A timesheet delivered twice in one batch is posted once, as the first message asks (a replay or not).
+    handler.prefetch([body(1), "junk", body(2, retry_parked=True), body(1, retry_parked=True)])
+    assert push.together == [{1: False, 2: True}]
     handler.prefetch([body(666)])  # raises inside: logged, not raised
+    assert handler.handle(body(666)) is not None  # and the message is still posted on its own
 
 
 @dataclass

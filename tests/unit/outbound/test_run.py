@@ -9,7 +9,7 @@ from typing import cast
 
 import pytest
 from intacct_assignar.intacct import IntacctTransientError
-from intacct_assignar.outbound.push import PushService
+from intacct_assignar.outbound.push import WRITE_BATCH, PushService
 from intacct_assignar.outbound.results import PostingIncompleteError, PushResult, TimesheetBusyError
 from intacct_assignar.outbound.run import PushSummary, push_timesheets
 from intacct_assignar.outbound.sweep import SweepService
@@ -21,6 +21,11 @@ class FakePush:
     answers: dict[int, PushResult | Exception] = field(default_factory=dict)
     calls: list[tuple[int, bool, bool]] = field(default_factory=list)
     confirmed: list[bool] = field(default_factory=list)
+    together: list[dict[int, bool]] = field(default_factory=list)
+
+    def post_together(self, requests: dict[int, bool]) -> None:
+        # The real one settles each timesheet for `post` to hand out; here `post` answers as scripted.
+        self.together.append(dict(requests))
 
     def post(
         self, timesheet_id: int, *, retry_parked: bool = False, dry_run: bool = False, confirmed_absent: bool = False
@@ -157,3 +162,39 @@ def test_a_persons_word_that_a_lost_write_is_not_in_intacct_names_one_timesheet_
     # A plain named retry (what a replay of parked work is) never carries it.
     push_timesheets(cast(PushService, push), cast(SweepService, sweep), [7])
     assert push.confirmed == [True, False]
+
+
+def test_pending_timesheets_are_posted_together_in_batches_and_each_keeps_its_own_result() -> None:
+    # Given more pending timesheets than one Intacct request carries, one of which must wait
+    pending = list(range(1, 2 * WRITE_BATCH + 6))
+    push = FakePush({3: TimesheetBusyError("timesheet 3 is being posted by another worker")})
+
+    # When they are pushed
+    summary = run(push, pending)
+
+    # Then they went together, a request's worth at a time, and each came back on its own
+    assert [list(batch) for batch in push.together] == [
+        pending[:WRITE_BATCH],
+        pending[WRITE_BATCH : 2 * WRITE_BATCH],
+        pending[2 * WRITE_BATCH :],
+    ]
+    assert [r.timesheet_id for r in summary.results] == pending
+    assert summary.counts["posted"] == len(pending) - 1 and summary.counts["skipped"] == 1
+
+
+def test_a_dry_run_and_a_persons_word_post_nothing_together() -> None:
+    push = FakePush()
+    push_timesheets(cast(PushService, push), cast(SweepService, FakeSweep([1, 2])), dry_run=True)
+    push_timesheets(cast(PushService, push), cast(SweepService, FakeSweep([])), [7], confirmed_absent=True)
+    assert push.together == []
+
+
+def test_a_batch_that_fails_as_a_whole_costs_only_its_speed_up() -> None:
+    push = FakePush()
+
+    def broken(requests: dict[int, bool]) -> None:
+        raise RuntimeError("a bug in the batch")
+
+    push.post_together = broken  # type: ignore[method-assign]
+    summary = run(push, [1, 2])
+    assert [r.outcome for r in summary.results] == ["posted", "posted"]

@@ -19,7 +19,7 @@ from tests.chaos.harness import ChaosPlan, run_chaos
 
 pytestmark = pytest.mark.integration
 
-SMALL = ChaosPlan(timesheets=16, unpostable=2, waves=2, workers=3, write_fault_rate=0.5, deadline_s=75.0, seed=8)
+SMALL = ChaosPlan(timesheets=24, unpostable=2, waves=3, workers=3, write_fault_rate=0.7, deadline_s=75.0, seed=8)
 
 
 @pytest.mark.parametrize("ledger", ["sqlite", "dynamodb"])

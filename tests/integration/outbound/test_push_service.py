@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from intacct_assignar.outbound.results import PostingIncompleteError, TimesheetBusyError
+from intacct_assignar.outbound.results import PostingIncompleteError, PushResult, TimesheetBusyError
 
 from .conftest import TimeWorld
 
@@ -186,6 +186,41 @@ def test_a_worker_without_an_employee_id_is_parked_naming_the_worker(world: Time
     assert result.reason is not None and f"Assignar user {worker['id']}" in result.reason
     assert "employee ID" in result.reason
     assert world.intacct.counters.by_function["create"] == 0
+
+
+def test_in_one_batched_request_intacct_refusing_one_timesheet_parks_it_alone_and_posts_the_others(
+    world: TimeWorld,
+) -> None:
+    world.first_day()  # purchasing fields proven: every document of the batch goes in one request
+    ids = [world.timesheet(worker=index) for index in range(10)]
+    refused_worker = world.crew.workers[3]
+    assert world.push.post(ids[3], dry_run=True).problems == []  # seen active by the reference check
+    employee = next(e for e in world.store.records("EMPLOYEE") if e["EMPLOYEEID"] == refused_worker["employee_id"])
+    world.store.update("EMPLOYEE", employee["RECORDNO"], {"STATUS": "inactive"})
+    creates_before = world.intacct.counters.by_function["create"]
+    requests_before = world.intacct.counters.http_requests
+
+    outcomes = world.push.post_together(dict.fromkeys(ids, False))
+
+    results = {i: outcome for i, outcome in outcomes.items() if isinstance(outcome, PushResult)}
+    assert len(results) == 10, outcomes
+    assert [results[i].outcome for i in ids].count("posted") == 9
+    refused = results[ids[3]]
+    assert refused.outcome == "parked"
+    assert refused.reason is not None and "inactive" in refused.reason and "Intacct refused" in refused.reason
+    # Every document went in one request: ten timesheets, ten transactions. Beside it, the reference check and
+    # the look for the refused timesheet (a repeat refused in unknown words would have run all the same).
+    assert world.intacct.counters.http_requests - requests_before == 1 + 1 + 1
+    assert world.intacct.counters.by_function["create"] - creates_before == 10
+    assert len(world.intacct_timesheets()) == 1 + 9 and len(world.equipment_documents()) == 1 + 10
+    # The refused one's equipment transaction went through beside it: the parked entry keeps it, so fixing the
+    # employee and replaying posts the labor only.
+    entry = world.state.get_ledger(ids[3])
+    assert entry is not None and entry.state == "parked" and "equipment" in entry.intacct_keys
+    world.store.update("EMPLOYEE", employee["RECORDNO"], {"STATUS": "active"})
+    assert world.push.post(ids[3], retry_parked=True).outcome == "posted"
+    assert len(world.intacct_timesheets()) == 11 and len(world.equipment_documents()) == 11
+    assert [world.processed(i) for i in ids].count(True) == 10
 
 
 def test_intacct_refusing_one_timesheet_of_ten_leaves_the_other_nine_posted(world: TimeWorld) -> None:

@@ -556,3 +556,75 @@ def test_the_first_equipment_answer_lost_is_handed_to_a_person_and_never_sent_ag
     assert len(world.intacct.sent("create_potransaction")) == 1
     assert len(world.intacct.rows("PODOCUMENT")) == 1
     assert not world.processed(timesheet_id)
+
+
+# --- a batch's writes in one request ------------------------------------------------------------------------
+
+
+def outcomes_of(world: World, ids: list[int]) -> list[str]:
+    results = world.push.post_together(dict.fromkeys(ids, False))
+    return [getattr(results[i], "outcome", type(results[i]).__name__) for i in ids]
+
+
+def test_a_batch_sends_every_timesheets_writes_in_one_request(world: World) -> None:
+    ids = [world.timesheet(start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17, 18)]
+    assert outcomes_of(world, ids) == ["posted"] * 3
+    assert world.intacct.writes_per_request == [3]
+    assert len(world.intacct.rows("TIMESHEET")) == 3 and all(world.processed(i) for i in ids)
+
+
+def test_a_lost_answer_for_a_batch_looks_for_each_document_and_re_sends_none_that_ran(world: World) -> None:
+    # Given Intacct will run every write of the next request and lose its answer
+    ids = [world.timesheet(start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17, 18)]
+    world.intacct.fail_next("lost_after_commit", function="create")
+
+    # When the batch is posted
+    # Then each timesheet was found by its marker: posted, nothing sent twice
+    assert outcomes_of(world, ids) == ["posted"] * 3
+    assert [w.answer for w in world.intacct.sent("create")] == ["lost", "ok", "ok"]
+    assert len(world.intacct.rows("TIMESHEET")) == 3
+    assert {world.ledger(i).intacct_keys["timesheet"] for i in ids} == {"1", "2", "3"}
+
+
+def test_a_lost_answer_for_a_batch_re_sends_only_what_did_not_run_and_only_after_the_doubt_window(
+    world: World,
+) -> None:
+    # Given the gateway will lose the next request's answer, and the first of its writes never ran
+    ids = [world.timesheet(start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17, 18)]
+    world.intacct.fail_next("lost_before_commit", function="create")
+
+    # When the batch is posted, then again after the lease, then after Intacct's in-doubt window
+    assert outcomes_of(world, ids) == ["PostingIncompleteError", "posted", "posted"]
+    world.after_the_lease()
+    assert outcomes_of(world, ids[:1]) == ["PostingIncompleteError"]  # still in doubt: looked for, not re-sent
+    world.after_the_doubt_window()
+    assert outcomes_of(world, ids[:1]) == ["posted"]
+
+    # Then each is in Intacct once; the one that never ran went again under a new control ID
+    assert len(world.intacct.rows("TIMESHEET")) == 3
+    assert world.ledger(ids[0]).intacct_keys["timesheet_gen"] == "2"
+    assert all(world.processed(i) for i in ids)
+
+
+def test_a_rate_limited_batch_sends_again_at_once_with_the_same_control_ids(world: World) -> None:
+    ids = [world.timesheet(start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17)]
+    world.intacct.fail_next("rate_limited", function="create")
+    assert outcomes_of(world, ids) == ["IntacctRateLimitError"] * 2
+    world.after_the_lease()
+    assert outcomes_of(world, ids) == ["posted"] * 2  # nothing ran: no doubt to wait out
+    assert [w.answer for w in world.intacct.sent("create")] == ["rate_limited", "rate_limited", "ok", "ok"]
+    assert len(world.intacct.rows("TIMESHEET")) == 2
+
+
+def test_post_hands_out_each_batched_outcome_once_and_only_as_it_was_asked(world: World) -> None:
+    ids = [world.timesheet(start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17)]
+    world.intacct.fail_next("refused", function="create", detail=CLOSED_PERIOD)
+    world.push.post_together(dict.fromkeys(ids, False))
+    sent = len(world.intacct.writes)
+    assert world.push.post(ids[0]).outcome == "parked"
+    assert world.push.post(ids[1]).outcome == "posted"
+    assert len(world.intacct.writes) == sent, "both outcomes came from the batch"
+    # Asked again, or as a replay, each is posted afresh: the ledger decides.
+    assert world.push.post(ids[1]).outcome == "already_posted"
+    assert world.push.post(ids[0]).outcome == "parked"  # parked earlier, not retried unless a replay asks
+    assert world.push.post(ids[0], retry_parked=True).outcome == "posted"

@@ -628,3 +628,37 @@ def test_post_hands_out_each_batched_outcome_once_and_only_as_it_was_asked(world
     assert world.push.post(ids[1]).outcome == "already_posted"
     assert world.push.post(ids[0]).outcome == "parked"  # parked earlier, not retried unless a replay asks
     assert world.push.post(ids[0], retry_parked=True).outcome == "posted"
+
+
+class Killed(BaseException):
+    """The process is stopped mid-batch (a Lambda timeout, a SIGKILL): nothing after this line runs."""
+
+
+def test_a_purchasing_transaction_answered_before_a_kill_is_in_the_ledger_and_never_handed_to_a_person(
+    world: World,
+) -> None:
+    # Given a company whose purchasing fields are not proven yet: each transaction goes in a request of its own
+    ids = [world.timesheet(equipment=True, start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17)]
+    # And the process is killed while the second transaction's request is out (the first one answered, created)
+    write_batch, requests = world.intacct.write_batch, []
+
+    def killed_on_the_third_request(writes: Any) -> Any:
+        requests.append(writes)
+        if len(requests) == 3:
+            raise Killed
+        return write_batch(writes)
+
+    world.intacct.write_batch = killed_on_the_third_request  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        world.push.post_together(dict.fromkeys(ids, False))
+    world.intacct.write_batch = write_batch  # type: ignore[method-assign]
+    [first_po] = world.intacct.rows("PODOCUMENT")
+
+    # When the first timesheet is tried again after the lease
+    world.after_the_lease()
+    result = world.push.post(ids[0])
+
+    # Then the transaction Intacct answered for is known from the ledger: posted, with no person asked to look
+    assert result.outcome == "posted", result.reason
+    assert result.intacct_keys["equipment"] == first_po["DOCID"]
+    assert len(world.intacct.rows("PODOCUMENT")) == 1

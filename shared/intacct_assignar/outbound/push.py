@@ -109,6 +109,14 @@ class _Ready:
     sends: list[_Send]
 
 
+class _Unsaved(Exception):
+    """What a request answered could not be saved in the ledger (the lease taken over, the ledger unreachable)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 # How many timesheets' writes share one Intacct request: the push queue's batch (ten) fits; a larger run is sent
 # in requests of this many, so that one lost answer leaves at most this many in doubt.
 WRITE_BATCH = 20
@@ -488,12 +496,12 @@ class PushService:
         together = [index for index, (_, send) in enumerate(sends) if send.kind.can_find()]
         groups = [together] if together else []
         groups += [[index] for index, (_, send) in enumerate(sends) if not send.kind.can_find()]
-        answers: dict[int, WriteResult | Exception] = {}
         stopped: dict[int, Exception] = {}  # a timesheet whose intent could not be saved sends nothing more
+        troubles: dict[int, Exception] = {}  # a timesheet whose earlier write failed sends nothing more either
         for group in groups:
             members: list[int] = []
             for timesheet_id in dict.fromkeys(sends[index][0].claim.timesheet_id for index in group):
-                if timesheet_id in stopped:
+                if timesheet_id in stopped or timesheet_id in troubles:
                     continue
                 mine = [index for index in group if sends[index][0].claim.timesheet_id == timesheet_id]
                 prepared = sends[mine[0]][0]
@@ -503,22 +511,32 @@ class PushService:
                     stopped[timesheet_id] = error
                     continue
                 members += mine
-            if members:
-                writes = [sends[index][1].write_for(sends[index][0].claim.timesheet_id) for index in members]
-                answers.update(zip(members, self._write_batch(writes), strict=True))
+            if not members:
+                continue
+            writes = [sends[index][1].write_for(sends[index][0].claim.timesheet_id) for index in members]
+            answers = dict(zip(members, self._write_batch(writes), strict=True))
+            # What this request answered is saved before the next one goes out: a crash from here on finds the
+            # documents in the ledger, with no lookup (none may be possible yet for a purchasing transaction).
+            for timesheet_id in dict.fromkeys(sends[index][0].claim.timesheet_id for index in members):
+                mine = [index for index in members if sends[index][0].claim.timesheet_id == timesheet_id]
+                trouble = self._settle_answers(
+                    sends[mine[0]][0].claim, [sends[index][1] for index in mine], [answers[index] for index in mine]
+                )
+                if isinstance(trouble, _Unsaved):
+                    stopped[timesheet_id] = trouble.error
+                elif trouble is not None:
+                    troubles[timesheet_id] = trouble
         outcomes: dict[int, PushResult | Exception] = {}
-        position = 0
         for prepared in ready:
-            indexes = range(position, position + len(prepared.sends))
-            position += len(prepared.sends)
             timesheet_id = prepared.claim.timesheet_id
             if timesheet_id in stopped:
-                # What its earlier writes answered cannot be kept (another holder, or no ledger): their intents
-                # stand, for whoever holds it next to look for.
+                # What its writes answered cannot be kept (another holder, or no ledger): their intents stand,
+                # for whoever holds it next to look for.
                 outcomes[timesheet_id] = stopped[timesheet_id]
                 continue
-            answered = [answers[index] for index in indexes]
-            outcomes[timesheet_id] = self._guarded(prepared, partial(self._settle_answers, answers=answered))
+            outcomes[timesheet_id] = self._guarded(
+                prepared, partial(self._conclude, trouble=troubles.get(timesheet_id))
+            )
         return outcomes
 
     def _write_batch(self, writes: Sequence[Write]) -> list[WriteResult | Exception]:
@@ -535,20 +553,27 @@ class PushService:
             answers += [unanswered] * (len(writes) - len(answers))
         return answers
 
-    def _settle_answers(self, ready: _Ready, *, answers: Sequence[WriteResult | Exception]) -> PushResult:
-        """What each of the timesheet's writes became. Every answer is read and what it taught is saved before
-        any trouble is raised: an equipment transaction created beside a refused labor timesheet is kept in the
+    def _settle_answers(
+        self, claim: Claim, sends: Sequence[_Send], answers: Sequence[WriteResult | Exception]
+    ) -> Exception | None:
+        """What each of the timesheet's writes in one request became, saved at once; the first trouble met, or
+        `_Unsaved` when the ledger would not take it. Every answer is read and what it taught is saved before any
+        trouble is handed on: an equipment transaction created beside a refused labor timesheet is kept in the
         ledger, never left to a lookup that may not be possible."""
-        claim = ready.claim
         trouble: Exception | None = None
-        for send, answer in zip(ready.sends, answers, strict=True):
+        for send, answer in zip(sends, answers, strict=True):
             try:
                 self._settle_write(claim, send, answer)
             except Exception as problem:
                 trouble = trouble or problem
-        # Saved at once: a crash from here on finds the documents in the ledger, with no lookup (none may be
-        # possible yet for a purchasing transaction, before its fields are proven).
-        self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
+        try:
+            self.state.renew_claim(claim.timesheet_id, claim.attempt, claim.keys, self.lease_s, self._clock())
+        except Exception as error:
+            return _Unsaved(error)
+        return trouble
+
+    def _conclude(self, ready: _Ready, *, trouble: Exception | None) -> PushResult:
+        claim = ready.claim
         if isinstance(trouble, Refused):
             raise Refused(trouble.reason, claim.keys)
         if trouble is not None:

@@ -662,3 +662,23 @@ def test_a_purchasing_transaction_answered_before_a_kill_is_in_the_ledger_and_ne
     assert result.outcome == "posted", result.reason
     assert result.intacct_keys["equipment"] == first_po["DOCID"]
     assert len(world.intacct.rows("PODOCUMENT")) == 1
+
+
+def test_a_batch_that_fails_after_claiming_gives_each_timesheet_its_error_rather_than_raising(world: World) -> None:
+    # Given two equipment timesheets, and the ledger unreachable when the push asks which purchasing fields are
+    # proven (the catalog reads them from the state store) after both were claimed
+    ids = [world.timesheet(equipment=True, start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17)]
+
+    def unreachable() -> bool:
+        raise ConnectionError("the state store did not answer")
+
+    world.push._equipment.can_find = unreachable  # type: ignore[method-assign]
+
+    # When the batch is posted
+    results = world.push.post_together(dict.fromkeys(ids, False))
+
+    # Then each timesheet has that trouble as its outcome (to be tried again), not "being posted elsewhere"
+    assert [type(results[i]).__name__ for i in ids] == ["ConnectionError"] * 2
+    with pytest.raises(ConnectionError):
+        world.push.post(ids[0])
+    assert world.intacct.writes == []

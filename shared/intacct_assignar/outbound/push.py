@@ -248,7 +248,12 @@ class PushService:
                 outcomes[timesheet_id] = self._guarded(prepared, self._finish)
             else:
                 ready.append(prepared)
-        outcomes.update(self._send_all(ready))
+        try:
+            outcomes.update(self._send_all(ready))
+        except Exception as error:
+            # Claimed, so never "being posted elsewhere": each tries again later, and whatever was sent has its
+            # intent in the ledger, to be looked for first.
+            outcomes.update({prepared.claim.timesheet_id: error for prepared in ready})
         return outcomes
 
     def _prepare(self, timesheet_id: int, *, retry_parked: bool, confirmed_absent: bool) -> PushResult | _Ready:

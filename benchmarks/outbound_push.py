@@ -265,8 +265,9 @@ def approval_to_intacct(
         return {
             "approvals": approvals,
             "posted": len(posted_at),
-            "intacct_timesheets": len(store.records("TIMESHEET")),
-            "intacct_equipment_transactions": len(store.records("PODOCUMENT")),
+            # Without the one posted before, on a company past its first day.
+            "intacct_timesheets": len(store.records("TIMESHEET")) - (0 if fresh_company else 1),
+            "intacct_equipment_transactions": len(store.records("PODOCUMENT")) - (0 if fresh_company else 1),
             "wall_s": wall,
             "p50_s": percentile(lags, 0.5),
             "p95_s": percentile(lags, 0.95),

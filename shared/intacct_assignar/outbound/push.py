@@ -43,6 +43,7 @@ from ..config import TenantConfig
 from ..consumer import Parking
 from ..intacct import (
     IntacctBusinessError,
+    IntacctConfigurationError,
     IntacctDuplicateControlIdError,
     IntacctOutcomeUnknownError,
     IntacctRateLimitError,
@@ -126,7 +127,8 @@ WRITE_BATCH = 20
 
 
 class PushService:
-    """Posts one approved timesheet at a time; safe to run in many workers at once against one ledger."""
+    """Posts approved timesheets, a batch's writes in one Intacct request; safe to run in many workers at once
+    against one ledger."""
 
     def __init__(
         self,
@@ -597,8 +599,9 @@ class PushService:
             except PostingIncompleteError:
                 del claim.keys[f"{kind.name}_pending"]  # refused: nothing was written
                 raise Refused(kind.refused(send.action, send.key, _details(answer)), claim.keys) from answer
-        elif isinstance(answer, (IntacctRateLimitError, IntacctTransientError)):
-            # Nothing reached Intacct (or it ran nothing): no doubt to wait out.
+        elif isinstance(answer, (IntacctRateLimitError, IntacctTransientError, IntacctConfigurationError)):
+            # Nothing reached Intacct, or it refused the whole request at its control or authentication level,
+            # before any function ran (reference: the three status levels): no doubt to wait out.
             del claim.keys[f"{kind.name}_pending"]
             raise answer
         elif isinstance(answer, Exception):

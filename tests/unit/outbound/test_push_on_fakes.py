@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 from intacct_assignar.catalog import FieldCatalog, definition_scope
 from intacct_assignar.config import parse_config
-from intacct_assignar.intacct import IntacctDuplicateControlIdError, IntacctErrorDetail, IntacctRateLimitError
+from intacct_assignar.intacct import (
+    IntacctAuthenticationError,
+    IntacctDuplicateControlIdError,
+    IntacctErrorDetail,
+    IntacctRateLimitError,
+)
 from intacct_assignar.intacct.protocol import Record
 from intacct_assignar.outbound.documents import marker
 from intacct_assignar.outbound.equipment import EQUIPMENT_MARK_FIELDS
@@ -606,7 +611,7 @@ def test_a_lost_answer_for_a_batch_re_sends_only_what_did_not_run_and_only_after
     assert all(world.processed(i) for i in ids)
 
 
-def test_a_rate_limited_batch_sends_again_at_once_with_the_same_control_ids(world: World) -> None:
+def test_a_rate_limited_batch_is_sent_again_at_once_without_waiting_out_any_doubt(world: World) -> None:
     ids = [world.timesheet(start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17)]
     world.intacct.fail_next("rate_limited", function="create")
     assert outcomes_of(world, ids) == ["IntacctRateLimitError"] * 2
@@ -682,3 +687,22 @@ def test_a_batch_that_fails_after_claiming_gives_each_timesheet_its_error_rather
     with pytest.raises(ConnectionError):
         world.push.post(ids[0])
     assert world.intacct.writes == []
+
+
+def test_a_batch_refused_at_the_login_is_sent_again_at_once_once_the_credentials_work(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Intacct refuses the next request at its authentication level (nothing in it runs)
+    ids = [world.timesheet(start_datetime=f"2026-11-{day}T07:00:00.000Z") for day in (16, 17)]
+
+    def refused_login(writes: object) -> object:
+        raise IntacctAuthenticationError("Intacct refused the login or session", level="authentication")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.intacct, "write_batch", refused_login)
+        assert outcomes_of(world, ids) == ["IntacctAuthenticationError"] * 2
+    # Then no intent is left to wait out: once the login works, the next attempt posts at once
+    assert all(not key.endswith("_pending") for i in ids for key in world.ledger(i).intacct_keys)
+    world.after_the_lease()
+    assert outcomes_of(world, ids) == ["posted"] * 2
+    assert len(world.intacct.rows("TIMESHEET")) == 2

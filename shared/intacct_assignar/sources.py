@@ -51,9 +51,15 @@ def _address(prefix: str, purpose: str, parts: Sequence[str] = MAILADDRESS) -> t
     return _optional(purpose, *(f"{prefix}.MAILADDRESS.{part}" for part in parts))
 
 
+# Every object's record key (its `integration_id` is built from it) and version. RECORDNO, not the object's own ID
+# field, is what a record is read by one at a time: TASKID is unique only within its project (reference §4).
+RECORD_KEY = "RECORDNO"
+WHENMODIFIED = "WHENMODIFIED"
+
+
 # What every synced record is keyed, named and versioned by (the pull keys its pages on RECORDNO/WHENMODIFIED).
 def _keys(id_field: str) -> tuple[FieldNeed, ...]:
-    return _needs("the record's keys, status and version", "RECORDNO", id_field, "STATUS", "WHENMODIFIED")
+    return _needs("the record's keys, status and version", RECORD_KEY, id_field, "STATUS", WHENMODIFIED)
 
 
 NAME = _needs("the record's name", "NAME")

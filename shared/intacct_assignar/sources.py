@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .catalog import FieldCatalog
 from .config import TenantConfig, WorkflowName
+
+if TYPE_CHECKING:
+    # Only named here: the Smart Event receiver reads the sources and must not load the catalog's XML parsing.
+    from .catalog import FieldCatalog
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def read_notice(body: bytes) -> Notice:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NoticeError(f"the body is not UTF-8 text (invalid byte at offset {exc.start})") from None
-    fields = _json_fields(text) if text.lstrip().startswith("{") else _form_fields(text)
+    fields = _json_fields(text) if text.lstrip()[:1] in ("{", "[") else _form_fields(text)
     missing = [name for name in (OBJECT_FIELD, KEY_FIELD, MODIFIED_FIELD) if not fields.get(name)]
     if missing:
         raise NoticeError(f"the notice has no {', '.join(missing)} (the body must be the one smart-events print shows)")

@@ -69,6 +69,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/approval_watcher.py
 	$(BIN)/python benchmarks/reconcile_week.py
 	$(BIN)/python benchmarks/cold_import.py
+	$(BIN)/python benchmarks/smart_events.py
 
 # What deploys: `sam build` (no Docker; the layers are built by layers/dependencies/Makefile and shared/Makefile),
 # then the size of each layer. tests/integration/test_built_layers.py checks the same build. Both layers carry bytecode

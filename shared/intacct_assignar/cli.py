@@ -567,3 +567,7 @@ app.command(
 from .cli_reconcile import reconcile  # noqa: E402 - it builds on the options and helpers above
 
 app.add_typer(reconcile)
+
+from .cli_smart_events import smart_events_app  # noqa: E402 - it builds on the options and helpers above
+
+app.add_typer(smart_events_app)

@@ -189,6 +189,14 @@ class Webhook(_Section):
     max_age_seconds: int = Field(default=300, ge=30, le=3600, strict=True)
 
 
+class SmartEvents(_Section):
+    """How the Smart Event receiver judges a notice from Intacct (`smart_events.py`, DEPLOY.md "Smart Events")."""
+
+    # A notice whose record was last modified longer ago than this is refused as stale (a replay, or a callout
+    # Intacct retried long after the change): the scheduled pull reads that record anyway.
+    max_age_minutes: int = Field(default=15, ge=1, le=24 * 60, strict=True)
+
+
 class TenantConfig(_Section):
     # Intacct timestamps carry no zone: this must be the Intacct company's own time zone (UTC only fits a
     # company set to UTC), or incremental pulls read the wrong window.
@@ -197,6 +205,7 @@ class TenantConfig(_Section):
     workflows: Workflows = Field(default_factory=Workflows)
     timesheets: Timesheets = Field(default_factory=Timesheets)
     webhook: Webhook = Field(default_factory=Webhook)
+    smart_events: SmartEvents = Field(default_factory=SmartEvents)
 
     @field_validator("timezone")
     @classmethod

@@ -80,7 +80,7 @@ def entry_metrics(entry: RunEntry) -> list[MetricValue]:
     else:
         # A pull's `written` is what it queued, an upsert's `read` what it took from the queue: counting those
         # too would count each record twice.
-        if entry.kind in ("pull", "sync"):
+        if entry.kind in ("pull", "sync", "event"):
             count(RECORDS_READ, entry.read)
         if entry.kind in ("upsert", "sync"):
             count(RECORDS_WRITTEN, entry.written)

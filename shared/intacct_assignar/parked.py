@@ -331,18 +331,33 @@ class ParkedWork:
                 f"{unmapped.reason}; fix the record in Intacct: the next pull reads it again, and a replay after that "
                 "forgets it",
             )
+        if named.body == "smart_event" and named.workflow is not None:
+            # A notice is only a hint: the scheduled pull reads the record in its window whatever became of it.
+            [integration_id] = [name.split(":", 1)[1] for name in named.aliases]
+            if self._written_since(named.workflow, integration_id, None, parked_at):
+                return Attempt("replayed", "went through since it was parked")
+            return Attempt(
+                "still_parked",
+                "a Smart Event notice the targeted pull gave up on: the next scheduled pull reads the record again, "
+                "and a replay after that forgets it",
+            )
         return Attempt(
             "still_parked", "not a sync message this version can replay: read it on the queue, then delete it there"
         )
 
     def _synced_since(self, unmapped: UnmappedRecord, parked_at: datetime | None) -> bool:
+        return self._written_since(unmapped.workflow, unmapped.integration_id, unmapped.source_id, parked_at)
+
+    def _written_since(
+        self, workflow: str, integration_id: str | None, source_id: str | None, parked_at: datetime | None
+    ) -> bool:
         if parked_at is None:
             return False
         written: list[SyncedRecord] = []
-        if unmapped.integration_id is not None:
-            written += self.store.get_synced(unmapped.workflow, [unmapped.integration_id]).values()
-        if unmapped.source_id is not None:
-            written += self.store.get_synced_by_source(unmapped.workflow, [unmapped.source_id]).values()
+        if integration_id is not None:
+            written += self.store.get_synced(workflow, [integration_id]).values()
+        if source_id is not None:
+            written += self.store.get_synced_by_source(workflow, [source_id]).values()
         return any(record.synced_at >= parked_at for record in written)
 
     @staticmethod

@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from .consumer import Parked
+from .inbound.events import RecordEvent
 from .inbound.messages import SyncMessage
 from .inbound.pull import DELETIONS, PullReport, RecordProblem, source_named, sources_for
 from .inbound.sync import SyncSummary
+from .inbound.targeted import EventResult
 from .inbound.upsert import DependencyNotReady, UpsertResult
 from .outbound.messages import PushMessage
 from .outbound.results import PushResult, TimesheetBusyError
@@ -393,6 +395,71 @@ class UpsertBatch:
 
     def _tally(self, workflow: str) -> Tally:
         return self.tallies.setdefault(workflow, Tally())
+
+
+# --- the targeted pull (Smart Events) -----------------------------------------------------------------------------
+
+
+class EventBatch:
+    """One delivery batch of the event queue: one "event" entry per workflow whose object it read.
+
+    Counted as a pull's entry is (`read` from Intacct, `written` sent to the upsert queue, `unchanged`, records it
+    could not map parked), plus each notice that failed (its object could not be read: it comes back) or was parked.
+    """
+
+    def __init__(self, meter: RunMeter) -> None:
+        self.meter = meter
+        self.tallies: dict[str, Tally] = {}
+
+    def handled(self, outcome: EventResult | Parked[RecordEvent]) -> None:
+        if isinstance(outcome, EventResult) or outcome.message is None:
+            return  # counted from the reads' reports; a body that was not an event is the parked queue's to show
+        for workflow in _workflows_of(outcome.message.object_name):
+            self._tally(workflow).park(
+                f"{workflow} {outcome.message.object_name} {outcome.message.recordno}: {outcome.reason}"
+            )
+
+    def retrying(self, body: str, error: Exception) -> None:
+        """A notice that raised (its object could not be read): the queue brings it back."""
+        try:
+            event = RecordEvent.from_body(body)
+        except ValueError:
+            return
+        for workflow in _workflows_of(event.object_name):
+            self._tally(workflow).fail(f"{workflow} {event.object_name} {event.recordno}: {_why(error)}")
+
+    def entries(self, reports: Sequence[PullReport]) -> list[RunEntry]:
+        for report in reports:
+            for workflow in source_named(report.source).workflows:
+                if workflow in report.skipped_workflows:
+                    continue
+                tally = self._tally(workflow)
+                if workflow in report.cannot_run:
+                    tally.not_run = report.cannot_run[workflow]
+                    continue
+                tally.read += report.fetched
+                tally.written += report.published.get(workflow, 0) + report.deactivations.get(workflow, 0)
+                tally.unchanged += report.unchanged.get(workflow, 0)
+                for problem in report.problems:
+                    if problem.workflow == workflow:
+                        tally.park(_record_problem(problem))
+        ended_at = self.meter.now()
+        run = uuid.uuid4().hex[:12]
+        entries = [
+            tally.entry(workflow, "event", started_at=self.meter.started_at, ended_at=ended_at, extra={"run": run})
+            for workflow, tally in self.tallies.items()
+        ]
+        return charged(entries, self.meter.cost())
+
+    def _tally(self, workflow: str) -> Tally:
+        return self.tallies.setdefault(workflow, Tally())
+
+
+def _workflows_of(object_name: str) -> tuple[str, ...]:
+    try:
+        return source_named(object_name).workflows
+    except ValueError:
+        return ()
 
 
 # --- pushing timesheets -----------------------------------------------------------------------------------------

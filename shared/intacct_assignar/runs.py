@@ -17,8 +17,9 @@ from typing import Any, Final, Literal, Protocol
 
 logger = logging.getLogger(__name__)
 
-RunKind = Literal["pull", "upsert", "sync", "push", "sweep", "reconcile"]
-RUN_KINDS: Final[tuple[RunKind, ...]] = ("pull", "upsert", "sync", "push", "sweep", "reconcile")
+# "event": a targeted pull, the records Intacct's Smart Events named, read minutes before the scheduled pull would.
+RunKind = Literal["pull", "upsert", "sync", "push", "sweep", "reconcile", "event"]
+RUN_KINDS: Final[tuple[RunKind, ...]] = ("pull", "upsert", "sync", "push", "sweep", "reconcile", "event")
 
 # ok: everything it took on went through. parked: it finished, and some records or timesheets wait for a person.
 # failed: it stopped (Intacct refused the read, Assignar was down) and its work waits for the next run.

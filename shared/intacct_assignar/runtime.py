@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from .aws.sqs import SqsParking, SqsPublisher
     from .config import TenantConfig
     from .inbound.consume import SyncConsumer
+    from .inbound.events import SmartEventReceiver
     from .inbound.pull import PullService
+    from .inbound.targeted import EventConsumer
     from .intacct import IntacctClient
     from .metrics import MetricsRunLog
     from .outbound.consume import PushConsumer
@@ -58,6 +60,8 @@ class FunctionSettings(BaseSettings):
     upsert_queue_url: str | None = Field(default=None, alias="UPSERT_QUEUE_URL")
     parked_queue_url: str | None = Field(default=None, alias="PARKED_QUEUE_URL")
     push_queue_url: str | None = Field(default=None, alias="PUSH_QUEUE_URL")
+    # Where the Smart Event receiver queues the records Intacct's notices name, for the targeted puller.
+    event_queue_url: str | None = Field(default=None, alias="EVENT_QUEUE_URL")
     # The tenant document as JSON (the stack owns it); "{}" means every default.
     tenant_config: str = Field(default="{}", alias="TENANT_CONFIG")
     # The consumers' queue's maxReceiveCount: on that delivery, work that still cannot be done is parked with
@@ -228,6 +232,33 @@ class Runtime:
         if secret is None or not secret.get_secret_value():
             raise RuntimeError("ASSIGNAR_WEBHOOK_SECRET is missing from the Assignar secret")
         return WebhookReceiver(secret, self.config.webhook, self.push_queue)
+
+    @cached_property
+    def smart_event_receiver(self) -> SmartEventReceiver:
+        from .aws.sqs import SqsPublisher
+        from .inbound.events import SmartEventReceiver
+        from .settings import IntacctSettings
+
+        # Only the token is used here: the receiver never calls Intacct.
+        settings = IntacctSettings.model_validate(self.secret(self.settings.intacct_secret_arn, "Intacct"))
+        token = settings.events_token
+        if token is None or not token.get_secret_value():
+            raise RuntimeError("INTACCT_EVENTS_TOKEN is missing from the Intacct secret")
+        if not self.settings.event_queue_url:
+            raise RuntimeError("EVENT_QUEUE_URL is not set for the Smart Event receiver")
+        return SmartEventReceiver(token, self.config, SqsPublisher(self.settings.event_queue_url))
+
+    @cached_property
+    def event_consumer(self) -> EventConsumer:
+        from .aws.sqs import SqsPublisher
+        from .inbound.targeted import EventConsumer, TargetedPull
+
+        if not self.settings.upsert_queue_url:
+            raise RuntimeError("UPSERT_QUEUE_URL is not set for the targeted puller")
+        targeted = TargetedPull(
+            self.intacct, self.state, SqsPublisher(self.settings.upsert_queue_url), self.config, parking=self.parking
+        )
+        return EventConsumer(targeted, self.parking)
 
     @cached_property
     def parking(self) -> SqsParking:

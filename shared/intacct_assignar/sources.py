@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .catalog import FieldCatalog
 from .config import TenantConfig, WorkflowName
+
+if TYPE_CHECKING:
+    # Only named here: the Smart Event receiver reads the sources and must not load the catalog's XML parsing.
+    from .catalog import FieldCatalog
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,15 @@ def _address(prefix: str, purpose: str, parts: Sequence[str] = MAILADDRESS) -> t
     return _optional(purpose, *(f"{prefix}.MAILADDRESS.{part}" for part in parts))
 
 
+# Every object's record key (its `integration_id` is built from it) and version. RECORDNO, not the object's own ID
+# field, is what a record is read by one at a time: TASKID is unique only within its project (reference §4).
+RECORD_KEY = "RECORDNO"
+WHENMODIFIED = "WHENMODIFIED"
+
+
 # What every synced record is keyed, named and versioned by (the pull keys its pages on RECORDNO/WHENMODIFIED).
 def _keys(id_field: str) -> tuple[FieldNeed, ...]:
-    return _needs("the record's keys, status and version", "RECORDNO", id_field, "STATUS", "WHENMODIFIED")
+    return _needs("the record's keys, status and version", RECORD_KEY, id_field, "STATUS", WHENMODIFIED)
 
 
 NAME = _needs("the record's name", "NAME")

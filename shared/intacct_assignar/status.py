@@ -33,6 +33,8 @@ STAGES: Final[tuple[frozenset[RunKind], ...]] = (
     frozenset({"push"}),
     frozenset({"sweep"}),
     frozenset({"reconcile"}),
+    # A targeted pull stands alone: it neither undoes nor hides a failed scheduled pull.
+    frozenset({"event"}),
 )
 _SEVERITY: Final[dict[RunOutcome, int]] = {"ok": 0, "parked": 1, "not_run": 2, "failed": 3}
 

@@ -86,6 +86,13 @@ def _print_system_report(report: SystemDemoReport) -> None:
         f"parked ({time_report.intacct_transactions} Intacct API transactions, {time_report.assignar_calls} "
         f"Assignar calls, {time_report.seconds:.1f} s)"
     )
+    event = report.smart_event
+    if event is not None:
+        console.print(
+            f"[bold]Smart Event:[/bold] {event.object_name} {event.record} hired in Intacct -> notice answered "
+            f"{event.answered} -> in Assignar {event.latency_s:.2f} s after the change ({event.intacct_transactions} "
+            f"Intacct API transactions, {event.assignar_calls} Assignar calls)"
+        )
     if report.status is not None:
         # What `intacct-assignar status --stack NAME` shows of the demo's stack.
         console.print()

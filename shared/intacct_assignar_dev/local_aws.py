@@ -359,12 +359,7 @@ class LocalStack:
         queue = self.queues[source.queue]
         delivered = 0
         for _ in range(rounds):
-            received = sqs.receive_message(
-                QueueUrl=queue.url,
-                MaxNumberOfMessages=min(source.batch_size, 10),
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            received = self._batch(sqs, queue.url, source.batch_size)
             if not received:
                 return delivered
             event = {"Records": [sqs_record(message, queue.arn) for message in received]}
@@ -379,6 +374,22 @@ class LocalStack:
                     sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
                     delivered += 1
         raise RuntimeError(f"{source.queue} did not drain in {rounds} rounds")
+
+    @staticmethod
+    def _batch(sqs: Any, url: str, size: int) -> list[dict[str, Any]]:
+        """Up to `size` messages, as a mapping with a batching window gathers them (SQS gives ten at a time)."""
+        batch: list[dict[str, Any]] = []
+        while len(batch) < size:
+            received = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(size - len(batch), 10),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                break
+            batch.extend(received)
+        return batch
 
     def messages(self, queue: str) -> list[tuple[str, str | None]]:
         """Bodies and reasons waiting on a queue (e.g. a dead-letter queue), left there."""

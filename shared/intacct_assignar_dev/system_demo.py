@@ -4,8 +4,11 @@ Lambda handlers, no credentials.
 1. Every scheduled pull runs once and the upsert queue drains into Assignar: a construction company arrives.
 2. Timesheets are approved in Assignar; each signed webhook reaches the receiver over HTTP, and the push queue
    drains into Intacct: timesheets and equipment usage, exactly once, each marked processed in Assignar.
-3. A few records change in Intacct; the incremental pulls run again, and only those changes travel.
-4. The admin's view: `status` of the stack (every workflow's last run, nothing parked) and `reconcile time` of the
+3. A field supervisor is hired in Intacct: its Smart Event reaches the stack's /intacct-events route over HTTP, the
+   targeted puller reads that one record and the upsert consumer writes it, with the latency from change to Assignar.
+4. A few records change in Intacct; the incremental pulls run again, and only those changes travel (the hired
+   supervisor is read again and found unchanged: the scheduled pull is the safety net, with nothing left to do).
+5. The admin's view: `status` of the stack (every workflow's last run, nothing parked) and `reconcile time` of the
    work week (Intacct holds exactly the hours Assignar approved), read as the commands read them.
 
 Each step is checked; the report says per workflow what was fetched, created, updated, left unchanged,
@@ -34,6 +37,7 @@ from intacct_assignar.intacct import IntacctClient
 from intacct_assignar.outbound.reconcile import IntacctPostedTime, ReconcileReport, TimeReconciler
 from intacct_assignar.parked import ParkedWork
 from intacct_assignar.settings import IntacctSettings
+from intacct_assignar.smart_events import ROUTE_PATH, setups
 from intacct_assignar.state import DynamoStateStore
 from intacct_assignar.status import StatusReport, build_status
 from pydantic import SecretStr
@@ -41,7 +45,7 @@ from pydantic import SecretStr
 from .emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from .emulators.assignar.emulator import WebhookConfig
 from .emulators.http_api import LocalHttpApi
-from .emulators.intacct import IntacctEmulator, IntacctStore, generate_company
+from .emulators.intacct import IntacctEmulator, IntacctStore, SmartEventCallouts, generate_company
 from .local_aws import LocalStack, Schedule
 
 Progress = Callable[[str], None]
@@ -99,12 +103,26 @@ class TimeReport:
 
 
 @dataclass
+class SmartEventReport:
+    """One change in Intacct carried by its Smart Event: the receiver's answer and the time to Assignar."""
+
+    object_name: str = ""
+    record: str = ""
+    answered: int = 0  # the HTTP status the route answered Intacct's notice with
+    arrived: bool = False  # the record is in Assignar, as Intacct has it now
+    latency_s: float = 0.0  # from the change in Intacct to the record written in Assignar
+    intacct_transactions: int = 0
+    assignar_calls: int = 0
+
+
+@dataclass
 class SystemDemoReport:
     company: dict[str, int]
     phases: list[Phase]
     time: TimeReport
     wall_time_s: float
     problems: list[str] = field(default_factory=list)
+    smart_event: SmartEventReport | None = None
     # What `intacct-assignar status --stack` and `reconcile time --stack` would show at the end.
     status: StatusReport | None = None
     reconcile: ReconcileReport | None = None
@@ -160,6 +178,7 @@ def run_system_demo(
     company = generate_company(store, employees=employees, seed=seed)
     say(f"Seeded an Intacct company of {employees} employees")
     webhook_secret = "demo-webhook-secret"  # noqa: S105  # the emulated tenant's, known to both emulated sides
+    events_token = "demo-smart-events-token"  # noqa: S105  # the same, for Intacct's Smart Events
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
     Runtime.reset()
     with (
@@ -174,7 +193,7 @@ def run_system_demo(
         tenant_config = parse_config_json(json.dumps(tenant), "the demo's tenant")
         stack = LocalStack.create(
             {
-                "IntacctSecretArn": intacct.settings_env(),
+                "IntacctSecretArn": {**intacct.settings_env(), "INTACCT_EVENTS_TOKEN": events_token},
                 "AssignarSecretArn": assignar.settings_env(ASSIGNAR_WEBHOOK_SECRET=webhook_secret),
             },
             parameters={"TenantId": "demo", "TenantConfig": json.dumps(tenant)},
@@ -190,6 +209,7 @@ def run_system_demo(
         with LocalHttpApi(stack.handler_for_route(f"POST {WEBHOOK_PATH}"), path=WEBHOOK_PATH) as api:
             assignar.webhook = WebhookConfig(url=api.endpoint, secret=SecretStr(webhook_secret))
             report.time = demo.approvals(max(5, employees // 20))
+        report.smart_event = demo.smart_event(tenant_config, events_token)
         changed = demo.change_intacct()
         report.phases.append(demo.pull_phase("after changes in Intacct"))
         doing("The admin's view: status of the stack")
@@ -354,6 +374,61 @@ class _Demo:
         )
         return report
 
+    def smart_event(self, tenant: TenantConfig, token: str) -> SmartEventReport:
+        """A supervisor hired in Intacct, carried to Assignar by the Smart Event `smart-events print` describes."""
+        self.doing("A field supervisor is hired in Intacct; its Smart Event reaches the stack")
+        transactions, calls = self.intacct.stats.api_transactions, len(self.assignar.request_log)
+        [notices] = [e for e in self.stack.event_sources if e.queue == "EventQueue"]
+        [upserts] = [e for e in self.stack.event_sources if e.queue == "UpsertQueue"]
+        route = self.stack.handler_for_route(f"POST {ROUTE_PATH}")
+        with (
+            LocalHttpApi(route, path=ROUTE_PATH, function_name="smart-event-receiver") as api,
+            SmartEventCallouts(self.store, setups(tenant, api.endpoint, token)) as callouts,
+        ):
+            started = time.perf_counter()
+            hired = self._hire()
+            self.stack.pump(notices)
+            self.stack.pump(upserts)
+            latency = time.perf_counter() - started
+        employee_id = str(hired["EMPLOYEEID"])
+        arrived = any(w.get("employee_id") == employee_id and w.get("active") for w in self.assignar.records("users"))
+        report = SmartEventReport(
+            "EMPLOYEE",
+            employee_id,
+            answered=callouts.deliveries[-1].status if callouts.deliveries else 0,
+            arrived=arrived,
+            latency_s=latency,
+            intacct_transactions=self.intacct.stats.api_transactions - transactions,
+            assignar_calls=len(self.assignar.request_log) - calls,
+        )
+        self.say(
+            f"Hired {employee_id} in Intacct: its Smart Event was answered {report.answered}, and the worker was in "
+            f"Assignar {latency:.2f} s after the change"
+        )
+        return report
+
+    def _hire(self) -> dict[str, Any]:
+        """A new field supervisor, as HR enters one: like an active field worker, with a name and ID of their own."""
+        like = next(e for e in self.store.records("EMPLOYEE") if e.get("STATUS") == "active" and not e.get("ENDDATE"))
+        keep = ("DEPARTMENTID", "LOCATIONID", "EMPLOYEETYPE", "EARNINGTYPENAME", "EMPPOSITIONID")
+        return dict(
+            self.store.create(
+                "EMPLOYEE",
+                {
+                    **{name: like[name] for name in keep if like.get(name) is not None},
+                    "EMPLOYEEID": "E-DEMO-HIRE",
+                    "TITLE": "Field Supervisor",
+                    "CONTACT.CONTACTNAME": "Rivera, Dana (E-DEMO-HIRE)",
+                    "CONTACT.PRINTAS": "Dana Rivera",
+                    "CONTACT.FIRSTNAME": "Dana",
+                    "CONTACT.LASTNAME": "Rivera",
+                    "CONTACT.EMAIL1": "dana.rivera@example.com",
+                    "STARTDATE": date.today(),
+                    "STATUS": "active",
+                },
+            )
+        )
+
     def status(self, tenant: TenantConfig) -> StatusReport:
         """What `intacct-assignar status --stack NAME` reads: the stack's table and its two dead-letter queues."""
         stack = find_stack(self.stack.name)
@@ -400,6 +475,9 @@ def _check(report: SystemDemoReport, changed: dict[str, int]) -> list[str]:
         problems.append(f"{time_report.parked} timesheets were parked")
     if time_report.by_watcher != 1:  # only the one approved without a webhook: the others were posted already
         problems.append(f"the approval watcher queued {time_report.by_watcher} timesheets approved without a webhook")
+    event = report.smart_event
+    if event is not None and (event.answered != 202 or not event.arrived):
+        problems.append(f"the Smart Event for {event.record} was answered {event.answered}, arrived: {event.arrived}")
     if report.status is not None and not report.status.ok:
         problems.extend(f"status: {problem}" for problem in report.status.problems)
     if report.reconcile is not None and not report.reconcile.clean:

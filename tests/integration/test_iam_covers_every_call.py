@@ -69,6 +69,8 @@ def test_the_recorder_saw_every_function_and_every_kind_of_client_they_make(run:
     assert "secretsmanager:GetSecretValue" in run.by("PushConsumerFunction")
     assert "secretsmanager:GetSecretValue" in run.by("WebhookReceiverFunction")
     assert "sqs:SendMessage" in run.by("WebhookReceiverFunction")
+    assert {"secretsmanager:GetSecretValue", "sqs:SendMessage"} <= run.by("SmartEventReceiverFunction")
+    assert {"dynamodb:BatchGetItem", "dynamodb:PutItem", "sqs:SendMessage"} <= run.by("TargetedPullerFunction")
     assert {"dynamodb:PutItem", "dynamodb:GetItem"} <= run.by("SyncConsumerFunction")
     idempotency = run.roles.stack.tables["IdempotencyTable"]
     assert any(c.params.get("TableName") == idempotency for c in run.calls if c.function)
@@ -83,6 +85,13 @@ def test_the_recorder_saw_every_function_and_every_kind_of_client_they_make(run:
         ("WebhookReceiverFunction", "Enqueue", ["sqs:SendMessage", "PushQueue"]),
         # The puller's Intacct settings
         ("SyncPullerFunction", "IntacctSecret", ["secretsmanager:GetSecretValue", "IntacctSecretArn"]),
+        # The Smart Event receiver's token, and its only way to hand on a notice
+        ("SmartEventReceiverFunction", "IntacctSecret", ["secretsmanager:GetSecretValue", "IntacctSecretArn"]),
+        ("SmartEventReceiverFunction", "Enqueue", ["sqs:SendMessage", "EventQueue"]),
+        # The targeted puller's reads of what was written, its records for Assignar and its run entries
+        ("TargetedPullerFunction", "State", ["dynamodb:BatchGetItem", "StateTable"]),
+        ("TargetedPullerFunction", "Publish", ["sqs:SendMessage", "UpsertQueue"]),
+        ("TargetedPullerFunction", "RunHistoryAndDefinitions", ["dynamodb:PutItem", "key RUN#"]),
     ],
 )
 def test_a_grant_taken_out_of_the_template_refuses_the_calls_that_needed_it(

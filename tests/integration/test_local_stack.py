@@ -58,8 +58,12 @@ def test_the_local_stack_has_exactly_the_templates_queues_tables_functions_and_w
     assert {(s.function, s.queue) for s in stack.event_sources} == {
         ("SyncConsumerFunction", "UpsertQueue"),
         ("PushConsumerFunction", "PushQueue"),
+        ("TargetedPullerFunction", "EventQueue"),
     }
-    assert stack.routes == {"POST /webhooks/assignar": "WebhookReceiverFunction"}
+    assert stack.routes == {
+        "POST /webhooks/assignar": "WebhookReceiverFunction",
+        "POST /intacct-events": "SmartEventReceiverFunction",
+    }
     assert len(stack.schedules) == 14
     consumer = stack.functions["PushConsumerFunction"].environment
     assert consumer["PARKED_QUEUE_URL"] == stack.queues["PushDeadLetterQueue"].url

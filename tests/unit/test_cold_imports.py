@@ -37,6 +37,7 @@ ENVIRONMENT = {
     "UPSERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-upsert",
     "PARKED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-parked",
     "PUSH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-push",
+    "EVENT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-events",
 }
 # The secrets' settings, by the name `Runtime.secret` is given for each.
 SECRETS = {
@@ -46,6 +47,7 @@ SECRETS = {
         "INTACCT_COMPANY_ID": "acme",
         "INTACCT_USER_ID": "integration",
         "INTACCT_USER_PASSWORD": "user-password",
+        "INTACCT_EVENTS_TOKEN": "events-token",
     },
     "Assignar": {
         "ASSIGNAR_CLIENT_ID": "client",
@@ -109,6 +111,23 @@ def test_the_webhook_receiver_never_loads_intacct_the_assignar_client_or_a_state
     assert "intacct_assignar.outbound.receiver" in modules
     unused = ("intacct_assignar.intacct", "intacct_assignar.assignar.client", "intacct_assignar.state", "httpx")
     assert within(modules, *unused, "intacct_assignar.inbound", "xmltodict", "sqlite3") == set()
+
+
+def test_the_smart_event_receiver_never_loads_a_client_the_pull_or_a_state_store(tmp_path: Path) -> None:
+    # Given the Smart Event receiver's handler, imported cold, and its receiver built as its first notice builds it
+    modules = loaded(tmp_path, ["app"], function="smart_event_receiver", build=["smart_event_receiver"])
+    # Then it holds the receiver and the notice format, and none of what only the targeted puller uses
+    assert {"intacct_assignar.inbound.events", "intacct_assignar.smart_events"} <= modules
+    unused = ("intacct_assignar.intacct.client", "intacct_assignar.assignar.client", "intacct_assignar.state.dynamodb")
+    heavy = ("intacct_assignar.inbound.pull", "intacct_assignar.inbound.targeted", "httpx", "xmltodict", "sqlite3")
+    assert within(modules, *unused, *heavy) == set()
+
+
+def test_negative_control_the_targeted_puller_loads_the_pull_the_receiver_leaves_out(tmp_path: Path) -> None:
+    # Given the targeted puller, with its consumer built as its first batch builds it
+    modules = loaded(tmp_path, ["app"], function="targeted_puller", build=["event_consumer"])
+    # Then the probe finds the pull, the Intacct client and its transport
+    assert {"intacct_assignar.inbound.targeted", "intacct_assignar.inbound.pull", "httpx", "xmltodict"} <= modules
 
 
 def test_the_approval_watcher_never_loads_the_intacct_client(tmp_path: Path) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from intacct_assignar.config import workflow_name
 from intacct_assignar.consumer import Parked
+from intacct_assignar.inbound.events import RecordEvent
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.pull import PullReport, RecordProblem
 from intacct_assignar.inbound.sync import Failure, SyncSummary, WorkflowSummary
@@ -22,6 +23,7 @@ from intacct_assignar.outbound.results import PostingIncompleteError, PushResult
 from intacct_assignar.outbound.run import PushSummary
 from intacct_assignar.problems import Problem
 from intacct_assignar.run_entries import (
+    EventBatch,
     PushBatch,
     RunCost,
     RunMeter,
@@ -33,8 +35,9 @@ from intacct_assignar.run_entries import (
     push_recorded,
     sync_recorded,
 )
-from intacct_assignar.runs import RunEntry
+from intacct_assignar.runs import RunEntry, RunKind
 from intacct_assignar.state import SqliteStateStore, StateRunLog
+from intacct_assignar.status import _deciding
 
 START = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
 END = START + timedelta(minutes=3)
@@ -409,3 +412,33 @@ def test_the_state_run_log_keeps_entries_in_a_real_store(tmp_path: Path) -> None
         entry = entry_from_push([PushResult(1, "posted")], started_at=START, ended_at=END)
         StateRunLog(store).record(entry)
         assert store.recent_runs("time") == [entry]
+
+
+# --- the targeted pull (Smart Events) ----------------------------------------------------------------------------
+
+
+def test_a_targeted_pull_batch_is_one_event_entry_per_workflow_its_objects_feed() -> None:
+    # Given a batch that read 3 items (roles and assets) and failed to read an employee
+    now = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+    batch = EventBatch(RunMeter(clock=lambda: now))
+    items = PullReport("ITEM", "r1", False, fetched=3, published={"roles": 2}, deactivations={"assets": 1})
+    employee = RecordEvent(object_name="EMPLOYEE", recordno="900001", received_at=now).to_body()
+    batch.retrying(employee, IntacctTransientError("Intacct did not answer after 3 tries"))
+
+    # When its entries are made
+    entries = {entry.workflow: entry for entry in batch.entries([items])}
+
+    # Then each is an "event" run: roles and assets read the items, workers failed with the reason
+    assert {w: (e.kind, e.outcome, e.read, e.written) for w, e in entries.items()} == {
+        "workers": ("event", "failed", 0, 0),
+        "roles": ("event", "ok", 3, 2),
+        "assets": ("event", "ok", 3, 1),
+    }
+    assert "EMPLOYEE 900001" in (entries["workers"].detail or "")
+    # And a newer ok targeted pull does not hide a failed scheduled pull from `status`
+    failed_pull = replace_kind(entries["workers"], "pull")
+    assert _deciding([entries["roles"], failed_pull]) is failed_pull
+
+
+def replace_kind(entry: RunEntry, kind: RunKind) -> RunEntry:
+    return replace(entry, kind=kind, ended_at=entry.ended_at - timedelta(minutes=5))

@@ -4,7 +4,7 @@ that template.yaml's Outputs name, so that a command on an admin's machine works
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
@@ -27,6 +27,9 @@ OUTPUTS: Final = {
     "parked_timesheets_queue_url": "ParkedTimesheetsQueueUrl",
 }
 
+# Outputs a stack deployed from an older template may lack, for the commands that can do without them.
+OPTIONAL_OUTPUTS: Final = {"intacct_events_url": "IntacctEventsUrl"}
+
 # The queues in the admin's words, as `parked list` shows where an item waits.
 UPSERT_DEAD_LETTERS: Final = "upsert dead-letter queue"
 PUSH_DEAD_LETTERS: Final = "push dead-letter queue"
@@ -42,6 +45,8 @@ class DeployedStack:
     push_queue_url: str
     parked_records_queue_url: str
     parked_timesheets_queue_url: str
+    # Where Intacct's Smart Events post (`smart-events print`); None from a stack of an older template.
+    intacct_events_url: str | None = None
 
     @property
     def state_location(self) -> str:
@@ -91,7 +96,8 @@ def find_stack(name: str, *, client: CloudFormationClient | None = None) -> Depl
             f"stack {name} ({stack.get('StackStatus', 'status unknown')}) has no output {', '.join(missing)}: "
             "deploy this version of template.yaml to it (sam deploy), then try again"
         )
-    return DeployedStack(name, **{field: outputs[key] for field, key in OUTPUTS.items()})
+    deployed = DeployedStack(name, **{field: outputs[key] for field, key in OUTPUTS.items()})
+    return replace(deployed, intacct_events_url=outputs.get(OPTIONAL_OUTPUTS["intacct_events_url"]) or None)
 
 
 class _AdminPublisher(SqsPublisher):

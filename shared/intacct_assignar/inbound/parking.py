@@ -2,9 +2,10 @@
 or a later sync gets them through (in AWS the upsert dead-letter queue holds them), and how a parked record is
 named in the admin's words.
 
-A parked body is one of three things: a sync message (replayed through the upsert), the pull's description of a
-record it could not map (`"kind": "unmapped"`: the fix is in Intacct, and the next pull reads it again), or
-neither (named by its digest, so it can still be listed and removed).
+A parked body is one of four things: a sync message (replayed through the upsert), the pull's description of a
+record it could not map (`"kind": "unmapped"`: the fix is in Intacct, and the next pull reads it again), a Smart
+Event notice the targeted puller gave up on (`"kind": "smart_event"`: the next scheduled pull reads the record
+anyway), or none of these (named by its digest, so it can still be listed and removed).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..config import WorkflowName
+from ..sources import SOURCES
 from ..state import ParkedRecord, StateStore
+from .events import EventMessageError, RecordEvent
 from .messages import MessageError, SyncMessage
 from .records import integration_id_for
 from .upsert import UpsertResult
@@ -49,7 +52,7 @@ class UnmappedRecord(BaseModel):
             return None
 
 
-RecordBody = Literal["message", "unmapped", "unreadable"]
+RecordBody = Literal["message", "unmapped", "smart_event", "unreadable"]
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,26 @@ def record_key(body: str) -> RecordKey:
     unmapped = UnmappedRecord.from_body(body)
     if unmapped is not None:
         return _named(unmapped.workflow, unmapped.source_id, unmapped.integration_id, "unmapped")
+    event = event_of(body)
+    if event is not None:
+        workflow, integration_id = event_names(event)
+        return _named(workflow, None, integration_id, "smart_event")
     digest = f"body:{hashlib.sha256(body.encode()).hexdigest()[:12]}"
     return RecordKey(digest, None, frozenset({digest}), "unreadable")
+
+
+def event_of(body: str) -> RecordEvent | None:
+    """The Smart Event notice a parked body is, or None."""
+    try:
+        return RecordEvent.from_body(body)
+    except EventMessageError:
+        return None
+
+
+def event_names(event: RecordEvent) -> tuple[str, str]:
+    """(the first workflow its object feeds, its record's integration id): how a parked notice is named."""
+    workflow = next((s.workflows[0] for s in SOURCES if s.object_name == event.object_name), event.object_name.lower())
+    return workflow, integration_id_for(event.object_name, int(event.recordno))
 
 
 def _named(workflow: str, source_id: str | None, integration_id: str | None, body: RecordBody) -> RecordKey:

@@ -29,6 +29,7 @@ from ..sources import (
     DELETION_LOG,
     MAILADDRESS,
     PROJECTS,
+    RECORD_KEY,
     SITE_CONTACTS,
     SOURCES,
     TASK_PROJECTS,
@@ -100,6 +101,8 @@ class PullReport:
     missing_fields: list[str] = field(default_factory=list)
     # When the pull began: a pull continued from a checkpoint began in the invocation that first started it.
     started_at: datetime | None = None
+    # The RECORDNOs a targeted pull (`pull_records`) found in Intacct: a record missing here was not returned.
+    found: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         """What the puller reports of a run (its log line and answer)."""
@@ -341,6 +344,41 @@ class PullService:
         feeding = sources_for([entity])
         source = feeding[0] if feeding else source_named(entity)
         return self.pull(source.object_name, full=full, time_left_s=time_left_s)
+
+    def pull_records(self, source_name: str, recordnos: Sequence[str]) -> PullReport:
+        """Read these records of one source by RECORDNO and publish them as a scheduled pull would (a Smart Event's
+        targeted pull): the same fields, normalising and filters (a record outside a workflow's filter, or inactive,
+        becomes a deactivation), the same related reads and the same check for records already written as they are.
+
+        One query per 1,000 records, plus what the scheduled pull adds per page (a project's ship-to contacts and
+        work orders, a task's projects). Watermarks and checkpoints are left alone: the scheduled pull still reads
+        these records in its window and finds them unchanged. A record Intacct no longer returns (deleted, or out
+        of the Web Services user's sight) publishes nothing, as it would not appear in a scheduled pull either: a
+        deletion reaches Assignar through the deletions pull.
+        """
+        source = source_named(source_name)
+        workflows, skipped, cannot_run = self._runnable(source)
+        now = self.clock()
+        report = PullReport(
+            source.object_name,
+            uuid.uuid4().hex,
+            False,
+            skipped_workflows=skipped,
+            cannot_run=cannot_run,
+            complete=True,
+            started_at=now,
+        )
+        if not workflows:
+            return report
+        keys = sorted(set(recordnos), key=int)
+        sites = _SiteAddresses(self) if source is PROJECTS else None
+        for start in range(0, len(keys), 1000):  # <in> takes at most 1000 values, and a page holds 2,000 records
+            result, selection = self._query(source, in_(RECORD_KEY, keys[start : start + 1000]))
+            report.fetched += len(result.records)
+            report.found.update(str(record.get(RECORD_KEY)) for record in result.records)
+            self._publish(result.records, source, workflows, selection, sites, report, report.run_id, now)
+            report.missing_fields = selection.describe_missing() + (sites.missing if sites is not None else [])
+        return report
 
     def pull_deletions(self) -> PullReport:
         """One AUDITHISTORY query for every source: deleted records become deactivations."""

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from .http import EmulatorHandler, LoopbackServer
 
@@ -45,11 +46,12 @@ def http_api_event(method: str, path: str, headers: dict[str, str], body: bytes,
     except UnicodeDecodeError:
         text = None
     now = time.time()
-    return {
+    query = path.split("?", 1)[1] if "?" in path else ""
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": path.split("?", 1)[0],
-        "rawQueryString": path.split("?", 1)[1] if "?" in path else "",
+        "rawQueryString": query,
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012",
@@ -65,6 +67,11 @@ def http_api_event(method: str, path: str, headers: dict[str, str], body: bytes,
         "body": text if text is not None else base64.b64encode(body).decode(),
         "isBase64Encoded": text is None,
     }
+    if query:
+        # As API Gateway does: decoded, a repeated parameter's values joined with commas, absent when there are none.
+        parameters = parse_qs(query, keep_blank_values=True)
+        event["queryStringParameters"] = {name: ",".join(values) for name, values in parameters.items()}
+    return event
 
 
 class _Handler(EmulatorHandler):

@@ -107,12 +107,16 @@ def as_list(value: Any) -> list[Any]:
 
 def test_every_event_source_mapping_reports_batch_item_failures_and_caps_concurrency(cfn: Resources) -> None:
     mappings = of_type(cfn, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 2
+    assert len(mappings) == 3
     for name, mapping in mappings.items():
         properties = mapping["Properties"]
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         assert "MaximumConcurrency" in properties["ScalingConfig"], name
-        assert properties["BatchSize"] <= 10, name
+        if ref_name(properties["FunctionName"]) == "TargetedPullerFunction":
+            # A burst of Smart Events read together, one Intacct query per object: a batching window gathers it.
+            assert properties["BatchSize"] == 100 and 1 <= properties["MaximumBatchingWindowInSeconds"] <= 5, name
+        else:
+            assert properties["BatchSize"] <= 10, name
 
 
 def test_every_consumed_queue_has_a_dead_letter_queue_and_parks_on_the_same_delivery(cfn: Resources) -> None:
@@ -137,6 +141,8 @@ def test_the_containers_calling_assignar_at_once_are_the_ones_that_share_its_pac
     for name, mapping in of_type(cfn, "AWS::Lambda::EventSourceMapping").items():
         consumer = ref_name(mapping["Properties"]["FunctionName"])
         env = functions[consumer]["Properties"]["Environment"]["Variables"]
+        if "ASSIGNAR_SECRET_ARN" not in env:
+            continue  # the targeted puller reads Intacct and queues; it never calls Assignar
         assert env["MAX_CONCURRENCY"] == mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"], name
         consumers.add(consumer)
     assert consumers == {"SyncConsumerFunction", "PushConsumerFunction"}
@@ -306,6 +312,22 @@ def grants(cfn: Resources, role: str) -> dict[str, set[str]]:
             {"secretsmanager:GetSecretValue": {"AssignarSecretArn"}, "sqs:SendMessage": {"PushQueue"}},
         ),
         (
+            "SmartEventReceiverRole",
+            {"secretsmanager:GetSecretValue": {"IntacctSecretArn"}, "sqs:SendMessage": {"EventQueue"}},
+        ),
+        (
+            "TargetedPullerRole",
+            {
+                "secretsmanager:GetSecretValue": {"IntacctSecretArn"},
+                # What was written, the definitions; run entries and definitions only (see the test below).
+                "dynamodb:GetItem": {"StateTable"},
+                "dynamodb:BatchGetItem": {"StateTable"},
+                "dynamodb:PutItem": {"StateTable"},
+                **{key: {"EventQueue"} for key in CONSUME},
+                "sqs:SendMessage": {"UpsertQueue", "UpsertDeadLetterQueue"},
+            },
+        ),
+        (
             "PushConsumerRole",
             {
                 "secretsmanager:GetSecretValue": {"IntacctSecretArn", "AssignarSecretArn"},
@@ -341,6 +363,8 @@ def test_each_function_may_do_exactly_what_it_does_on_its_own_resources(
         ("PushConsumerRole", ["RUN#*", "DEFINITION#*"]),
         # the watcher's two watermarks and its run entries
         ("TimesheetSweepRole", ["WATERMARK#assignar:timesheets*", "RUN#*"]),
+        # the targeted puller's run entries and the Intacct definitions it reads again: never a watermark
+        ("TargetedPullerRole", ["RUN#*", "DEFINITION#*"]),
     ],
 )
 def test_the_time_functions_may_put_whole_items_only_under_their_own_keys(
@@ -427,6 +451,8 @@ def test_functions_get_the_settings_their_runtime_reads(cfn: Resources) -> None:
         "WebhookReceiverFunction": {"ASSIGNAR_SECRET_ARN", "PUSH_QUEUE_URL"},
         "PushConsumerFunction": {"INTACCT_SECRET_ARN", "ASSIGNAR_SECRET_ARN", "PARKED_QUEUE_URL", "MAX_RECEIVES"},
         "TimesheetSweepFunction": {"INTACCT_SECRET_ARN", "ASSIGNAR_SECRET_ARN", "PUSH_QUEUE_URL"},
+        "SmartEventReceiverFunction": {"INTACCT_SECRET_ARN", "EVENT_QUEUE_URL"},
+        "TargetedPullerFunction": {"INTACCT_SECRET_ARN", "UPSERT_QUEUE_URL", "PARKED_QUEUE_URL", "MAX_RECEIVES"},
     }
     for name, keys in needs.items():
         variables = cfn[name]["Properties"]["Environment"]["Variables"]

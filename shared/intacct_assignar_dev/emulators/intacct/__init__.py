@@ -10,6 +10,7 @@ from .gateway import EmulatorCredentials, EmulatorStats
 from .profiles import LEAN, RICH, STANDARD, CompanyProfile
 from .schema import OBJECTS, DataType, FieldDef, ObjectDef
 from .server import FAULT_KINDS, GATEWAY_PATH, IntacctEmulator
+from .smart_events import SmartEventCallouts
 from .store import IntacctStore, audit_object_key
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "IntacctError",
     "IntacctStore",
     "ObjectDef",
+    "SmartEventCallouts",
     "audit_object_key",
     "generate_company",
 ]

@@ -79,6 +79,8 @@ class IntacctStore:
         self._next_recordno = {name: (index + 1) * 100_000 + 1 for index, name in enumerate(self.objects)}
         self._next_docno: dict[str, int] = {}
         self._transaction: Transaction | None = None
+        # Told of each record added ("Add") or changed ("Set"), after the write: Smart Events (`smart_events.py`).
+        self.on_change: list[Callable[[str, str, Record], None]] = []
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -212,7 +214,9 @@ class IntacctStore:
                 record = self._insert(spec, fields, lines, user_id=user_id, source=source)
             except IntacctError as error:
                 raise IntacctError(*error.errors, business(f"Could not create {spec.label.lower()} record!")) from None
-            return self._with_lines(spec, record)
+            stored = self._with_lines(spec, record)
+        self._changed("Add", spec.name, stored)
+        return stored
 
     def seed(
         self, obj: str, values: Mapping[str, Any], *, created: datetime, modified: datetime | None = None
@@ -242,7 +246,14 @@ class IntacctStore:
                 record = self._change(spec, current, fields, lines, user_id=user_id, source=source)
             except IntacctError as error:
                 raise IntacctError(*error.errors, business(f"Could not update {spec.label.lower()} record!")) from None
-            return self._with_lines(spec, record)
+            stored = self._with_lines(spec, record)
+        self._changed("Set", spec.name, stored)
+        return stored
+
+    def _changed(self, event: str, obj: str, record: Record) -> None:
+        # Outside the lock: a listener may call out over HTTP, and what it calls may read this company.
+        for listener in list(self.on_change):
+            listener(event, obj, record)
 
     def delete(self, obj: str, recordno: int, *, user_id: str = UI_USER, source: str = "ui") -> None:
         spec = self._object(obj)

@@ -12,6 +12,7 @@ from typing import cast
 
 import pytest
 from intacct_assignar.config import parse_config
+from intacct_assignar.inbound.events import RecordEvent
 from intacct_assignar.inbound.messages import SyncMessage
 from intacct_assignar.inbound.parking import StoreParking, record_key
 from intacct_assignar.inbound.records import ClientRecord, ProjectRecord, RecordRef
@@ -301,6 +302,55 @@ def test_an_unmapped_record_is_forgotten_only_once_it_was_written_since_it_was_p
     place.store.put_synced(SyncedRecord("clients", "intacct:CUSTOMER:7", "C-7", 41, "h2", True, NOW))
     [second] = place.work.replay(replayer).results
     assert second.outcome == "replayed" and place.records.visible == []
+
+
+def test_a_parked_notice_for_an_asset_item_is_forgotten_once_the_asset_was_written(place: Place) -> None:
+    # Given a Smart Event notice for ITEM 5 the targeted pull gave up on an hour ago; ITEM feeds roles and assets,
+    # and item 5 is an asset (its GL group), so it is only ever written under "assets"
+    notice = RecordEvent(object_name="ITEM", recordno="5", received_at=NOW - timedelta(hours=2)).to_body()
+    place.records.put(notice, "gave up after 5 deliveries: Intacct unavailable", NOW - timedelta(hours=1))
+    place.store.put_synced(SyncedRecord("assets", "intacct:ITEM:5", "EQ-5", 51, "h", True, NOW))
+
+    # When it is replayed after the scheduled pull wrote the asset
+    [result] = place.work.replay(FakeReplayer()).results
+
+    # Then it is forgotten, as a parked worker's notice would be
+    assert result.outcome == "replayed", result.reason
+    assert place.records.visible == []
+
+
+def test_a_parked_notice_whose_change_was_written_before_it_was_parked_is_forgotten(place: Place) -> None:
+    # Given a notice received two hours ago, retried until it was parked an hour ago; meanwhile (90 minutes ago)
+    # the scheduled pull read the change and wrote it, and nothing changed in Intacct since
+    notice = RecordEvent(object_name="EMPLOYEE", recordno="5", received_at=NOW - timedelta(hours=2)).to_body()
+    place.records.put(notice, "gave up after 5 deliveries: Intacct unavailable", NOW - timedelta(hours=1))
+    written = NOW - timedelta(minutes=90)
+    place.store.put_synced(SyncedRecord("workers", "intacct:EMPLOYEE:5", "E-5", 51, "h", True, written))
+
+    # When it is replayed
+    [result] = place.work.replay(FakeReplayer()).results
+
+    # Then it is forgotten: the change it announced is in Assignar, and no later pull will ever write the record
+    # again while it stays as it is, so "a replay after the next pull forgets it" would never come true
+    assert result.outcome == "replayed", result.reason
+    assert place.records.visible == []
+
+
+def test_negative_control_a_parked_worker_notice_is_forgotten_once_the_worker_was_written(place: Place) -> None:
+    notice = RecordEvent(object_name="EMPLOYEE", recordno="5", received_at=NOW - timedelta(hours=2)).to_body()
+    place.records.put(notice, "gave up after 5 deliveries: Intacct unavailable", NOW - timedelta(hours=1))
+    place.store.put_synced(SyncedRecord("workers", "intacct:EMPLOYEE:5", "E-5", 51, "h", True, NOW))
+    [result] = place.work.replay(FakeReplayer()).results
+    assert result.outcome == "replayed" and place.records.visible == []
+
+
+def test_negative_control_a_parked_notice_whose_record_was_last_written_before_the_change_stays(place: Place) -> None:
+    notice = RecordEvent(object_name="EMPLOYEE", recordno="5", received_at=NOW - timedelta(hours=2)).to_body()
+    place.records.put(notice, "gave up after 5 deliveries: Intacct unavailable", NOW - timedelta(hours=1))
+    earlier = NOW - timedelta(hours=3)
+    place.store.put_synced(SyncedRecord("workers", "intacct:EMPLOYEE:5", "E-5", 51, "h", True, earlier))
+    [result] = place.work.replay(FakeReplayer()).results
+    assert result.outcome == "still_parked" and place.records.visible == [notice]
 
 
 def test_a_body_that_is_no_message_stays_parked_saying_so(place: Place) -> None:

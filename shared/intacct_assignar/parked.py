@@ -28,13 +28,15 @@ from typing import Any, Final, Literal, Protocol
 
 from .consumer import Parked
 from .inbound.consume import SyncConsumer
-from .inbound.parking import UnmappedRecord, record_key
+from .inbound.parking import UnmappedRecord, event_of, record_key
+from .inbound.records import integration_id_for
 from .inbound.upsert import UpsertService
 from .outbound.messages import PushMessage, PushMessageError
 from .outbound.push import PushService
 from .outbound.run import retry_timesheet
 from .outcomes import NotDone
 from .problems import explain
+from .sources import SOURCES
 from .state import ParkedRecord, StateStore, SyncedRecord
 
 logger = logging.getLogger(__name__)
@@ -331,10 +333,15 @@ class ParkedWork:
                 f"{unmapped.reason}; fix the record in Intacct: the next pull reads it again, and a replay after that "
                 "forgets it",
             )
-        if named.body == "smart_event" and named.workflow is not None:
+        event = event_of(body) if named.body == "smart_event" else None
+        if event is not None:
             # A notice is only a hint: the scheduled pull reads the record in its window whatever became of it.
-            [integration_id] = [name.split(":", 1)[1] for name in named.aliases]
-            if self._written_since(named.workflow, integration_id, None, parked_at):
+            # Its change is in Assignar once the record was written after the notice arrived (the change came
+            # before it), under whichever workflow took it (an ITEM is a role or an asset, by its GL group).
+            integration_id = integration_id_for(event.object_name, int(event.recordno))
+            since = min(event.received_at, parked_at) if parked_at is not None else event.received_at
+            workflows = next((s.workflows for s in SOURCES if s.object_name == event.object_name), ())
+            if any(self._written_since(workflow, integration_id, None, since) for workflow in workflows):
                 return Attempt("replayed", "went through since it was parked")
             return Attempt(
                 "still_parked",

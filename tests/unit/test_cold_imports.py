@@ -10,6 +10,7 @@ benchmarks/cold_import.py (BENCHMARKS.md), not here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -128,6 +129,25 @@ def test_negative_control_the_targeted_puller_loads_the_pull_the_receiver_leaves
     modules = loaded(tmp_path, ["app"], function="targeted_puller", build=["event_consumer"])
     # Then the probe finds the pull, the Intacct client and its transport
     assert {"intacct_assignar.inbound.targeted", "intacct_assignar.inbound.pull", "httpx", "xmltodict"} <= modules
+
+
+def test_the_cold_start_benchmark_measures_every_function_with_what_it_reads() -> None:
+    # Given benchmarks/cold_import.py, which cold-starts every functions/*/app.py and builds what its first
+    # invocation builds (stdlib only at import: loading it runs nothing)
+    spec = importlib.util.spec_from_file_location("cold_import_benchmark", ROOT / "benchmarks" / "cold_import.py")
+    assert spec is not None and spec.loader is not None
+    benchmark = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = benchmark  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(benchmark)
+    finally:
+        del sys.modules[spec.name]
+    # Then each function has its first invocation (a function without one stops the run with a KeyError), and the
+    # environment and secrets hold what those builds read
+    assert set(benchmark.FIRST_INVOCATION) == set(FUNCTIONS)
+    assert set(ENVIRONMENT) <= set(benchmark.DEPLOYED_ENV)
+    secrets = list(benchmark.SECRETS.values())
+    assert [set(secret) for secret in secrets] == [set(SECRETS["Intacct"]), set(SECRETS["Assignar"])]
 
 
 def test_the_approval_watcher_never_loads_the_intacct_client(tmp_path: Path) -> None:

@@ -65,6 +65,7 @@ DEPLOYED_ENV = {
     "UPSERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-upsert",
     "PARKED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-parked",
     "PUSH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-push",
+    "EVENT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-events",
 }
 
 # The secrets' contents, by ARN (made-up values of the right shape).
@@ -75,6 +76,7 @@ SECRETS = {
         "INTACCT_COMPANY_ID": "acme",
         "INTACCT_USER_ID": "integration",
         "INTACCT_USER_PASSWORD": "user-password",
+        "INTACCT_EVENTS_TOKEN": "events-token",
     },
     DEPLOYED_ENV["ASSIGNAR_SECRET_ARN"]: {
         "ASSIGNAR_CLIENT_ID": "client",
@@ -86,8 +88,10 @@ SECRETS = {
 # The `Runtime` attributes each handler's first invocation reads (see functions/*/app.py), in the order it reads them.
 FIRST_INVOCATION = {
     "push_consumer": ("intacct", "assignar", "push_consumer", "run_log"),
+    "smart_event_receiver": ("smart_event_receiver",),
     "sync_consumer": ("assignar", "sync_consumer", "run_log"),
     "sync_puller": ("intacct", "pull_service", "run_log"),
+    "targeted_puller": ("event_consumer", "intacct", "run_log"),
     "timesheet_sweep": ("sweep_service",),
     "webhook_receiver": ("webhook_receiver",),
 }

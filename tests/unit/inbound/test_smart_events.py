@@ -194,3 +194,28 @@ def test_print_lists_one_smart_event_per_object_the_enabled_workflows_read() -> 
     # activities is disabled: STANDARDTASK is not watched; ITEM once, for roles and assets
     assert [s.object_name for s in found] == ["CUSTOMER", "PROJECT", "TASK", "ITEM", "EMPLOYEE"]
     assert [s.workflows for s in found if s.object_name == "ITEM"] == [("roles", "assets")]
+
+
+def test_a_notice_of_a_change_in_the_repeated_hour_when_clocks_go_back_is_accepted() -> None:
+    # Given a change at 01:30 MST on 1 November 2026, the second 01:30 of that night in Denver (clocks went back at
+    # 02:00 MDT), rendered without a zone as Intacct writes WHENMODIFIED, and posted 20 s later
+    changed = datetime(2026, 11, 1, 1, 30, 0, tzinfo=ZONE, fold=1)
+    queue = Queue()
+
+    # When it arrives
+    answer = receiver(queue, now=changed.timestamp() + 20).receive(
+        notice(modified="11/01/2026 01:30:00"), {}, {"token": TOKEN}
+    )
+
+    # Then it is fresh (20 s old), not an hour stale: the reading of the ambiguous time nearest the clock is taken
+    assert answer.status == 202, answer.body
+    assert len(queue.events) == 1
+
+
+def test_negative_control_a_change_in_the_first_repeated_hour_is_accepted_too() -> None:
+    changed = datetime(2026, 11, 1, 1, 30, 0, tzinfo=ZONE, fold=0)
+    queue = Queue()
+    answer = receiver(queue, now=changed.timestamp() + 20).receive(
+        notice(modified="11/01/2026 01:30:00"), {}, {"token": TOKEN}
+    )
+    assert answer.status == 202, answer.body

@@ -114,7 +114,9 @@ class SmartEventReceiver:
         if notice.object_name not in self._objects:
             watched = ", ".join(sorted(self._objects)) or "none"
             return _refused(400, f"no enabled workflow reads {notice.object_name} (watched: {watched})")
-        age = self._clock() - modified.timestamp()
+        # A time in the hour repeated when clocks go back reads two ways: the one nearest the clock is the change.
+        now = self._clock()
+        age = min((now - modified.replace(fold=fold).timestamp() for fold in (0, 1)), key=abs)
         limit = self._config.smart_events.max_age_minutes * 60
         if age > limit:
             return _refused(

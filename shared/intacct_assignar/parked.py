@@ -343,6 +343,10 @@ class ParkedWork:
             workflows = next((s.workflows for s in SOURCES if s.object_name == event.object_name), ())
             if any(self._written_since(workflow, integration_id, None, since) for workflow in workflows):
                 return Attempt("replayed", "went through since it was parked")
+            if self._pulled_past(workflows, event.received_at):
+                # The change came before the notice, so a scheduled pull whose window ends after it read the record
+                # (and wrote it, or found nothing of ours changed: a field no workflow syncs): nothing is left.
+                return Attempt("replayed", "a scheduled pull has read the record since")
             return Attempt(
                 "still_parked",
                 "a Smart Event notice the targeted pull gave up on: the next scheduled pull reads the record again, "
@@ -351,6 +355,22 @@ class ParkedWork:
         return Attempt(
             "still_parked", "not a sync message this version can replay: read it on the queue, then delete it there"
         )
+
+    def _pulled_past(self, workflows: Iterable[str], at: datetime) -> bool:
+        """A scheduled pull of one of `workflows` completed, its window reaching past `at` (its run entry's
+        watermark: a pull that paused or failed records none)."""
+        for workflow in workflows:
+            for run in self.store.recent_runs(workflow, since=at):
+                mark = run.extra.get("watermark")
+                if run.kind not in ("pull", "sync") or run.outcome not in ("ok", "parked") or not isinstance(mark, str):
+                    continue
+                try:
+                    reached = datetime.fromisoformat(mark)
+                except ValueError:
+                    continue
+                if reached.tzinfo is not None and reached >= at:
+                    return True
+        return False
 
     def _synced_since(self, unmapped: UnmappedRecord, parked_at: datetime | None) -> bool:
         return self._written_since(unmapped.workflow, unmapped.integration_id, unmapped.source_id, parked_at)

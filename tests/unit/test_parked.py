@@ -29,6 +29,7 @@ from intacct_assignar.parked import (
     QueueBody,
     QueueReplay,
 )
+from intacct_assignar.runs import RunEntry
 from intacct_assignar.state import ParkedRecord, SqliteStateStore, SyncedRecord
 
 from .inbound.fakes import InMemoryAssignar
@@ -349,6 +350,51 @@ def test_negative_control_a_parked_notice_whose_record_was_last_written_before_t
     place.records.put(notice, "gave up after 5 deliveries: Intacct unavailable", NOW - timedelta(hours=1))
     earlier = NOW - timedelta(hours=3)
     place.store.put_synced(SyncedRecord("workers", "intacct:EMPLOYEE:5", "E-5", 51, "h", True, earlier))
+    [result] = place.work.replay(FakeReplayer()).results
+    assert result.outcome == "still_parked" and place.records.visible == [notice]
+
+
+def pulled(store: SqliteStateStore, workflow: str, watermark: datetime, outcome: str = "ok") -> None:
+    """A completed scheduled pull of `workflow` whose window reached `watermark`, as its run entry records it."""
+    store.record_run(
+        RunEntry(
+            workflow,
+            "pull",
+            started_at=watermark,
+            ended_at=watermark + timedelta(seconds=5),
+            outcome=outcome,  # type: ignore[arg-type]
+            extra={"watermark": watermark.astimezone(UTC).isoformat()},
+        )
+    )
+
+
+def test_a_parked_notice_of_a_change_no_workflow_syncs_is_forgotten_once_a_pull_read_past_it(place: Place) -> None:
+    # Given a notice for a change to a field no workflow syncs: the record's content is unchanged, so no pull will
+    # ever write it again; a scheduled pull completed since, its window reaching past the notice
+    notice = RecordEvent(object_name="EMPLOYEE", recordno="5", received_at=NOW - timedelta(hours=2)).to_body()
+    place.records.put(notice, "gave up after 5 deliveries: Intacct unavailable", NOW - timedelta(hours=1))
+    earlier = NOW - timedelta(days=3)
+    place.store.put_synced(SyncedRecord("workers", "intacct:EMPLOYEE:5", "E-5", 51, "h", True, earlier))
+    pulled(place.store, "workers", NOW - timedelta(minutes=10))
+
+    # When it is replayed
+    [result] = place.work.replay(FakeReplayer()).results
+
+    # Then it is forgotten: the pull read the record after the change it announced
+    assert result.outcome == "replayed", result.reason
+    assert place.records.visible == []
+
+
+@pytest.mark.parametrize("how", ["before the notice", "failed", "another workflow"])
+def test_negative_control_a_pull_that_did_not_read_past_the_notice_leaves_it_parked(place: Place, how: str) -> None:
+    notice = RecordEvent(object_name="EMPLOYEE", recordno="5", received_at=NOW - timedelta(hours=2)).to_body()
+    place.records.put(notice, "gave up after 5 deliveries: Intacct unavailable", NOW - timedelta(hours=1))
+    if how == "before the notice":
+        pulled(place.store, "workers", NOW - timedelta(hours=3))
+    elif how == "failed":
+        pulled(place.store, "workers", NOW - timedelta(minutes=10), outcome="failed")
+    else:
+        pulled(place.store, "clients", NOW - timedelta(minutes=10))
     [result] = place.work.replay(FakeReplayer()).results
     assert result.outcome == "still_parked" and place.records.visible == [notice]
 

@@ -40,7 +40,7 @@ from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore
 from intacct_assignar_dev.local_aws import EventSource, LocalStack
 from moto import mock_aws
 
-TOKEN = "benchmark-smart-events-token"  # the emulated tenant's
+TOKEN = "benchmark-smart-events-token-0123456789"  # the emulated tenant's
 # Scheduled pulls: 6 objects every 15 minutes, one AUDITHISTORY query an hour (README, "What a scheduled run costs").
 SCHEDULED_FLOOR_PER_DAY = 6 * 96 + 24
 # 200 changes a day, as a construction company's office makes them (most are people; then jobs; a few customers).

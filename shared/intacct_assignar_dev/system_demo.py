@@ -178,7 +178,7 @@ def run_system_demo(
     company = generate_company(store, employees=employees, seed=seed)
     say(f"Seeded an Intacct company of {employees} employees")
     webhook_secret = "demo-webhook-secret"  # noqa: S105  # the emulated tenant's, known to both emulated sides
-    events_token = "demo-smart-events-token"  # noqa: S105  # the same, for Intacct's Smart Events
+    events_token = "demo-smart-events-token-0123456789abcdef"  # noqa: S105  # the same, for Intacct's Smart Events
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
     Runtime.reset()
     with (

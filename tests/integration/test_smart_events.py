@@ -23,7 +23,7 @@ from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore
 from intacct_assignar_dev.local_aws import LocalStack
 from moto import mock_aws
 
-TOKEN = "local-stack-smart-events-token"
+TOKEN = "local-stack-smart-events-token-0123456789"
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ SECRETS = {
         "INTACCT_COMPANY_ID": "acme",
         "INTACCT_USER_ID": "integration",
         "INTACCT_USER_PASSWORD": "user-password",
-        "INTACCT_EVENTS_TOKEN": "events-token",
+        "INTACCT_EVENTS_TOKEN": "events-token-0123456789abcdef0123456789",
     },
     "Assignar": {
         "ASSIGNAR_CLIENT_ID": "client",

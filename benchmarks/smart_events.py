@@ -33,14 +33,13 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.config import parse_config
 from intacct_assignar.runtime import Runtime
-from intacct_assignar.smart_events import ROUTE_PATH, setups
+from intacct_assignar.smart_events import ROUTE_PATH, TOKEN_SETTING, setups
 from intacct_assignar_dev.emulators.assignar import AssignarEmulator
 from intacct_assignar_dev.emulators.http_api import LocalHttpApi
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, SmartEventCallouts, generate_company
 from intacct_assignar_dev.local_aws import EventSource, LocalStack
 from moto import mock_aws
 
-TOKEN = "benchmark-smart-events-token-0123456789"  # the emulated tenant's
 # Scheduled pulls: 6 objects every 15 minutes, one AUDITHISTORY query an hour (README, "What a scheduled run costs").
 SCHEDULED_FLOOR_PER_DAY = 6 * 96 + 24
 # 200 changes a day, as a construction company's office makes them (most are people; then jobs; a few customers).
@@ -103,7 +102,7 @@ def main() -> None:
         config = {"timezone": "America/Denver", "workflows": {"work_orders": {"owner_user_id": owner["id"]}}}
         stack = LocalStack.create(
             {
-                "IntacctSecretArn": {**intacct.settings_env(), "INTACCT_EVENTS_TOKEN": TOKEN},
+                "IntacctSecretArn": intacct.settings_env(),
                 "AssignarSecretArn": assignar.settings_env(),
             },
             parameters={"TenantId": "bench", "TenantConfig": json.dumps(config)},
@@ -112,11 +111,13 @@ def main() -> None:
         for schedule in [s for s in stack.schedules if s.function == "SyncPullerFunction" and not s.payload["full"]]:
             stack.invoke_schedule(schedule)
         stack.pump(source(stack, "UpsertQueue"))
+        # The token the stack generated in its own secret, as `smart-events print --stack` reads it.
+        token = str(stack.secret_settings("IntacctEventsTokenSecret")[TOKEN_SETTING])
         notices, upserts = source(stack, "EventQueue"), source(stack, "UpsertQueue")
         route = stack.handler_for_route(f"POST {ROUTE_PATH}")
         with (
             LocalHttpApi(route, path=ROUTE_PATH) as api,
-            SmartEventCallouts(store, setups(parse_config(config), api.endpoint, TOKEN)) as callouts,
+            SmartEventCallouts(store, setups(parse_config(config), api.endpoint, token)) as callouts,
         ):
             # (a) one change at a time, change to Assignar
             workers = [e for e in store.records("EMPLOYEE") if e.get("STATUS") == "active"]

@@ -118,7 +118,13 @@ TOKEN_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-In
 
 def _smart_event_receiver(monkeypatch: pytest.MonkeyPatch, token: str) -> tuple[Runtime, list[str]]:
     """A runtime as the template sets up the Smart Event receiver, and the ARNs of the secrets it then reads."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # Building a client looks for credentials; nothing is sent.
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("INTACCT_EVENTS_TOKEN_SECRET_ARN", TOKEN_SECRET_ARN)
     monkeypatch.setenv("EVENT_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/acme-events")
     # Set as if by mistake: the receiver must still not read it.

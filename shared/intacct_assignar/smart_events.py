@@ -16,8 +16,15 @@ or a request bin, and its row in the smart event log, `get_list object="smarteve
 3. `{!OBJECT.RECORDNO!}` renders the record's RECORDNO (digits), for every object the workflows read.
 4. `{!OBJECT.WHENMODIFIED!}` renders as the XML API writes timestamps, `MM/DD/YYYY HH:MM:SS` in the company's time
    zone (the tenant document's `timezone`); a 12-hour clock with AM/PM, a missing seconds part and ISO 8601 are read
-   too. A company whose users write dates day first would render `DD/MM/YYYY`: notices then look stale or from the
-   future and are refused (401, the webhook-refused alarm), and the scheduled pull carries the changes meanwhile.
+   too. A company whose users write dates day first would render `DD/MM/YYYY`: while the day is 12 or less it reads
+   as another date, so the notice looks stale or from the future (401); from the 13th it is no date at all (400 "not
+   a timestamp"). Either way the refused-deliveries alarm fires and the scheduled pull carries the changes.
+   Not listed by Sage either way, and as likely: the injection may be rendered in the time zone and date format of
+   the user who made the change (their preferences), not the company's. Then notices of users in another zone are
+   refused as stale or ahead, and of users with day-first dates as above, while others' pass; what the admin sees
+   is the refused-deliveries alarm and the receiver's log naming why. The fix is in Intacct (those users' time zone
+   and date format set to the company's), DEPLOY.md §5b. One Smart Event fired by a user with other preferences in
+   a sandbox would tell.
 5. Intacct may retry a delivery it thinks failed: a repeated notice only reads the record again (and publishes
    nothing when it has not changed), so repeats are harmless; a stale one is refused.
 """

@@ -61,6 +61,7 @@ DEPLOYED_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     # Set per function by the template; every one here, so each function finds what it reads.
     "INTACCT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/intacct-AbCdEf",
+    "INTACCT_EVENTS_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-events-token-AbCdEf",
     "ASSIGNAR_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/assignar-AbCdEf",
     "UPSERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-upsert",
     "PARKED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-parked",
@@ -76,7 +77,9 @@ SECRETS = {
         "INTACCT_COMPANY_ID": "acme",
         "INTACCT_USER_ID": "integration",
         "INTACCT_USER_PASSWORD": "user-password",
-        "INTACCT_EVENTS_TOKEN": "events-token",
+    },
+    DEPLOYED_ENV["INTACCT_EVENTS_TOKEN_SECRET_ARN"]: {
+        "INTACCT_EVENTS_TOKEN": "events-token-0123456789abcdef0123456789"
     },
     DEPLOYED_ENV["ASSIGNAR_SECRET_ARN"]: {
         "ASSIGNAR_CLIENT_ID": "client",

@@ -11,7 +11,9 @@ API transactions (one per query, each record written one).
     start): in AWS add the event source's batching window (2 s) and the upsert queue's (5 s), and cold starts.
 (b) Cost: the Intacct API transactions of one notice per object (warm), and of `--per-day` changes a day in a
     realistic mix (workers, projects, tasks, customers, items), delivered one at a time (every change alone: the
-    worst case) and in bursts of 10; next to the scheduled pulls' floor, which Smart Events leave as it is.
+    worst case), in bursts of 10 holding one object each (the plan in object order: the best case, one query a
+    burst) and in bursts of 10 as they come (the plan shuffled with each of `--plan-seeds`: a burst holds several
+    objects, one query each); next to the scheduled pulls' floor, which Smart Events leave as it is.
 
     .venv/bin/python benchmarks/smart_events.py
     .venv/bin/python benchmarks/smart_events.py --changes 50 --per-day 200
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import time
 from collections.abc import Iterator
@@ -33,14 +36,13 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from intacct_assignar.config import parse_config
 from intacct_assignar.runtime import Runtime
-from intacct_assignar.smart_events import ROUTE_PATH, setups
+from intacct_assignar.smart_events import ROUTE_PATH, TOKEN_SETTING, setups
 from intacct_assignar_dev.emulators.assignar import AssignarEmulator
 from intacct_assignar_dev.emulators.http_api import LocalHttpApi
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, SmartEventCallouts, generate_company
 from intacct_assignar_dev.local_aws import EventSource, LocalStack
 from moto import mock_aws
 
-TOKEN = "benchmark-smart-events-token"  # the emulated tenant's
 # Scheduled pulls: 6 objects every 15 minutes, one AUDITHISTORY query an hour (README, "What a scheduled run costs").
 SCHEDULED_FLOOR_PER_DAY = 6 * 96 + 24
 # 200 changes a day, as a construction company's office makes them (most are people; then jobs; a few customers).
@@ -94,6 +96,12 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=30, help="changes timed one at a time (a)")
     parser.add_argument("--per-day", type=int, default=200, help="changes a day for the cost (b)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--plan-seeds",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1, 2, 3],
+        help="seeds for shuffling the day's changes into bursts (comma-separated)",
+    )
     args = parser.parse_args()
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
     store = IntacctStore(timezone="America/Denver")
@@ -103,7 +111,7 @@ def main() -> None:
         config = {"timezone": "America/Denver", "workflows": {"work_orders": {"owner_user_id": owner["id"]}}}
         stack = LocalStack.create(
             {
-                "IntacctSecretArn": {**intacct.settings_env(), "INTACCT_EVENTS_TOKEN": TOKEN},
+                "IntacctSecretArn": intacct.settings_env(),
                 "AssignarSecretArn": assignar.settings_env(),
             },
             parameters={"TenantId": "bench", "TenantConfig": json.dumps(config)},
@@ -112,11 +120,13 @@ def main() -> None:
         for schedule in [s for s in stack.schedules if s.function == "SyncPullerFunction" and not s.payload["full"]]:
             stack.invoke_schedule(schedule)
         stack.pump(source(stack, "UpsertQueue"))
+        # The token the stack generated in its own secret, as `smart-events print --stack` reads it.
+        token = str(stack.secret_settings("IntacctEventsTokenSecret")[TOKEN_SETTING])
         notices, upserts = source(stack, "EventQueue"), source(stack, "UpsertQueue")
         route = stack.handler_for_route(f"POST {ROUTE_PATH}")
         with (
             LocalHttpApi(route, path=ROUTE_PATH) as api,
-            SmartEventCallouts(store, setups(parse_config(config), api.endpoint, TOKEN)) as callouts,
+            SmartEventCallouts(store, setups(parse_config(config), api.endpoint, token)) as callouts,
         ):
             # (a) one change at a time, change to Assignar
             workers = [e for e in store.records("EMPLOYEE") if e.get("STATUS") == "active"]
@@ -149,22 +159,40 @@ def main() -> None:
                 + ", ".join(f"{name} {cost}" for name, cost in per_object.items())
             )
 
-            # (b) a day's changes in the mix, alone and in bursts of 10
+            # (b) a day's changes in the mix: each alone; in bursts of 10 holding one object each (the plan in
+            # object order: the best case, one query a burst); and in bursts of 10 as they come (the plan shuffled
+            # with fixed seeds: a burst then holds several objects, and each costs its own query).
             plan = [name for name, share in MIX.items() for _ in range(round(share * args.per_day))]
             pools = {name: [r for r in store.records(name) if r.get("STATUS") == "active"] for name in MIX}
-            for burst in (1, 10):
+            runs: list[tuple[str, int, list[str]]] = [
+                ("each alone", 1, plan),
+                ("bursts of 10, one object each", 10, plan),
+            ]
+            for plan_seed in args.plan_seeds:
+                shuffled = list(plan)
+                random.Random(plan_seed).shuffle(shuffled)
+                runs.append((f"bursts of 10, shuffled (seed {plan_seed})", 10, shuffled))
+            shuffled_costs: list[int] = []
+            for round_number, (label, burst, day) in enumerate(runs, start=1):
                 before = intacct.stats.api_transactions
-                for start in range(0, len(plan), burst):
-                    for offset, name in enumerate(plan[start : start + burst]):
+                for start in range(0, len(day), burst):
+                    for offset, name in enumerate(day[start : start + burst]):
                         pool = pools[name]
-                        change(store, name, pool[(start + offset) % len(pool)], start + offset + burst * 1000)
+                        change(store, name, pool[(start + offset) % len(pool)], start + offset + round_number * 1000)
                     stack.pump(replace(notices, batch_size=100))
                     stack.pump(upserts)
                 spent = intacct.stats.api_transactions - before
+                if "shuffled" in label:
+                    shuffled_costs.append(spent)
                 print(
-                    f"(b) {len(plan)} changes a day, {'each alone' if burst == 1 else f'in bursts of {burst}'}: "
+                    f"(b) {len(day)} changes a day, {label}: "
                     f"{spent} transactions for the Smart Events, + {SCHEDULED_FLOOR_PER_DAY} for the scheduled "
-                    f"pulls = {spent + SCHEDULED_FLOOR_PER_DAY} a day ({spent / len(plan):.2f} per change)"
+                    f"pulls = {spent + SCHEDULED_FLOOR_PER_DAY} a day ({spent / len(day):.2f} per change)"
+                )
+            if shuffled_costs:
+                print(
+                    f"(b) bursts of 10 as they come, over {len(shuffled_costs)} seeds: "
+                    f"{min(shuffled_costs)}-{max(shuffled_costs)} transactions a day for the Smart Events"
                 )
     print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
 

@@ -18,7 +18,7 @@ from rich.markup import escape
 from .cli import ConfigOption, DebugOption, StateOption, apply_debug
 from .cli_stack import StackOption
 from .config import load_config
-from .smart_events import ROUTE_PATH, setups
+from .smart_events import ROUTE_PATH, TOKEN_SETTING, EventsTokenError, checked_token, setups
 
 smart_events_app = typer.Typer(
     name="smart-events",
@@ -30,18 +30,19 @@ PLACEHOLDER_URL = f"https://<WebhookApi id>.execute-api.<region>.amazonaws.com{R
 
 
 class _Token(BaseSettings):
-    """The token alone, from the environment or `.env` (the same key as in the stack's Intacct secret)."""
+    """The token alone, from the environment or `.env`: for printing without a stack (the demo, a URL given)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    events_token: SecretStr | None = Field(default=None, alias="INTACCT_EVENTS_TOKEN")
+    events_token: SecretStr | None = Field(default=None, alias=TOKEN_SETTING)
 
 
 @smart_events_app.command(
     "print",
     epilog=(
-        "Examples:\n\n  INTACCT_EVENTS_TOKEN=... intacct-assignar smart-events print --stack intacct-assignar-acme\n\n"
-        "  intacct-assignar smart-events print --url https://abc123.execute-api.us-east-1.amazonaws.com/intacct-events"
+        "Examples:\n\n  intacct-assignar smart-events print --stack intacct-assignar-acme\n\n"
+        "  INTACCT_EVENTS_TOKEN=... intacct-assignar smart-events print "
+        "--url https://abc123.execute-api.us-east-1.amazonaws.com/intacct-events"
     ),
 )
 def print_setup(
@@ -58,32 +59,45 @@ def print_setup(
     """Print, per object the enabled workflows read, the Smart Event to create in Intacct: its object and events,
     the HTTP Post URL with the tenant's token, and the body to type.
 
-    The token is INTACCT_EVENTS_TOKEN (environment or .env): the value you put in the stack's Intacct secret.
-    Exit status 2 when it is not set, or when the stack has no IntacctEventsUrl output.
+    With --stack, the token is the one the stack generated in its secret (IntacctEventsTokenSecretArn), read with
+    your AWS credentials; without, INTACCT_EVENTS_TOKEN (environment or .env). Exit status 2 when the token is not
+    set or not at least 32 letters, digits, '-' or '_', or when the stack lacks an output this needs.
     """
     from .aws.stack import find_stack
 
     apply_debug(ctx, debug)
     tenant = load_config(config or ctx.obj.get("config"))
     del state  # accepted like every command's; this one keeps nothing
-    token = _Token().events_token
-    if token is None or not token.get_secret_value():
-        Console(stderr=True).print(
-            "[red]INTACCT_EVENTS_TOKEN is not set:[/red] generate one (openssl rand -hex 32), put it in the stack's "
-            "Intacct secret (DEPLOY.md, Smart Events) and in the environment, then run this again",
-            highlight=False,
-        )
-        raise typer.Exit(2)
-    if url is None and stack is not None:
-        url = find_stack(stack).intacct_events_url
+    deployed = find_stack(stack) if stack is not None else None
+    try:
+        if deployed is not None:
+            # The stack's secret is the one the receiver compares with: a token left in .env is not asked.
+            token = checked_token(
+                deployed.events_token(),
+                f"{TOKEN_SETTING} in the stack's IntacctEventsTokenSecret",
+                "put a new one as DEPLOY.md says (Smart Events, rotating the token), then run this again",
+            )
+        else:
+            given = _Token().events_token
+            token = checked_token(
+                given.get_secret_value() if given else None,
+                f"{TOKEN_SETTING} in the environment or .env",
+                "run this with --stack NAME to read the stack's own, or set it to that (for the demo, "
+                "openssl rand -hex 32 makes one)",
+            )
+    except EventsTokenError as exc:
+        Console(stderr=True).print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    if url is None and deployed is not None:
+        url = deployed.intacct_events_url
         if url is None:
             Console(stderr=True).print(
-                f"[red]stack {escape(stack)} has no IntacctEventsUrl output:[/red] deploy this version of "
+                f"[red]stack {escape(deployed.name)} has no IntacctEventsUrl output:[/red] deploy this version of "
                 "template.yaml to it (sam deploy), then try again",
                 highlight=False,
             )
             raise typer.Exit(2)
-    found = setups(tenant, url or PLACEHOLDER_URL, token.get_secret_value())
+    found = setups(tenant, url or PLACEHOLDER_URL, token)
     if as_json:
         print(json.dumps([setup.as_dict() for setup in found], indent=2))
         return

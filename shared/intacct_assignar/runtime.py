@@ -55,6 +55,8 @@ class FunctionSettings(BaseSettings):
 
     tenant_id: str = Field(alias="TENANT_ID", min_length=1)
     intacct_secret_arn: str | None = Field(default=None, alias="INTACCT_SECRET_ARN")
+    # The Smart Event receiver's only secret: the token's own (template.yaml's IntacctEventsTokenSecret).
+    events_token_secret_arn: str | None = Field(default=None, alias="INTACCT_EVENTS_TOKEN_SECRET_ARN")
     assignar_secret_arn: str | None = Field(default=None, alias="ASSIGNAR_SECRET_ARN")
     state_table: str = Field(alias="STATE_TABLE", min_length=1)
     upsert_queue_url: str | None = Field(default=None, alias="UPSERT_QUEUE_URL")
@@ -235,18 +237,22 @@ class Runtime:
 
     @cached_property
     def smart_event_receiver(self) -> SmartEventReceiver:
+        from pydantic import SecretStr
+
         from .aws.sqs import SqsPublisher
         from .inbound.events import SmartEventReceiver
-        from .settings import IntacctSettings
+        from .smart_events import TOKEN_SETTING, checked_token
 
-        # Only the token is used here: the receiver never calls Intacct.
-        settings = IntacctSettings.model_validate(self.secret(self.settings.intacct_secret_arn, "Intacct"))
-        token = settings.events_token
-        if token is None or not token.get_secret_value():
-            raise RuntimeError("INTACCT_EVENTS_TOKEN is missing from the Intacct secret")
+        # The token's own secret, kept as the others are (SECRET_MAX_AGE_S): a rotated token is taken within that.
+        value = self.secret(self.settings.events_token_secret_arn, "Smart Event token").get(TOKEN_SETTING)
+        token = checked_token(
+            value if isinstance(value, str) else None,
+            f"{TOKEN_SETTING} in the stack's IntacctEventsTokenSecret",
+            "put a new one as DEPLOY.md says (Smart Events, rotating the token)",
+        )
         if not self.settings.event_queue_url:
             raise RuntimeError("EVENT_QUEUE_URL is not set for the Smart Event receiver")
-        return SmartEventReceiver(token, self.config, SqsPublisher(self.settings.event_queue_url))
+        return SmartEventReceiver(SecretStr(token), self.config, SqsPublisher(self.settings.event_queue_url))
 
     @cached_property
     def event_consumer(self) -> EventConsumer:

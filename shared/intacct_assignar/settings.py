@@ -26,9 +26,8 @@ class IntacctSettings(BaseSettings):
     user_id: str = Field(alias="INTACCT_USER_ID", min_length=1)
     user_password: SecretStr = Field(alias="INTACCT_USER_PASSWORD")
     endpoint_url: AnyHttpUrl = Field(default=AnyHttpUrl(DEFAULT_INTACCT_ENDPOINT), alias="INTACCT_ENDPOINT_URL")
-    # The token Intacct's Smart Events present to the stack's /intacct-events route (`smart-events print`);
-    # ours, not Intacct's: only needed where Smart Events are set up.
-    events_token: SecretStr | None = Field(default=None, alias="INTACCT_EVENTS_TOKEN")
+    # Not here: the Smart Event token (INTACCT_EVENTS_TOKEN), kept in a secret of its own that the stack generates,
+    # so that the receiver, which answers the internet, can read it without these passwords.
 
 
 class AssignarSettings(BaseSettings):

@@ -16,8 +16,15 @@ or a request bin, and its row in the smart event log, `get_list object="smarteve
 3. `{!OBJECT.RECORDNO!}` renders the record's RECORDNO (digits), for every object the workflows read.
 4. `{!OBJECT.WHENMODIFIED!}` renders as the XML API writes timestamps, `MM/DD/YYYY HH:MM:SS` in the company's time
    zone (the tenant document's `timezone`); a 12-hour clock with AM/PM, a missing seconds part and ISO 8601 are read
-   too. A company whose users write dates day first would render `DD/MM/YYYY`: notices then look stale or from the
-   future and are refused (401, the webhook-refused alarm), and the scheduled pull carries the changes meanwhile.
+   too. A company whose users write dates day first would render `DD/MM/YYYY`: while the day is 12 or less it reads
+   as another date, so the notice looks stale or from the future (401); from the 13th it is no date at all (400 "not
+   a timestamp"). Either way the refused-deliveries alarm fires and the scheduled pull carries the changes.
+   Not listed by Sage either way, and as likely: the injection may be rendered in the time zone and date format of
+   the user who made the change (their preferences), not the company's. Then notices of users in another zone are
+   refused as stale or ahead, and of users with day-first dates as above, while others' pass; what the admin sees
+   is the refused-deliveries alarm and the receiver's log naming why. The fix is in Intacct (those users' time zone
+   and date format set to the company's), DEPLOY.md §5b. One Smart Event fired by a user with other preferences in
+   a sandbox would tell.
 5. Intacct may retry a delivery it thinks failed: a repeated notice only reads the record again (and publishes
    nothing when it has not changed), so repeats are harmless; a stale one is refused.
 """
@@ -30,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo
 
 from .config import TenantConfig
@@ -40,6 +47,11 @@ ROUTE_PATH: Final = "/intacct-events"
 # GUESS 1: where the token is looked for, in this order.
 TOKEN_PARAMETER: Final = "token"  # noqa: S105 - a parameter's name, not a secret
 TOKEN_HEADER: Final = "X-Intacct-Events-Token"  # noqa: S105 - a header's name
+# The setting that holds the tenant's token: the key in the stack's token secret, and the variable in `.env`.
+TOKEN_SETTING: Final = "INTACCT_EVENTS_TOKEN"  # noqa: S105 - a setting's name
+# Long enough not to be guessed, and URL-safe so that it travels in the action's URL as typed (GUESS 1): the stack
+# generates 48 letters and digits; `openssl rand -hex 32` makes 64.
+TOKEN_SHAPE: Final = re.compile(r"[A-Za-z0-9_-]{32,}")
 # The events to tick in the Smart Event: a record added, a record changed. A deletion reaches Assignar through the
 # deletions pull (AUDITHISTORY), which reads every object at once; a Smart Event on delete would read nothing.
 EVENTS: Final = ("Add", "Set")
@@ -72,9 +84,26 @@ def body_template(object_name: str) -> str:
     )
 
 
+class EventsTokenError(ValueError):
+    """The tenant's token is not set, or not long and URL-safe. Says where it came from and the fix, never its value."""
+
+
+def checked_token(value: str | None, setting: str, fix: str) -> str:
+    """The token, when it has `TOKEN_SHAPE`; `EventsTokenError` naming `setting` (where it was read) and `fix`."""
+    if not value:
+        raise EventsTokenError(f"the Smart Event token ({setting}) is not set: {fix}")
+    if TOKEN_SHAPE.fullmatch(value) is None:
+        # Neither the value nor its length: a message goes to logs and terminals.
+        raise EventsTokenError(
+            f"the Smart Event token ({setting}) must be at least 32 letters, digits, '-' or '_': {fix}"
+        )
+    return value
+
+
 def events_url(url: str, token: str) -> str:
-    """The action's URL: the route with the token as a query parameter (GUESS 1)."""
-    return f"{url}{'&' if '?' in url else '?'}{TOKEN_PARAMETER}={token}"
+    """The action's URL: the route with the token as a query parameter (GUESS 1), encoded, so that no token can
+    end the query early or add a parameter (a checked token needs none; the encoding costs nothing)."""
+    return f"{url}{'&' if '?' in url else '?'}{TOKEN_PARAMETER}={quote(token, safe='')}"
 
 
 @dataclass(frozen=True)
@@ -196,10 +225,14 @@ __all__: Sequence[str] = [
     "ROUTE_PATH",
     "TOKEN_HEADER",
     "TOKEN_PARAMETER",
+    "TOKEN_SETTING",
+    "TOKEN_SHAPE",
+    "EventsTokenError",
     "Notice",
     "NoticeError",
     "SmartEventSetup",
     "body_template",
+    "checked_token",
     "events_url",
     "modified_at",
     "read_notice",

@@ -167,6 +167,8 @@ class LocalStack:
     parameters: dict[str, str]
     queues: dict[str, Queue] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
+    # The template's own secrets (the Smart Event token's): logical id -> ARN.
+    secrets: dict[str, str] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     event_sources: list[EventSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
@@ -182,7 +184,8 @@ class LocalStack:
         template: Path = TEMPLATE,
         environment: Mapping[str, str] | None = None,
     ) -> LocalStack:
-        """Create the template's queues, tables and (given) secrets on moto, and wire its functions.
+        """Create the template's queues, tables and secrets (generated) and the given ones on moto, and wire its
+        functions.
 
         `secrets`: the settings for each secret parameter, e.g. {"IntacctSecretArn": {...}}; each becomes a
         Secrets Manager secret whose ARN is passed as that parameter. `environment` overrides variables in
@@ -197,6 +200,7 @@ class LocalStack:
         stack = cls(name, _with_defaults(sam, values))
         stack._create_queues(resources)
         stack._create_tables(resources)
+        stack._create_secrets(resources)
         stack._wire_functions(sam, resources)
         for function in stack.functions.values():
             function.environment.update(environment or {})
@@ -244,6 +248,32 @@ class LocalStack:
             if ttl:
                 dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
             self.tables[logical_id] = table
+
+    def _create_secrets(self, resources: Resources) -> None:
+        """The template's own secrets, generated as CloudFormation would (GenerateSecretString: Secrets Manager's
+        random password of that length and alphabet, under its key in the JSON template)."""
+        client: Any = boto3.client("secretsmanager", region_name=REGION)
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::SecretsManager::Secret":
+                continue
+            generate = resource["Properties"]["GenerateSecretString"]
+            options = {
+                key: generate[key]
+                for key in ("PasswordLength", "ExcludePunctuation", "ExcludeCharacters", "IncludeSpace")
+                if key in generate
+            }
+            password = client.get_random_password(**options)["RandomPassword"]
+            value = {**json.loads(generate["SecretStringTemplate"]), generate["GenerateStringKey"]: password}
+            created = client.create_secret(Name=f"{self.name}/{logical_id}", SecretString=json.dumps(value))
+            self.secrets[logical_id] = created["ARN"]
+
+    def secret_settings(self, logical_id: str) -> dict[str, Any]:
+        """What one of the template's own secrets holds now (as the admin reads it with `smart-events print`)."""
+        client: Any = boto3.client("secretsmanager", region_name=REGION)
+        settings: dict[str, Any] = json.loads(
+            client.get_secret_value(SecretId=self.secrets[logical_id])["SecretString"]
+        )
+        return settings
 
     def _wire_functions(self, sam: dict[str, Any], resources: Resources) -> None:
         for logical_id, resource in resources.items():
@@ -306,6 +336,8 @@ class LocalStack:
                 return self.queues[target].url
             if target in self.tables:
                 return self.tables[target]
+            if target in self.secrets:
+                return self.secrets[target]  # a secret's Ref is its ARN
             if target in self.parameters:
                 return self.parameters[target]
             raise KeyError(f"no local value for Ref {target}")

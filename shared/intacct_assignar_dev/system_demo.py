@@ -37,7 +37,7 @@ from intacct_assignar.intacct import IntacctClient
 from intacct_assignar.outbound.reconcile import IntacctPostedTime, ReconcileReport, TimeReconciler
 from intacct_assignar.parked import ParkedWork
 from intacct_assignar.settings import IntacctSettings
-from intacct_assignar.smart_events import ROUTE_PATH, setups
+from intacct_assignar.smart_events import ROUTE_PATH, TOKEN_SETTING, setups
 from intacct_assignar.state import DynamoStateStore
 from intacct_assignar.status import StatusReport, build_status
 from pydantic import SecretStr
@@ -178,7 +178,6 @@ def run_system_demo(
     company = generate_company(store, employees=employees, seed=seed)
     say(f"Seeded an Intacct company of {employees} employees")
     webhook_secret = "demo-webhook-secret"  # noqa: S105  # the emulated tenant's, known to both emulated sides
-    events_token = "demo-smart-events-token"  # noqa: S105  # the same, for Intacct's Smart Events
     parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
     Runtime.reset()
     with (
@@ -193,7 +192,8 @@ def run_system_demo(
         tenant_config = parse_config_json(json.dumps(tenant), "the demo's tenant")
         stack = LocalStack.create(
             {
-                "IntacctSecretArn": {**intacct.settings_env(), "INTACCT_EVENTS_TOKEN": events_token},
+                # No Smart Event token: the stack generates its own, in a secret only the receiver may read.
+                "IntacctSecretArn": intacct.settings_env(),
                 "AssignarSecretArn": assignar.settings_env(ASSIGNAR_WEBHOOK_SECRET=webhook_secret),
             },
             parameters={"TenantId": "demo", "TenantConfig": json.dumps(tenant)},
@@ -209,6 +209,7 @@ def run_system_demo(
         with LocalHttpApi(stack.handler_for_route(f"POST {WEBHOOK_PATH}"), path=WEBHOOK_PATH) as api:
             assignar.webhook = WebhookConfig(url=api.endpoint, secret=SecretStr(webhook_secret))
             report.time = demo.approvals(max(5, employees // 20))
+        events_token = str(stack.secret_settings("IntacctEventsTokenSecret")[TOKEN_SETTING])
         report.smart_event = demo.smart_event(tenant_config, events_token)
         changed = demo.change_intacct()
         report.phases.append(demo.pull_phase("after changes in Intacct"))

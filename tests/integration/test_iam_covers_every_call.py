@@ -85,8 +85,12 @@ def test_the_recorder_saw_every_function_and_every_kind_of_client_they_make(run:
         ("WebhookReceiverFunction", "Enqueue", ["sqs:SendMessage", "PushQueue"]),
         # The puller's Intacct settings
         ("SyncPullerFunction", "IntacctSecret", ["secretsmanager:GetSecretValue", "IntacctSecretArn"]),
-        # The Smart Event receiver's token, and its only way to hand on a notice
-        ("SmartEventReceiverFunction", "IntacctSecret", ["secretsmanager:GetSecretValue", "IntacctSecretArn"]),
+        # The Smart Event receiver's token (its own secret), and its only way to hand on a notice
+        (
+            "SmartEventReceiverFunction",
+            "EventsTokenSecret",
+            ["secretsmanager:GetSecretValue", "IntacctEventsTokenSecret"],
+        ),
         ("SmartEventReceiverFunction", "Enqueue", ["sqs:SendMessage", "EventQueue"]),
         # The targeted puller's reads of what was written, its records for Assignar and its run entries
         ("TargetedPullerFunction", "State", ["dynamodb:BatchGetItem", "StateTable"]),
@@ -123,3 +127,54 @@ def test_a_leading_keys_condition_without_definitions_refuses_the_push_consumers
 
     # Then the puts of definitions are refused, and the run entries still pass
     assert lines and all("dynamodb:PutItem" in line and "key DEFINITION#" in line for line in lines), lines
+
+
+def test_the_smart_event_receiver_reads_its_token_secret_and_no_other_secret(run: Run) -> None:
+    # Given the secrets the receiver read while the demo's Smart Event came in
+    stack = run.roles.stack
+    token_secret = stack.secrets["IntacctEventsTokenSecret"]
+    read = {
+        r.resource
+        for call in run.calls
+        for r in run.roles.requests(call)
+        if r.function == "SmartEventReceiverFunction" and r.action == "secretsmanager:GetSecretValue"
+    }
+
+    # Then it read the token's own secret, never the Intacct secret (the passwords) nor Assignar's
+    assert read == {token_secret}
+    assert token_secret not in {stack.parameters["IntacctSecretArn"], stack.parameters["AssignarSecretArn"]}
+
+
+@pytest.mark.parametrize("parameter", ["IntacctSecretArn", "AssignarSecretArn"])
+def test_negative_control_a_read_of_the_tenants_other_secrets_by_the_receiver_would_be_denied(
+    run: Run, parameter: str
+) -> None:
+    # Given a read of the Intacct (or Assignar) secret, as the receiver made when the token was kept there
+    stack = run.roles.stack
+    secret = stack.parameters[parameter]
+    receiver = stack.functions["SmartEventReceiverFunction"].name
+    call = Call(receiver, "secretsmanager", "GetSecretValue", {"SecretId": secret})
+
+    # Then its role refuses it
+    assert run.roles.refused([call]) == [f"SmartEventReceiverFunction: secretsmanager:GetSecretValue on {secret}"]
+    # And the check can allow a read: the same read of the token's secret, and the one the Intacct secret's readers make
+    assert (
+        run.roles.refused(
+            [
+                Call(
+                    receiver,
+                    "secretsmanager",
+                    "GetSecretValue",
+                    {"SecretId": stack.secrets["IntacctEventsTokenSecret"]},
+                )
+            ]
+        )
+        == []
+    )
+    reader = "TargetedPullerFunction" if parameter == "IntacctSecretArn" else "WebhookReceiverFunction"
+    assert (
+        run.roles.refused(
+            [Call(stack.functions[reader].name, "secretsmanager", "GetSecretValue", {"SecretId": secret})]
+        )
+        == []
+    )

@@ -39,10 +39,14 @@ from intacct_assignar.cli import main
 create = local_aws.LocalStack.create.__func__
 
 def recording(cls, secrets, **options):
-    # The settings the demo stores as Secrets Manager secrets (the Assignar client secret is random per run).
+    # The settings the demo stores as Secrets Manager secrets (the Assignar client secret is random per run), and
+    # those the stack generates itself (the Smart Event token).
+    stack = create(cls, secrets, **options)
+    stored = {name: dict(settings) for name, settings in secrets.items()}
+    stored.update({name: stack.secret_settings(name) for name in stack.secrets})
     with open(secrets_file, "w") as out:
-        json.dump({name: dict(settings) for name, settings in secrets.items()}, out)
-    return create(cls, secrets, **options)
+        json.dump(stored, out)
+    return stack
 
 local_aws.LocalStack.create = classmethod(recording)
 
@@ -97,12 +101,12 @@ class Run:
 
 
 def secret_values(stored: dict[str, Any]) -> dict[str, str]:
-    """Every password and secret the demo stores, by setting name."""
+    """Every password, secret and token the demo stores, by setting name."""
     return {
         key: value
         for settings in stored.values()
         for key, value in settings.items()
-        if ("PASSWORD" in key or "SECRET" in key) and value
+        if ("PASSWORD" in key or "SECRET" in key or key.endswith("_TOKEN")) and value
     }
 
 
@@ -142,6 +146,7 @@ def test_without_the_floor_botocore_writes_the_secrets_at_debug(runs: dict[str, 
         "INTACCT_USER_PASSWORD",
         "ASSIGNAR_CLIENT_SECRET",
         "ASSIGNAR_WEBHOOK_SECRET",
+        "INTACCT_EVENTS_TOKEN",  # the stack's own secret, read by the Smart Event receiver alone
     }
     bodies = [line for line in output.splitlines() if '"SecretString"' in line]
     assert "GetSecretValue" in output and bodies, "the functions should read their secrets through botocore"

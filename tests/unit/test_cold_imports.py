@@ -34,6 +34,7 @@ ENVIRONMENT = {
     "IDEMPOTENCY_TABLE": "acme-idempotency",
     "POWERTOOLS_SERVICE_NAME": "intacct-assignar",
     "INTACCT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/intacct-AbCdEf",
+    "INTACCT_EVENTS_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-events-token-AbCdEf",
     "ASSIGNAR_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/assignar-AbCdEf",
     "UPSERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-upsert",
     "PARKED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-parked",
@@ -48,8 +49,8 @@ SECRETS = {
         "INTACCT_COMPANY_ID": "acme",
         "INTACCT_USER_ID": "integration",
         "INTACCT_USER_PASSWORD": "user-password",
-        "INTACCT_EVENTS_TOKEN": "events-token",
     },
+    "Smart Event token": {"INTACCT_EVENTS_TOKEN": "events-token-0123456789abcdef0123456789"},
     "Assignar": {
         "ASSIGNAR_CLIENT_ID": "client",
         "ASSIGNAR_CLIENT_SECRET": "client-secret",
@@ -147,7 +148,9 @@ def test_the_cold_start_benchmark_measures_every_function_with_what_it_reads() -
     assert set(benchmark.FIRST_INVOCATION) == set(FUNCTIONS)
     assert set(ENVIRONMENT) <= set(benchmark.DEPLOYED_ENV)
     secrets = list(benchmark.SECRETS.values())
-    assert [set(secret) for secret in secrets] == [set(SECRETS["Intacct"]), set(SECRETS["Assignar"])]
+    assert [set(secret) for secret in secrets] == [
+        set(SECRETS[what]) for what in ("Intacct", "Smart Event token", "Assignar")
+    ]
 
 
 def test_the_approval_watcher_never_loads_the_intacct_client(tmp_path: Path) -> None:

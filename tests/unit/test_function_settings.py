@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from intacct_assignar.config import ConfigError
 from intacct_assignar.runtime import FunctionSettings, Runtime
+from intacct_assignar.smart_events import EventsTokenError
 from pydantic import ValidationError
 
 
@@ -110,3 +111,47 @@ def test_a_concurrency_under_one_or_not_a_number_is_refused(monkeypatch: pytest.
     monkeypatch.setenv("MAX_CONCURRENCY", value)
     with pytest.raises(ValidationError, match="MAX_CONCURRENCY"):
         FunctionSettings()
+
+
+TOKEN_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-IntacctEventsTokenSecret-AbCdEf"
+
+
+def _smart_event_receiver(monkeypatch: pytest.MonkeyPatch, token: str) -> tuple[Runtime, list[str]]:
+    """A runtime as the template sets up the Smart Event receiver, and the ARNs of the secrets it then reads."""
+    # Building a client looks for credentials; nothing is sent.
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("INTACCT_EVENTS_TOKEN_SECRET_ARN", TOKEN_SECRET_ARN)
+    monkeypatch.setenv("EVENT_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/acme-events")
+    # Set as if by mistake: the receiver must still not read it.
+    monkeypatch.setenv("INTACCT_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:intacct-AbCdEf")
+    read: list[str] = []
+
+    def secret(_self: Runtime, arn: str | None, _what: str) -> dict[str, str]:
+        read.append(str(arn))
+        return {"INTACCT_EVENTS_TOKEN": token}
+
+    monkeypatch.setattr(Runtime, "secret", secret)
+    return Runtime(FunctionSettings()), read
+
+
+def test_the_smart_event_receiver_reads_its_token_from_its_own_secret_and_no_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runtime, read = _smart_event_receiver(monkeypatch, "Zq8vR2mXw4Lk9TnB3cYp7HsD1fGj6KaE0uVx5WbNiQoMlPeR")
+    assert runtime.smart_event_receiver is not None
+    assert read == [TOKEN_SECRET_ARN]
+
+
+def test_a_token_of_the_wrong_shape_in_the_secret_stops_the_receiver_naming_the_secret_not_the_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runtime, _read = _smart_event_receiver(monkeypatch, "hunter2-is-short")
+    with pytest.raises(EventsTokenError) as caught:
+        _ = runtime.smart_event_receiver
+    assert "IntacctEventsTokenSecret" in str(caught.value) and "DEPLOY.md" in str(caught.value)
+    assert "hunter2" not in str(caught.value)

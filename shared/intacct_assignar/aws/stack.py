@@ -3,6 +3,7 @@ that template.yaml's Outputs name, so that a command on an admin's machine works
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
@@ -16,6 +17,7 @@ from .sqs import QueueMessage, SqsPublisher
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 # The stack's outputs a command needs (template.yaml's Outputs), by the field that holds each.
@@ -28,7 +30,10 @@ OUTPUTS: Final = {
 }
 
 # Outputs a stack deployed from an older template may lack, for the commands that can do without them.
-OPTIONAL_OUTPUTS: Final = {"intacct_events_url": "IntacctEventsUrl"}
+OPTIONAL_OUTPUTS: Final = {
+    "intacct_events_url": "IntacctEventsUrl",
+    "events_token_secret_arn": "IntacctEventsTokenSecretArn",
+}
 
 # The queues in the admin's words, as `parked list` shows where an item waits.
 UPSERT_DEAD_LETTERS: Final = "upsert dead-letter queue"
@@ -47,6 +52,8 @@ class DeployedStack:
     parked_timesheets_queue_url: str
     # Where Intacct's Smart Events post (`smart-events print`); None from a stack of an older template.
     intacct_events_url: str | None = None
+    # The secret the stack generated the Smart Event token in; None from a stack of an older template.
+    events_token_secret_arn: str | None = None
 
     @property
     def state_location(self) -> str:
@@ -61,6 +68,26 @@ class DeployedStack:
             SqsDeadLetterQueue(self.parked_records_queue_url, "record", UPSERT_DEAD_LETTERS, client=sqs),
             SqsDeadLetterQueue(self.parked_timesheets_queue_url, "timesheet", PUSH_DEAD_LETTERS, client=sqs),
         ]
+
+    def events_token(self, *, client: SecretsManagerClient | None = None) -> str | None:
+        """The Smart Event token in the stack's secret, read with the admin's own credentials (the functions' roles
+        are not involved); None when the secret holds no INTACCT_EVENTS_TOKEN. The value is never put in an error."""
+        from ..smart_events import TOKEN_SETTING
+
+        if self.events_token_secret_arn is None:
+            raise AwsSetupError(
+                f"stack {self.name} has no output {OPTIONAL_OUTPUTS['events_token_secret_arn']}: deploy this version "
+                "of template.yaml to it (sam deploy), then try again"
+            )
+        with aws_errors("reading the stack's Smart Event token (secretsmanager:GetSecretValue)"):
+            secrets = client or boto3.client("secretsmanager")
+            text = secrets.get_secret_value(SecretId=self.events_token_secret_arn).get("SecretString", "")
+        try:
+            settings = json.loads(text)
+        except ValueError:
+            return None  # not JSON: said as "not set" by the caller, without quoting what is there
+        value = settings.get(TOKEN_SETTING) if isinstance(settings, dict) else None
+        return value if isinstance(value, str) else None
 
     def upsert_queue(self, *, client: SQSClient | None = None) -> SqsPublisher:
         return _AdminPublisher(self.upsert_queue_url, "upsert queue", client=client)
@@ -97,7 +124,11 @@ def find_stack(name: str, *, client: CloudFormationClient | None = None) -> Depl
             "deploy this version of template.yaml to it (sam deploy), then try again"
         )
     deployed = DeployedStack(name, **{field: outputs[key] for field, key in OUTPUTS.items()})
-    return replace(deployed, intacct_events_url=outputs.get(OPTIONAL_OUTPUTS["intacct_events_url"]) or None)
+    return replace(
+        deployed,
+        intacct_events_url=outputs.get(OPTIONAL_OUTPUTS["intacct_events_url"]) or None,
+        events_token_secret_arn=outputs.get(OPTIONAL_OUTPUTS["events_token_secret_arn"]) or None,
+    )
 
 
 class _AdminPublisher(SqsPublisher):

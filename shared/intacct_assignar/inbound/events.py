@@ -23,7 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from ..config import TenantConfig
 from ..consumer import validation_problems
 from ..outcomes import ParkForPerson
-from ..smart_events import TOKEN_HEADER, TOKEN_PARAMETER, NoticeError, modified_at, read_notice, token_from
+from ..smart_events import (
+    TOKEN_HEADER,
+    TOKEN_PARAMETER,
+    TOKEN_SETTING,
+    NoticeError,
+    checked_token,
+    modified_at,
+    read_notice,
+    token_from,
+)
 from ..smart_events import watched_sources as _watched
 
 logger = logging.getLogger(__name__)
@@ -91,8 +100,8 @@ class SmartEventReceiver:
         clock: Callable[[], float] = time.time,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        if not token.get_secret_value():
-            raise ValueError("the Smart Event token is empty; set INTACCT_EVENTS_TOKEN")
+        # Whoever built it said where the token came from (`Runtime`, the CLI); this only refuses a bad one.
+        checked_token(token.get_secret_value(), TOKEN_SETTING, "put a new one (DEPLOY.md, Smart Events: the token)")
         # Only a digest is kept for comparing: equal-length digests compare in constant time whatever was sent.
         self._digest = hashlib.sha256(token.get_secret_value().encode()).digest()
         self._config = config

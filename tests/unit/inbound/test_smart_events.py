@@ -7,13 +7,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from intacct_assignar.config import parse_config
 from intacct_assignar.inbound.events import RecordEvent, SmartEventReceiver
-from intacct_assignar.smart_events import TOKEN_HEADER, body_template, read_notice, setups
+from intacct_assignar.smart_events import (
+    TOKEN_HEADER,
+    EventsTokenError,
+    body_template,
+    checked_token,
+    events_url,
+    read_notice,
+    setups,
+)
 from intacct_assignar_dev.emulators.intacct.smart_events import render
 from pydantic import SecretStr
 
@@ -219,3 +227,65 @@ def test_negative_control_a_change_in_the_first_repeated_hour_is_accepted_too() 
         notice(modified="11/01/2026 01:30:00"), {}, {"token": TOKEN}
     )
     assert answer.status == 202, answer.body
+
+
+# --- the token itself -----------------------------------------------------------------------------------------
+
+GENERATED = (
+    "Zq8vR2mXw4Lk9TnB3cYp7HsD1fGj6KaE0uVx5WbNiQoMlPeR"  # the shape the stack's secret generates (48, no punctuation)
+)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a" * 31,  # one short of 32
+        "demo-smart-events-token",  # a phrase, not a token
+        "x" * 40 + "&token=other",  # would change the URL's query
+        "x" * 40 + " ",  # a space (a paste with a trailing blank)
+        "x" * 40 + "/",  # base64 rather than its URL-safe form
+        "x" * 40 + "é",
+    ],
+)
+def test_a_token_short_or_not_url_safe_is_refused_naming_the_setting_and_the_fix_never_the_value(value: str) -> None:
+    # When a token of the wrong shape is checked, Then one sentence names where it came from and what to do
+    with pytest.raises(EventsTokenError) as caught:
+        checked_token(value, "INTACCT_EVENTS_TOKEN in the environment", "generate one with openssl rand -hex 32")
+    message = str(caught.value)
+    assert "INTACCT_EVENTS_TOKEN in the environment" in message and "openssl rand -hex 32" in message
+    assert value not in message and "x" * 32 not in message and "a" * 31 not in message
+    # And the receiver will not start with it
+    with pytest.raises(EventsTokenError):
+        SmartEventReceiver(SecretStr(value), CONFIG, Queue())
+
+
+def test_an_unset_token_is_refused_as_not_set() -> None:
+    for value in (None, ""):
+        with pytest.raises(EventsTokenError, match="is not set"):
+            checked_token(value, "INTACCT_EVENTS_TOKEN", "set it")
+
+
+@pytest.mark.parametrize("value", ["a" * 32, GENERATED, "0123456789abcdef" * 4, "A-b_" * 8, TOKEN])
+def test_negative_control_a_long_url_safe_token_is_taken_as_it_is(value: str) -> None:
+    assert checked_token(value, "INTACCT_EVENTS_TOKEN", "set it") == value
+    assert SmartEventReceiver(SecretStr(value), CONFIG, Queue()).receive(notice(), {}, {"token": value}).status in (
+        202,
+        401,  # stale against the real clock: past the token check all the same
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "token"),
+    [
+        ("https://abc.execute-api.us-east-1.amazonaws.com/intacct-events", "a b&c=d#e%f+g"),
+        ("https://abc.execute-api.us-east-1.amazonaws.com/intacct-events?tenant=acme", "x/y?z"),
+        ("https://abc.execute-api.us-east-1.amazonaws.com/intacct-events", GENERATED),
+    ],
+)
+def test_the_events_url_carries_any_token_intact_in_its_query(url: str, token: str) -> None:
+    # When the URL is made with the token, Then the query read back holds that token and nothing else was broken
+    made = urlsplit(events_url(url, token))
+    assert parse_qs(made.query)["token"] == [token]
+    assert made.fragment == ""
+    assert made.path == urlsplit(url).path
+    assert {k: v for k, v in parse_qs(made.query).items() if k != "token"} == parse_qs(urlsplit(url).query)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from intacct_assignar.aws.stack import OPTIONAL_OUTPUTS
 from intacct_assignar.config import (
     STACK_PARAMETER_MAX_LENGTH,
     WORKFLOWS,
@@ -33,6 +34,7 @@ from intacct_assignar.config import (
 )
 from intacct_assignar.metrics import METRIC_NAMES, WORKFLOW_DIMENSION
 from intacct_assignar.runs import TIME_WORKFLOW
+from intacct_assignar.smart_events import TOKEN_SETTING, TOKEN_SHAPE
 from intacct_assignar.state import TABLE_DEFINITION
 from intacct_assignar.state.dynamodb import TTL_ATTRIBUTE
 from samcli.cli.types import CfnParameterOverridesType
@@ -263,6 +265,7 @@ def granted(cfn: Resources, role: str, action: str) -> set[str]:
     return names
 
 
+SECRET_READ = "secretsmanager:GetSecretValue"
 STATE = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
 
@@ -312,8 +315,10 @@ def grants(cfn: Resources, role: str) -> dict[str, set[str]]:
             {"secretsmanager:GetSecretValue": {"AssignarSecretArn"}, "sqs:SendMessage": {"PushQueue"}},
         ),
         (
+            # The token's own secret, never the Intacct secret (the sender and user passwords) nor Assignar's:
+            # this function answers the internet.
             "SmartEventReceiverRole",
-            {"secretsmanager:GetSecretValue": {"IntacctSecretArn"}, "sqs:SendMessage": {"EventQueue"}},
+            {"secretsmanager:GetSecretValue": {"IntacctEventsTokenSecret"}, "sqs:SendMessage": {"EventQueue"}},
         ),
         (
             "TargetedPullerRole",
@@ -413,7 +418,40 @@ def test_no_secret_reaches_an_environment_variable(cfn: Resources) -> None:
                 assert key.endswith("_SECRET_ARN") and value in (
                     {"Ref": "IntacctSecretArn"},
                     {"Ref": "AssignarSecretArn"},
+                    {"Ref": "IntacctEventsTokenSecret"},
                 ), (name, key)
+
+
+def test_the_smart_event_token_is_a_secret_of_its_own_generated_long_and_url_safe_by_the_stack(
+    sam: dict[str, Any], cfn: Resources
+) -> None:
+    # Given the stack's secrets (the Intacct and Assignar ones are parameters: the admin makes them)
+    [(name, secret)] = of_type(cfn, "AWS::SecretsManager::Secret").items()
+    generated = secret["Properties"]["GenerateSecretString"]
+
+    # Then the token's is generated at creation, as JSON of the setting the receiver reads, long and URL-safe
+    assert name == "IntacctEventsTokenSecret"
+    assert generated["GenerateStringKey"] == TOKEN_SETTING and json.loads(generated["SecretStringTemplate"]) == {}
+    assert generated["ExcludePunctuation"] is True and generated["PasswordLength"] >= 40
+    assert not generated.get("IncludeSpace") and "ExcludeCharacters" not in generated
+    # letters and digits of that length are what the receiver accepts
+    assert TOKEN_SHAPE.fullmatch("aZ9" * (generated["PasswordLength"] // 3))
+    # And only the Smart Event receiver may read it; the admin finds it from the stack's outputs
+    readers = {role for role in of_type(cfn, "AWS::IAM::Role") if name in granted(cfn, role, SECRET_READ)}
+    assert readers == {"SmartEventReceiverRole"}
+    assert sam["Outputs"]["IntacctEventsTokenSecretArn"]["Value"] == {"Ref": name}
+    assert OPTIONAL_OUTPUTS["events_token_secret_arn"] == "IntacctEventsTokenSecretArn"
+    assert cfn["SmartEventReceiverFunction"]["Properties"]["Environment"]["Variables"][
+        "INTACCT_EVENTS_TOKEN_SECRET_ARN"
+    ] == {"Ref": name}
+
+
+def test_negative_control_the_receiver_is_no_longer_given_or_granted_the_intacct_secret(cfn: Resources) -> None:
+    variables = cfn["SmartEventReceiverFunction"]["Properties"]["Environment"]["Variables"]
+    assert "INTACCT_SECRET_ARN" not in variables and "ASSIGNAR_SECRET_ARN" not in variables
+    assert not {"IntacctSecretArn", "AssignarSecretArn"} & granted(cfn, "SmartEventReceiverRole", SECRET_READ)
+    # the check can see a grant: the targeted puller, beside it, is granted the Intacct secret
+    assert "IntacctSecretArn" in granted(cfn, "TargetedPullerRole", SECRET_READ)
 
 
 def test_every_handler_in_functions_is_deployed_with_its_code(sam: dict[str, Any]) -> None:
@@ -451,7 +489,7 @@ def test_functions_get_the_settings_their_runtime_reads(cfn: Resources) -> None:
         "WebhookReceiverFunction": {"ASSIGNAR_SECRET_ARN", "PUSH_QUEUE_URL"},
         "PushConsumerFunction": {"INTACCT_SECRET_ARN", "ASSIGNAR_SECRET_ARN", "PARKED_QUEUE_URL", "MAX_RECEIVES"},
         "TimesheetSweepFunction": {"INTACCT_SECRET_ARN", "ASSIGNAR_SECRET_ARN", "PUSH_QUEUE_URL"},
-        "SmartEventReceiverFunction": {"INTACCT_SECRET_ARN", "EVENT_QUEUE_URL"},
+        "SmartEventReceiverFunction": {"INTACCT_EVENTS_TOKEN_SECRET_ARN", "EVENT_QUEUE_URL"},
         "TargetedPullerFunction": {"INTACCT_SECRET_ARN", "UPSERT_QUEUE_URL", "PARKED_QUEUE_URL", "MAX_RECEIVES"},
     }
     for name, keys in needs.items():

@@ -192,7 +192,11 @@ def emulate(
             for name, value in env.items():
                 print(f"export {name}='{value}'")
             sys.stdout.flush()
-            threading.Event().wait()
+            # Waits in short slices: the kernel may hand Ctrl-C's signal to one of the servers' threads, and
+            # Python raises KeyboardInterrupt only when the main thread next runs, which an untimed wait never does.
+            idle = threading.Event()
+            while not idle.wait(0.25):
+                pass
         except KeyboardInterrupt:
             errors.print("Stopped.")
 

@@ -157,6 +157,7 @@ def emulate(
     Prints the settings that point the CLI at them (source them, or put them in a .env file) and a tenant
     document; then `intacct-assignar sync` and `push-timesheets` run against the emulators. Ctrl-C stops.
     """
+    import signal
     import threading
 
     from .emulators.assignar import AssignarEmulator
@@ -192,8 +193,10 @@ def emulate(
             for name, value in env.items():
                 print(f"export {name}='{value}'")
             sys.stdout.flush()
-            # Waits in short slices: the kernel may hand Ctrl-C's signal to one of the servers' threads, and
-            # Python raises KeyboardInterrupt only when the main thread next runs, which an untimed wait never does.
+            # Ctrl-C stops, even when started from a shell that ignores it (a background job's SIGINT is ignored,
+            # and Python then installs no handler of its own). It waits in short slices: the kernel may hand the
+            # signal to a server's thread, and KeyboardInterrupt comes only when the main thread next runs.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             idle = threading.Event()
             while not idle.wait(0.25):
                 pass

@@ -260,14 +260,9 @@ class PushService:
 
     def _prepare(self, timesheet_id: int, *, retry_parked: bool, confirmed_absent: bool) -> PushResult | _Ready:
         """Everything before the writes: read, plan, claim, settle lost answers, decide and check each write."""
-        timesheet = self._prefetched.pop(timesheet_id, None)
-        if timesheet is None:
-            try:
-                timesheet = self.assignar.timesheets.get(timesheet_id)
-            except NotFoundError:
-                return PushResult(timesheet_id, "skipped", reason="Assignar has no such timesheet")
-        if not timesheet.is_approved:
-            return PushResult(timesheet_id, "skipped", reason=f"not approved in Assignar (status {timesheet.status})")
+        timesheet = self._approved(timesheet_id)
+        if isinstance(timesheet, PushResult):
+            return timesheet
         posting, unpostable = self._plan(timesheet)
         if timesheet.is_processed:
             entry = self.state.get_ledger(timesheet_id)
@@ -309,13 +304,22 @@ class PushService:
             return self._park(claim, content_hash, refused.reason)
         return _Ready(claim, timesheet, content_hash, sends)
 
-    def _preview(self, timesheet_id: int) -> PushResult:
-        try:
-            timesheet = self.assignar.timesheets.get(timesheet_id)
-        except NotFoundError:
-            return PushResult(timesheet_id, "skipped", reason="Assignar has no such timesheet")
+    def _approved(self, timesheet_id: int) -> Timesheet | PushResult:
+        """The timesheet (the batch's prefetched read, used once, else its own), or why it is skipped."""
+        timesheet = self._prefetched.pop(timesheet_id, None)
+        if timesheet is None:
+            try:
+                timesheet = self.assignar.timesheets.get(timesheet_id)
+            except NotFoundError:
+                return PushResult(timesheet_id, "skipped", reason="Assignar has no such timesheet")
         if not timesheet.is_approved:
             return PushResult(timesheet_id, "skipped", reason=f"not approved in Assignar (status {timesheet.status})")
+        return timesheet
+
+    def _preview(self, timesheet_id: int) -> PushResult:
+        timesheet = self._approved(timesheet_id)
+        if isinstance(timesheet, PushResult):
+            return timesheet
         posting, unpostable = self._plan(timesheet)
         entry = self.state.get_ledger(timesheet.id)
         return preview(
@@ -500,9 +504,11 @@ class PushService:
         is proven to hold its marker) goes in a request of its own instead, as it went before writes were batched:
         a lost answer for the batch must not hand a person a document that was never in doubt on its own."""
         sends = [(prepared, send) for prepared in ready for send in prepared.sends]
-        together = [index for index, (_, send) in enumerate(sends) if send.kind.can_find()]
+        # Asked once per kind: while nothing is proven, each ask reads the ledger's proofs again.
+        findable = {send.kind.name: send.kind.can_find() for _, send in sends}
+        together = [index for index, (_, send) in enumerate(sends) if findable[send.kind.name]]
         groups = [together] if together else []
-        groups += [[index] for index, (_, send) in enumerate(sends) if not send.kind.can_find()]
+        groups += [[index] for index, (_, send) in enumerate(sends) if not findable[send.kind.name]]
         stopped: dict[int, Exception] = {}  # a timesheet whose intent could not be saved sends nothing more
         troubles: dict[int, Exception] = {}  # a timesheet whose earlier write failed sends nothing more either
         for group in groups:

@@ -43,7 +43,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     runtime = Runtime.current()
     consumer = runtime.event_consumer
     batch = EventBatch(RunMeter(intacct=runtime.intacct.counters))
-    consumer.targeted.start_batch()
     # The whole batch is read here, one query per object; each record's handler then only publishes.
     consumer.prefetch(record.get("body", "") for record in event.get("Records", []))
     handler = partial(record_handler, batch=batch)

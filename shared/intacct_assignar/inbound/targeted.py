@@ -90,16 +90,12 @@ class TargetedPull:
         self.pull = PullService(intacct, state, self._collected, config, clock=clock, parking=parking)
         self._reads: dict[str, _Read] = {}
         self.reports: list[PullReport] = []  # this batch's reads, for its run entries
-        self.failures: dict[str, str] = {}  # object -> why it could not be read, for its run entries
-
-    def start_batch(self) -> None:
-        """Forget the previous batch (a warm container handles many)."""
-        self._reads.clear()
-        self.reports = []
-        self.failures = {}
 
     def prefetch(self, events: Sequence[RecordEvent]) -> None:
-        """Read every record the batch names: one query per object (and its related reads), not one per notice."""
+        """Begin a batch: read every record it names, one query per object (and its related reads), not one per
+        notice. What the previous batch read is forgotten (a warm container handles many)."""
+        self._reads.clear()
+        self.reports = []
         wanted: dict[str, set[str]] = {}
         for event in events:
             wanted.setdefault(event.object_name, set()).add(event.recordno)
@@ -141,7 +137,6 @@ class TargetedPull:
             # This object's notices fail (and come back); the batch's other objects go on.
             logger.warning("targeted pull could not read %s", object_name, extra={"error": str(exc)})
             read.failure = exc
-            self.failures[object_name] = str(exc)
             return read
         if report.skipped_workflows.keys() | report.cannot_run.keys() >= set(source.workflows):
             why = {**report.skipped_workflows, **report.cannot_run}

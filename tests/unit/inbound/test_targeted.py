@@ -183,3 +183,18 @@ def test_a_notice_for_a_disabled_workflow_reads_nothing(state: SqliteStateStore)
     result = TargetedPull(intacct, state, Published(), config).apply(event("CUSTOMER", "300001"))
     assert result.outcome == "skipped" and "disabled" in (result.reason or "")
     assert intacct.queries == []
+
+
+def test_each_batch_begins_afresh_a_warm_container_reports_only_what_this_batch_read(
+    state: SqliteStateStore,
+) -> None:
+    intacct = InMemoryIntacct({"EMPLOYEE": hundred_workers(), "CUSTOMER": [customer(RECORDNO="300001")]})
+    targeted = TargetedPull(intacct, state, Published(), CONFIG, clock=lambda: NOW)
+    targeted.prefetch([event("EMPLOYEE", "900001")])
+    assert [report.source for report in targeted.reports] == ["EMPLOYEE"]
+    # The next batch, in the same container: its run entries must not count the last batch's read again
+    targeted.prefetch([event("CUSTOMER", "300001")])
+    assert [report.source for report in targeted.reports] == ["CUSTOMER"]
+    # ... and a notice of the last batch's object is read again, not answered from the old read
+    targeted.apply(event("EMPLOYEE", "900001"))
+    assert intacct.queries.count("EMPLOYEE") == 2

@@ -110,16 +110,8 @@ def sweep_and_push(tenant: Tenant) -> None:
     tenant.pump("PushQueue")
 
 
-def test_parked_work_on_a_stack_is_listed_replayed_after_the_fix_and_a_second_replay_changes_nothing(
-    tenant: Tenant,
-) -> None:
-    # Given a worker Assignar refuses (an Assignar user typed in by hand has their email) ...
-    employee = next(e for e in tenant.intacct.records("EMPLOYEE") if e["STATUS"] == "active" and e["CONTACT.EMAIL1"])
-    hand_made = tenant.assignar.seed(
-        "users", {"user_type_id": 2, "first_name": "Hand", "last_name": "Made", "email": employee["CONTACT.EMAIL1"]}
-    )
-    sync_through_the_stack(tenant)
-    # ... and an approved timesheet whose worker Assignar names by an employee ID Intacct does not have
+def approved_day(tenant: Tenant) -> tuple[dict[str, Any], int]:
+    """A synced worker's approved eight-hour day on an active work order (no webhook: the sweep finds it)."""
     worker = next(w for w in tenant.assignar.records("users") if w.get("employee_id"))
     order = next(o for o in tenant.assignar.records("orders") if o.get("active"))
     timesheet_id = tenant.assignar.create_timesheet(
@@ -130,6 +122,27 @@ def test_parked_work_on_a_stack_is_listed_replayed_after_the_fix_and_a_second_re
         labor=[LaborEntry(tenant.assignar.records("activities")[0]["id"], 480)],
     )
     tenant.assignar.approve_timesheet(timesheet_id, notify=False)
+    return worker, timesheet_id
+
+
+def hand_made_user(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An active Intacct employee, and a user typed into Assignar by hand with their email: Assignar refuses the
+    worker's upsert, so the record is parked."""
+    employee = next(e for e in tenant.intacct.records("EMPLOYEE") if e["STATUS"] == "active" and e["CONTACT.EMAIL1"])
+    hand_made = tenant.assignar.seed(
+        "users", {"user_type_id": 2, "first_name": "Hand", "last_name": "Made", "email": employee["CONTACT.EMAIL1"]}
+    )
+    return employee, hand_made
+
+
+def test_parked_work_on_a_stack_is_listed_replayed_after_the_fix_and_a_second_replay_changes_nothing(
+    tenant: Tenant,
+) -> None:
+    # Given a worker Assignar refuses (an Assignar user typed in by hand has their email) ...
+    employee, hand_made = hand_made_user(tenant)
+    sync_through_the_stack(tenant)
+    # ... and an approved timesheet whose worker Assignar names by an employee ID Intacct does not have
+    worker, timesheet_id = approved_day(tenant)
     tenant.assignar.state.update("users", worker["id"], {"employee_id": "E-GONE"})
     sweep_and_push(tenant)
     assert tenant.waiting("UpsertDeadLetterQueue") == 1 and tenant.waiting("PushDeadLetterQueue") == 1
@@ -194,16 +207,7 @@ def test_parked_work_on_a_stack_is_listed_replayed_after_the_fix_and_a_second_re
 def test_a_replay_of_a_timesheet_twice_before_the_push_runs_posts_it_once(tenant: Tenant) -> None:
     # Given a timesheet parked by the push, whose cause is then fixed
     sync_through_the_stack(tenant)
-    worker = next(w for w in tenant.assignar.records("users") if w.get("employee_id"))
-    order = next(o for o in tenant.assignar.records("orders") if o.get("active"))
-    timesheet_id = tenant.assignar.create_timesheet(
-        worker_id=worker["id"],
-        project_id=order["project_id"],
-        work_order_id=order["id"],
-        work_date=date(2026, 11, 18),
-        labor=[LaborEntry(tenant.assignar.records("activities")[0]["id"], 480)],
-    )
-    tenant.assignar.approve_timesheet(timesheet_id, notify=False)
+    worker, timesheet_id = approved_day(tenant)
     tenant.assignar.state.update("users", worker["id"], {"employee_id": "E-GONE"})
     sweep_and_push(tenant)
     tenant.assignar.state.update("users", worker["id"], {"employee_id": worker["employee_id"]})
@@ -247,16 +251,7 @@ def test_reconcile_on_a_stack_finds_a_timesheet_deleted_in_intacct_and_repairs_i
 ) -> None:
     # Given a timesheet posted by the stack's push function, then deleted by hand in Intacct
     sync_through_the_stack(tenant)
-    worker = next(w for w in tenant.assignar.records("users") if w.get("employee_id"))
-    order = next(o for o in tenant.assignar.records("orders") if o.get("active"))
-    timesheet_id = tenant.assignar.create_timesheet(
-        worker_id=worker["id"],
-        project_id=order["project_id"],
-        work_order_id=order["id"],
-        work_date=date(2026, 11, 18),
-        labor=[LaborEntry(tenant.assignar.records("activities")[0]["id"], 480)],
-    )
-    tenant.assignar.approve_timesheet(timesheet_id, notify=False)
+    _, timesheet_id = approved_day(tenant)
     sweep_and_push(tenant)
     [posted] = tenant.intacct.records("TIMESHEET")
     tenant.intacct.delete("TIMESHEET", posted["RECORDNO"])
@@ -286,23 +281,9 @@ def test_parking_and_replaying_on_the_stack_asks_only_what_each_functions_role_a
     # The demo parks nothing, so its IAM check (test_iam_covers_every_call.py) never sees a function send to a
     # dead-letter queue: here a record and a timesheet are parked, and replayed, under the same recorder.
     with CallRecorder().installed() as recorder:
-        employee = next(
-            e for e in tenant.intacct.records("EMPLOYEE") if e["STATUS"] == "active" and e["CONTACT.EMAIL1"]
-        )
-        tenant.assignar.seed(
-            "users", {"user_type_id": 2, "first_name": "Hand", "last_name": "Made", "email": employee["CONTACT.EMAIL1"]}
-        )
+        hand_made_user(tenant)
         sync_through_the_stack(tenant)
-        worker = next(w for w in tenant.assignar.records("users") if w.get("employee_id"))
-        order = next(o for o in tenant.assignar.records("orders") if o.get("active"))
-        timesheet_id = tenant.assignar.create_timesheet(
-            worker_id=worker["id"],
-            project_id=order["project_id"],
-            work_order_id=order["id"],
-            work_date=date(2026, 11, 18),
-            labor=[LaborEntry(tenant.assignar.records("activities")[0]["id"], 480)],
-        )
-        tenant.assignar.approve_timesheet(timesheet_id, notify=False)
+        worker, _ = approved_day(tenant)
         tenant.assignar.state.update("users", worker["id"], {"employee_id": "E-GONE"})
         sweep_and_push(tenant)
         assert tenant.waiting("UpsertDeadLetterQueue") == 1 and tenant.waiting("PushDeadLetterQueue") == 1

@@ -4,39 +4,17 @@ both emulators: every schedule, both queues, the webhook route. What the demo ru
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import pytest
-from aws_lambda_powertools.utilities import parameters
-from intacct_assignar.runtime import Runtime
 from intacct_assignar_dev.emulators.assignar import AssignarEmulator, EquipmentEntry, LaborEntry
 from intacct_assignar_dev.emulators.assignar.emulator import WebhookConfig
 from intacct_assignar_dev.emulators.http_api import LocalHttpApi
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, generate_company
 from intacct_assignar_dev.local_aws import LocalStack, translate
-from moto import mock_aws
 from pydantic import SecretStr
 
 WEBHOOK_SECRET = "local-stack-webhook-secret"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }.items():
-        monkeypatch.setenv(name, value)
-    parameters.clear_caches()
-    Runtime.reset()
-    with mock_aws():
-        yield
-    parameters.clear_caches()
-    Runtime.reset()
 
 
 def test_the_local_stack_has_exactly_the_templates_queues_tables_functions_and_wiring(aws: None) -> None:

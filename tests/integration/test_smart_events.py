@@ -23,7 +23,6 @@ from intacct_assignar_dev.emulators.assignar import AssignarEmulator
 from intacct_assignar_dev.emulators.http_api import LocalHttpApi
 from intacct_assignar_dev.emulators.intacct import IntacctEmulator, IntacctStore, SmartEventCallouts, generate_company
 from intacct_assignar_dev.local_aws import LocalStack
-from moto import mock_aws
 from typer.testing import CliRunner
 
 TOKEN_SECRET = "IntacctEventsTokenSecret"
@@ -33,24 +32,6 @@ runner = CliRunner()
 def events_token(stack: LocalStack) -> str:
     """The token the stack generated in its own secret, as `smart-events print --stack` reads it."""
     return str(stack.secret_settings(TOKEN_SECRET)[TOKEN_SETTING])
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    parameters.clear_caches()
-    Runtime.reset()
-    with mock_aws():
-        yield
-    parameters.clear_caches()
-    Runtime.reset()
 
 
 @pytest.fixture

@@ -45,48 +45,15 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests/deployed.py
+
+from tests.deployed import FUNCTION_ENV, LAMBDA_ENV, secrets_by_arn  # noqa: E402
+
 FUNCTIONS = sorted(path.parent.name for path in (REPO / "functions").glob("*/app.py"))
 
-# What a deployed function's environment holds that import-time code reads (template Globals and Lambda's own),
-# as tests/integration/test_built_layers.py sets it.
-DEPLOYED_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "TENANT_ID": "acme",
-    "STATE_TABLE": "acme-state",
-    "POWERTOOLS_SERVICE_NAME": "intacct-assignar",
-    "IDEMPOTENCY_TABLE": "acme-idem",
-    "LANG": "en_US.UTF-8",
-    "TZ": ":UTC",
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-    # Set per function by the template; every one here, so each function finds what it reads.
-    "INTACCT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/intacct-AbCdEf",
-    "INTACCT_EVENTS_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-events-token-AbCdEf",
-    "ASSIGNAR_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/assignar-AbCdEf",
-    "UPSERT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-upsert",
-    "PARKED_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-parked",
-    "PUSH_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-push",
-    "EVENT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/acme-events",
-}
-
-# The secrets' contents, by ARN (made-up values of the right shape).
-SECRETS = {
-    DEPLOYED_ENV["INTACCT_SECRET_ARN"]: {
-        "INTACCT_SENDER_ID": "sender",
-        "INTACCT_SENDER_PASSWORD": "sender-password",
-        "INTACCT_COMPANY_ID": "acme",
-        "INTACCT_USER_ID": "integration",
-        "INTACCT_USER_PASSWORD": "user-password",
-    },
-    DEPLOYED_ENV["INTACCT_EVENTS_TOKEN_SECRET_ARN"]: {
-        "INTACCT_EVENTS_TOKEN": "events-token-0123456789abcdef0123456789"
-    },
-    DEPLOYED_ENV["ASSIGNAR_SECRET_ARN"]: {
-        "ASSIGNAR_CLIENT_ID": "client",
-        "ASSIGNAR_CLIENT_SECRET": "client-secret",
-        "ASSIGNAR_WEBHOOK_SECRET": "webhook-secret",
-    },
-}
+# What a deployed function's environment and secrets hold (one copy, with the tests': tests/deployed.py).
+DEPLOYED_ENV = {**FUNCTION_ENV, **LAMBDA_ENV}
+SECRETS = secrets_by_arn()
 
 # The `Runtime` attributes each handler's first invocation reads (see functions/*/app.py), in the order it reads them.
 FIRST_INVOCATION = {

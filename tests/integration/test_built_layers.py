@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
+from tests.deployed import FUNCTION_ENV, LAMBDA_ENV
+
 # pip downloads three times per session (the arm64 and x86_64 dependencies layers, the runtime's boto3): allow for
 # a slow registry.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -68,18 +70,8 @@ DEV_DISTRIBUTIONS = {
 BUILD_TIMEOUT_S = 600
 IMPORT_TIMEOUT_S = 120
 
-# What a deployed function's environment holds that import-time code may read (template Globals + Lambda's own).
-DEPLOYED_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "TENANT_ID": "acme",
-    "STATE_TABLE": "acme-state",
-    "POWERTOOLS_SERVICE_NAME": "intacct-assignar",
-    "IDEMPOTENCY_TABLE": "acme-idem",
-    "LANG": "en_US.UTF-8",
-    "TZ": ":UTC",
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-}
+# What a deployed function's environment holds that import-time code may read (tests/deployed.py).
+DEPLOYED_ENV = {**FUNCTION_ENV, **LAMBDA_ENV}
 
 # Run by the clean python3.12 in the function's stead. argv: the sys.path entries Lambda would give it (function
 # folder, /opt/python of each layer, the runtime's boto3). Prints where the key modules came from and any module
